@@ -1,0 +1,273 @@
+"""Monte Carlo replications of a scenario, on local processes.
+
+Replication ``i`` draws everything from ``SeedSequence(seed, spawn_key=(i, ...))``
+(see :mod:`sim.workload`), so results are identical whatever the number of workers
+or the order in which replications finish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim import engine, metrics
+from sim.distributions import FloatArray
+from sim.results import RunResult
+from sim.scenario import DemandWorkload, Scenario
+from sim.workload import demand_path, draw_params, job_stream
+
+ProgressFn = Callable[[int], None]
+"""Called with the number of replications just finished."""
+
+
+def names_of(scenario: Scenario) -> metrics.Names:
+    """Pool, target and workload names in engine order."""
+    pools = tuple(scenario.pools)
+    return metrics.Names(
+        pools=pools,
+        targets=tuple(t.name for t in scenario.overflow),
+        target_pool=tuple(pools.index(t.pool) for t in scenario.overflow),
+        job_workloads=tuple(
+            n for n, w in scenario.workloads.items() if not isinstance(w, DemandWorkload)
+        ),
+        demand_workloads=tuple(
+            (n, pools.index(w.pool))
+            for n, w in scenario.workloads.items()
+            if isinstance(w, DemandWorkload)
+        ),
+    )
+
+
+def build_input(
+    scenario: Scenario, seed: int, replication: int
+) -> tuple[engine.EngineInput, metrics.Prices, dict[str, FloatArray]]:
+    """Draw one replication's parameters, jobs and demand; return the engine's input."""
+    params = draw_params(scenario, seed, replication)
+    H = scenario.horizon_hours
+    pools = tuple(scenario.pools.values())
+    names = list(scenario.pools)
+    paths = {
+        n: demand_path(w, seed, replication, params, H)
+        for n, w in scenario.workloads.items()
+        if isinstance(w, DemandWorkload)
+    }
+    demand: list[FloatArray | None] = [None] * len(pools)
+    for n, w in scenario.workloads.items():
+        if isinstance(w, DemandWorkload):
+            i = names.index(w.pool)
+            prev = demand[i]
+            demand[i] = paths[n] if prev is None else prev + paths[n]
+    inp = engine.EngineInput(
+        horizon_hours=H,
+        pools=tuple(engine.PoolSpec(p.name, p.instance_units, p.reserved) for p in pools),
+        targets=tuple(
+            engine.TargetSpec(
+                t.name,
+                names.index(t.pool),
+                t.capacity,
+                params[t.speed.path],
+                params[t.startup_hours.path],
+            )
+            for t in scenario.overflow
+        ),
+        jobs=job_stream(scenario, seed, replication, params),
+        demand=tuple(demand),
+        queue=scenario.policy.queue,
+        placement=scenario.policy.placement,
+    )
+    prices = metrics.Prices(
+        pool_price=tuple(params[p.price_per_unit_hour.path] for p in pools),
+        target_price=tuple(params[t.price_per_unit_hour.path] for t in scenario.overflow),
+        target_transfer=tuple(params[t.transfer_usd_per_job.path] for t in scenario.overflow),
+    )
+    return inp, prices, paths
+
+
+@dataclass(frozen=True, eq=False)
+class Replication:
+    """One replication's outcome, before it joins the others."""
+
+    index: int
+    metrics: dict[str, float]
+    monthly: dict[str, dict[str, FloatArray]]
+    jobs: pd.DataFrame | None
+    record: engine.EngineRecord | None = None
+
+
+def run_replication(
+    scenario: Scenario, seed: int, replication: int, record_jobs: bool = False, keep_record: bool = False
+) -> Replication:
+    """Simulate one replication and compute its metrics."""
+    inp, prices, paths = build_input(scenario, seed, replication)
+    rec = engine.simulate(inp)
+    names = names_of(scenario)
+    out = metrics.compute(rec, names, prices, paths)
+    jobs = _jobs_frame(rec, names, replication) if record_jobs else None
+    return Replication(replication, out.metrics, out.monthly, jobs, rec if keep_record else None)
+
+
+def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
+    j = rec.jobs
+    wl = np.asarray(names.job_workloads, dtype=object)[j.workload] if len(j) else np.empty(0, object)
+    where = np.asarray(["", *[names.pools[0]] * 0], dtype=object)
+    ran_on = np.empty(len(j), dtype=object)
+    ran_on[:] = ""
+    pools = np.asarray(names.pools, dtype=object)
+    on_res = rec.ran_on == 0
+    ran_on[on_res] = pools[j.pool[on_res]]
+    for k, t in enumerate(names.targets):
+        ran_on[rec.ran_on == k + 1] = t
+    del where
+    seq = np.zeros(len(j), dtype=np.int64)
+    for w in range(len(names.job_workloads)):
+        mine = j.workload == w
+        seq[mine] = np.arange(int(mine.sum()))
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(j), replication, dtype=np.int64),
+            "workload": wl,
+            "job": seq,
+            "submit_hours": j.submit_hours,
+            "start_hours": rec.start_hours,
+            "end_hours": rec.end_hours,
+            "wait_hours": rec.start_hours - j.submit_hours,
+            "units": np.where(rec.ran_on >= 0, rec.held_units, j.units),
+            "ran_on": ran_on,
+        }
+    )
+
+
+def _run_chunk(
+    scenario: Scenario, seed: int, indices: Sequence[int], record_jobs: bool
+) -> list[Replication]:
+    return [run_replication(scenario, seed, i, record_jobs) for i in indices]
+
+
+def chunks(indices: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Consecutive batches of ``size`` indices."""
+    for i in range(0, len(indices), size):
+        yield list(indices[i : i + size])
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def run_many(
+    scenario: Scenario,
+    seed: int,
+    indices: Sequence[int],
+    workers: int = 1,
+    record_jobs: bool = False,
+    progress: ProgressFn | None = None,
+) -> Iterator[Replication]:
+    """Yield replications ``indices`` in order, computed on ``workers`` processes."""
+    if workers <= 1 or len(indices) <= 1:
+        for i in indices:
+            r = run_replication(scenario, seed, i, record_jobs)
+            if progress:
+                progress(1)
+            yield r
+        return
+    size = max(1, min(16, len(indices) // (workers * 4) or 1))
+    ctx = mp.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [
+            pool.submit(_run_chunk, scenario, seed, c, record_jobs) for c in chunks(indices, size)
+        ]
+        pending = {id(f): f for f in futures}
+        for f in futures:
+            batch = f.result()
+            pending.pop(id(f))
+            if progress:
+                progress(len(batch))
+            yield from batch
+
+
+def assemble(
+    scenario: Scenario, seed: int, reps: Sequence[Replication], record_jobs: bool = False
+) -> RunResult:
+    """Join replications into tidy frames."""
+    rows = [{"replication": r.index, **r.metrics} for r in reps]
+    replications = pd.DataFrame(rows)
+    replications["replication"] = replications["replication"].astype("int64")
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        replications=replications,
+        timeseries=timeseries_frame(scenario, reps),
+        jobs=pd.concat([r.jobs for r in reps if r.jobs is not None], ignore_index=True)
+        if record_jobs
+        else None,
+    )
+
+
+def timeseries_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:
+    """One row per replication × pool × contract month."""
+    frames = []
+    for r in reps:
+        for pool, cols in r.monthly.items():
+            n = len(next(iter(cols.values())))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "replication": np.full(n, r.index, dtype=np.int64),
+                        "pool": pool,
+                        "month": np.arange(n, dtype=np.int64),
+                        **cols,
+                    }
+                )
+            )
+    df = pd.concat(frames, ignore_index=True)
+    start = pd.Timestamp(scenario.start)
+    df.insert(3, "month_start", start + pd.to_timedelta(df["month"] * metrics.HOURS_PER_MONTH, "h"))
+    df["month_start"] = df["month_start"].dt.floor("D")
+    return df
+
+
+def run(
+    scenario: Scenario,
+    n: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    record_jobs: bool = False,
+    progress: ProgressFn | None = None,
+) -> RunResult:
+    """Run ``n`` replications (default: the scenario's) from one root seed.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    n : int, optional
+        Replications; default ``scenario.replications``.
+    seed : int, optional
+        Root seed; default ``scenario.seed``.
+    workers : int, optional
+        Local processes; default all cores. Results do not depend on it.
+    record_jobs : bool
+        Keep one row per job (memory grows with the job count).
+    progress : callable, optional
+        Called with the number of replications finished since the last call.
+    """
+    n = scenario.replications if n is None else n
+    seed = scenario.seed if seed is None else seed
+    workers = default_workers() if workers is None else workers
+    reps = list(run_many(scenario, seed, range(n), workers, record_jobs, progress))
+    return assemble(scenario, seed, reps, record_jobs)
+
+
+def start_date(scenario: Scenario) -> dt.date:
+    """Calendar date of hour 0."""
+    return scenario.start

@@ -1,0 +1,93 @@
+"""Result types and tidy frames.
+
+A :class:`RunResult` is what :func:`sim.montecarlo.run` returns: one row per
+replication of every metric, one row per replication × pool × contract month, and
+(when asked) one row per job. Statistics across replications come from
+:func:`summarize`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.scenario import Scenario
+
+STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
+
+
+def describe(values: np.ndarray) -> dict[str, float]:
+    """Mean, sd, 95% confidence interval of the mean (Student t) and percentiles.
+
+    NaN values (a statistic that does not exist in a replication, e.g. the wait of a
+    workload with no started job) are left out.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if n == 0:
+        return dict.fromkeys(STAT_NAMES, math.nan)
+    mean = float(x.mean())
+    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
+    p5, p50, p95 = np.percentile(x, [5, 50, 95])
+    return {
+        "mean": mean,
+        "sd": sd,
+        "ci95_low": mean - half,
+        "ci95_high": mean + half,
+        "p5": float(p5),
+        "p50": float(p50),
+        "p95": float(p95),
+    }
+
+
+def summarize(replications: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Statistics of every metric column of a replications frame."""
+    return {
+        col: describe(replications[col].to_numpy())
+        for col in replications.columns
+        if col not in ("replication",)
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """The outcome of ``n`` replications of one scenario."""
+
+    scenario: Scenario
+    seed: int
+    replications: pd.DataFrame
+    """One row per replication: ``replication`` and every metric."""
+    timeseries: pd.DataFrame
+    """One row per replication × pool × contract month (730 h): unit-hours and USD."""
+    jobs: pd.DataFrame | None = None
+    """One row per job, when recorded."""
+
+    @property
+    def n(self) -> int:
+        """Number of replications."""
+        return len(self.replications)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Statistics of every metric across replications."""
+        return summarize(self.replications)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The summary as a frame: one row per metric, one column per statistic."""
+        return pd.DataFrame(self.summary()).T[list(STAT_NAMES)]
+
+    def to_json_dict(self, version: str) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        return {
+            "scenario": self.scenario.name,
+            "replications": self.n,
+            "seed": self.seed,
+            "version": version,
+            "metrics": self.summary(),
+        }

@@ -1,0 +1,874 @@
+"""The validated model of a scenario.
+
+:func:`load_scenario` reads a TOML file (see ``docs/scenario.md``), applies ``--set``
+overrides and builds a :class:`Scenario`. A ``Scenario`` that exists is valid: every
+check happens here, and every problem is a :class:`~sim.errors.ScenarioError` naming
+the file, the key path, the value and what is allowed.
+
+Numeric fields of pools, overflow targets and workloads are :class:`ParamSpec`
+values: a number, or a distribution drawn once per replication
+(:meth:`Scenario.resolve`).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.distributions import (
+    Choice,
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    FloatArray,
+    Gamma,
+    Lognormal,
+    Normal,
+    Uniform,
+)
+from sim.errors import ScenarioError, did_you_mean
+
+HOURS_PER_YEAR = 8760.0
+QUEUES = ("fifo", "priority", "backfill")
+PLACEMENTS = ("best-fit", "first-fit")
+
+_DIST_PARAMS: dict[str, tuple[str, ...]] = {
+    "fixed": ("value",),
+    "exponential": ("mean",),
+    "lognormal": ("median", "sigma"),
+    "gamma": ("mean", "cv"),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "sd"),
+    "choice": ("values", "weights"),
+    "empirical": ("file", "column"),
+}
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A numeric field: fixed, or drawn once per replication from ``dist``.
+
+    ``low``/``high`` are the field's bounds; a draw outside them is clipped to them.
+    """
+
+    path: str
+    dist: Distribution
+    low: float = -math.inf
+    high: float = math.inf
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value for a replication, clipped to the field's bounds."""
+        return min(max(self.dist.draw(rng), self.low), self.high)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.dist.is_fixed
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A reserved pool of capacity."""
+
+    name: str
+    unit: str
+    instance_units: int
+    reserved: tuple[int, ...]
+    """Units reserved in each contract year, after ``reserved_scale`` [unit]."""
+    price_per_unit_hour: ParamSpec
+    """USD per reserved unit-hour, paid used or idle."""
+    reserved_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class OverflowTarget:
+    """Capacity beyond the reservation, tried in file order."""
+
+    name: str
+    pool: str
+    price_per_unit_hour: ParamSpec
+    capacity: float
+    """Most units in use at once; ``inf`` when unlimited [unit]."""
+    speed: ParamSpec
+    startup_hours: ParamSpec
+    transfer_usd_per_job: ParamSpec
+
+
+@dataclass(frozen=True)
+class JobsWorkload:
+    """Poisson job arrivals with smooth exponential growth."""
+
+    name: str
+    pool: str
+    arrivals_per_day: ParamSpec
+    growth_per_year: ParamSpec
+    units: Distribution
+    duration_hours: Distribution
+    max_wait_hours: float
+    priority: int
+    kind: str = "jobs"
+
+
+@dataclass(frozen=True, eq=False)
+class TraceWorkload:
+    """Recorded jobs replayed as they happened."""
+
+    name: str
+    pool: str
+    file: str
+    submit_hours: FloatArray = field(repr=False)
+    units: FloatArray = field(repr=False)
+    duration_hours: FloatArray = field(repr=False)
+    max_wait_hours: FloatArray = field(repr=False)
+    priority: FloatArray = field(repr=False)
+    kind: str = "trace"
+
+
+@dataclass(frozen=True, eq=False)
+class DemandWorkload:
+    """A fluid demand served hour by hour: synthetic, or a recorded hourly series."""
+
+    name: str
+    pool: str
+    demand_units: ParamSpec | None
+    growth_per_year: ParamSpec
+    daily_amplitude: ParamSpec
+    weekly_amplitude: ParamSpec
+    noise_cv: ParamSpec
+    file: str | None = None
+    recording: FloatArray | None = field(default=None, repr=False)
+    kind: str = "demand"
+
+
+Workload = JobsWorkload | TraceWorkload | DemandWorkload
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Queue discipline and placement rule."""
+
+    queue: str = "fifo"
+    placement: str = "best-fit"
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
+
+    name: str
+    description: str
+    start: dt.date
+    years: float
+    replications: int
+    seed: int
+    pools: dict[str, Pool]
+    overflow: tuple[OverflowTarget, ...]
+    workloads: dict[str, Workload]
+    policy: Policy
+    source: str
+    """The file it was read from (for messages)."""
+    raw: dict[str, Any] = field(repr=False)
+    """The scenario as a TOML-ready dict, overrides applied."""
+
+    @property
+    def horizon_hours(self) -> float:
+        """``years × 8760`` [h]."""
+        return self.years * HOURS_PER_YEAR
+
+    def params(self) -> list[ParamSpec]:
+        """Every per-replication parameter of the scenario."""
+        out: list[ParamSpec] = []
+        for p in self.pools.values():
+            out.append(p.price_per_unit_hour)
+        for t in self.overflow:
+            out += [t.price_per_unit_hour, t.speed, t.startup_hours, t.transfer_usd_per_job]
+        for w in self.workloads.values():
+            if isinstance(w, JobsWorkload):
+                out += [w.arrivals_per_day, w.growth_per_year]
+            elif isinstance(w, DemandWorkload):
+                out += [w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
+                if w.demand_units is not None:
+                    out.append(w.demand_units)
+        return out
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Table:
+    """A TOML table being read: tracks the key path and refuses unknown keys."""
+
+    def __init__(
+        self,
+        where: str,
+        path: str,
+        data: Any,
+        allowed: tuple[str, ...],
+        base_dir: Path | None = None,
+    ) -> None:
+        self.base_dir = base_dir if base_dir is not None else Path(".")
+        if not isinstance(data, dict):
+            raise ScenarioError(where, path, f"must be a table, got {data!r}")
+        self.where = where
+        self.path = path
+        self.data = data
+        for key in data:
+            if key not in allowed:
+                raise ScenarioError(
+                    where,
+                    self.sub(key),
+                    f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}",
+                )
+
+    def sub(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def err(self, key: str, message: str) -> ScenarioError:
+        return ScenarioError(self.where, self.sub(key), message)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(self, key: str, default: Any = None, required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                raise self.err(key, "is required")
+            return default
+        return self.data[key]
+
+    def string(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
+        value = self.get(key, default, required=default is None)
+        if not isinstance(value, str):
+            raise self.err(key, f"must be a string, got {value!r}")
+        if choices and value not in choices:
+            raise self.err(
+                key,
+                f"must be one of {', '.join(choices)}, got {value!r}{did_you_mean(value, choices)}",
+            )
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: float | None = None,
+        low: float = -math.inf,
+        high: float = math.inf,
+        low_open: bool = False,
+        allow_inf: bool = False,
+    ) -> float:
+        value = self.get(key, default, required=default is None)
+        return _number(self.where, self.sub(key), value, low, high, low_open, allow_inf)
+
+    def integer(self, key: str, default: int | None = None, low: int | None = None) -> int:
+        value = self.get(key, default, required=default is None)
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise self.err(key, f"must be a whole number, got {value!r}")
+        if low is not None and value < low:
+            raise self.err(key, f"must be >= {low}, got {value}")
+        return value
+
+    def param(
+        self,
+        key: str,
+        default: float | None = None,
+        low: float = -math.inf,
+        high: float = math.inf,
+        low_open: bool = False,
+    ) -> ParamSpec:
+        value = self.get(key, default, required=default is None)
+        dist = _distribution(self.where, self.sub(key), value, low, high, low_open, self.base_dir)
+        return ParamSpec(self.sub(key), dist, low, high)
+
+
+def _number(
+    where: str,
+    path: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = ' or "inf"' if allow_inf else ""
+        raise ScenarioError(where, path, f"must be a number{hint}, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+        raise ScenarioError(where, path, f"must be a finite number, got {value!r}")
+    if low_open and value <= low:
+        raise ScenarioError(where, path, f"must be > {_fmt(low)}, got {_fmt(value)}")
+    if value < low:
+        raise ScenarioError(where, path, f"must be >= {_fmt(low)}, got {_fmt(value)}")
+    if value > high:
+        raise ScenarioError(where, path, f"must be <= {_fmt(high)}, got {_fmt(value)}")
+    return value
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _distribution(
+    where: str,
+    path: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    base_dir: Path | None = None,
+) -> Distribution:
+    """A number or a ``{dist = ...}`` table. Fixed values are checked against the bounds."""
+    if not isinstance(value, dict):
+        return Fixed(_number(where, path, value, low, high, low_open))
+    kind = value.get("dist")
+    if kind is None:
+        raise ScenarioError(
+            where, f"{path}.dist", f"is required in a distribution; one of {', '.join(_DIST_PARAMS)}"
+        )
+    if kind not in _DIST_PARAMS:
+        raise ScenarioError(
+            where,
+            f"{path}.dist",
+            f"must be one of {', '.join(_DIST_PARAMS)}, got {kind!r}"
+            f"{did_you_mean(str(kind), _DIST_PARAMS)}",
+        )
+    t = _Table(where, path, value, ("dist", *_DIST_PARAMS[kind]), base_dir)
+
+    def pos(key: str) -> float:
+        return t.number(key, low=0.0, low_open=True)
+
+    if kind == "fixed":
+        return Fixed(t.number("value", low=low, high=high, low_open=low_open))
+    if kind == "exponential":
+        return Exponential(pos("mean"))
+    if kind == "lognormal":
+        return Lognormal(pos("median"), t.number("sigma", low=0.0))
+    if kind == "gamma":
+        return Gamma(pos("mean"), pos("cv"))
+    if kind == "uniform":
+        lo, hi = t.number("low"), t.number("high")
+        if hi < lo:
+            raise t.err("high", f"must be >= low ({_fmt(lo)}), got {_fmt(hi)}")
+        return Uniform(lo, hi)
+    if kind == "normal":
+        return Normal(t.number("mean"), t.number("sd", low=0.0))
+    if kind == "choice":
+        values = t.get("values", required=True)
+        if not isinstance(values, list) or not values:
+            raise t.err("values", f"must be a non-empty list of numbers, got {values!r}")
+        vals = tuple(_number(where, f"{path}.values[{i}]", v) for i, v in enumerate(values))
+        weights = t.get("weights", [1.0] * len(vals))
+        if not isinstance(weights, list) or len(weights) != len(vals):
+            raise t.err("weights", f"must be a list of {len(vals)} numbers, got {weights!r}")
+        w = tuple(_number(where, f"{path}.weights[{i}]", x, 0.0) for i, x in enumerate(weights))
+        if sum(w) <= 0:
+            raise t.err("weights", f"must not all be zero, got {list(w)}")
+        return Choice(vals, w)
+    # empirical
+    file = t.string("file")
+    column = t.string("column", "value")
+    values_arr = _read_column(where, f"{path}.file", (base_dir or Path(".")) / file, column)
+    return Empirical(file, column, values_arr)
+
+
+def _read_csv(where: str, path: str, file: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        with file.open(newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise ScenarioError(where, path, f"cannot read {str(file)!r}: {exc.strerror}") from None
+    if not rows:
+        raise ScenarioError(where, path, f"{str(file)!r} is empty; a header row is required")
+    header = [h.strip() for h in rows[0]]
+    return header, rows[1:]
+
+
+def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
+    header, rows = _read_csv(where, path, file)
+    if column not in header:
+        raise ScenarioError(
+            where,
+            path,
+            f"{str(file)!r} has no column {column!r}{did_you_mean(column, header)}; "
+            f"columns: {', '.join(header)}",
+        )
+    i = header.index(column)
+    out = np.empty(len(rows))
+    for n, row in enumerate(rows):
+        try:
+            out[n] = float(row[i])
+        except (ValueError, IndexError):
+            got = row[i] if i < len(row) else "(missing)"
+            raise ScenarioError(
+                str(file), f"line {n + 2}", f"column {column!r} must be a number, got {got!r}"
+            ) from None
+        if not math.isfinite(out[n]):
+            raise ScenarioError(
+                str(file), f"line {n + 2}", f"column {column!r} must be finite, got {row[i]!r}"
+            )
+    if len(out) == 0:
+        raise ScenarioError(where, path, f"{str(file)!r} has no data rows")
+    return out
+
+
+def _read_trace(
+    where: str, path: str, file: Path, default_wait: float, default_priority: int
+) -> dict[str, FloatArray]:
+    header, rows = _read_csv(where, path, file)
+    required = ("submit_hours", "units", "duration_hours")
+    optional = ("max_wait_hours", "priority")
+    for col in required:
+        if col not in header:
+            raise ScenarioError(
+                where,
+                path,
+                f"{str(file)!r} lacks required column {col!r}{did_you_mean(col, header)}; "
+                f"required: {', '.join(required)}; optional: {', '.join(optional)}",
+            )
+    idx = {c: header.index(c) for c in (*required, *optional) if c in header}
+    n = len(rows)
+    out = {c: np.empty(n) for c in (*required, *optional)}
+    for r, row in enumerate(rows):
+        line = f"line {r + 2}"
+        for col in (*required, *optional):
+            if col not in idx or idx[col] >= len(row) or row[idx[col]].strip() == "":
+                if col in required:
+                    raise ScenarioError(str(file), line, f"column {col!r} is empty")
+                out[col][r] = default_wait if col == "max_wait_hours" else default_priority
+                continue
+            text = row[idx[col]]
+            try:
+                value = _number(
+                    str(file),
+                    line,
+                    float(text) if text.strip().lower() not in ("inf", "infinity") else "inf",
+                    allow_inf=col == "max_wait_hours",
+                )
+            except ValueError:
+                raise ScenarioError(
+                    str(file), line, f"column {col!r} must be a number, got {text!r}"
+                ) from None
+            low = 0.0 if col in ("submit_hours", "duration_hours", "max_wait_hours") else None
+            if col == "units" and value <= 0:
+                raise ScenarioError(str(file), line, f"column 'units' must be > 0, got {text!r}")
+            if low is not None and value < low:
+                raise ScenarioError(str(file), line, f"column {col!r} must be >= 0, got {text!r}")
+            out[col][r] = value
+    if n == 0:
+        raise ScenarioError(where, path, f"{str(file)!r} has no data rows")
+    return out
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) -> Pool:
+    t = _Table(
+        where,
+        f"pools.{name}",
+        data,
+        ("unit", "instance_units", "reserved", "price_per_unit_hour", "reserved_scale"),
+        base_dir,
+    )
+    unit = t.string("unit", "unit")
+    m = t.integer("instance_units", 1, low=1)
+    scale = t.number("reserved_scale", 1.0, low=0.0)
+    raw = t.get("reserved", required=True)
+    n_years = max(1, math.ceil(years - 1e-9))
+    if isinstance(raw, list):
+        if len(raw) < n_years:
+            raise t.err(
+                "reserved",
+                f"gives {len(raw)} contract years but the horizon has {n_years}; "
+                "give one entry per year or a single number",
+            )
+        entries = raw[:n_years]
+        paths = [f"reserved[{i}]" for i in range(n_years)]
+    else:
+        entries = [raw] * n_years
+        paths = ["reserved"] * n_years
+    reserved = []
+    for value, key in zip(entries, paths, strict=True):
+        v = t.number(key, low=0.0) if key == "reserved" else _number(where, t.sub(key), value, 0.0)
+        if not float(v).is_integer():
+            raise t.err(key, f"must be a whole number of units, got {v!r}")
+        if int(v) % m:
+            raise t.err(
+                key,
+                f"must be a multiple of instance_units ({m}), got {int(v)}; "
+                f"nearest: {int(v) // m * m} or {(int(v) // m + 1) * m}",
+            )
+        reserved.append(int(math.floor(v * scale / m + 1e-9)) * m)
+    price = t.param("price_per_unit_hour", low=0.0)
+    return Pool(name, unit, m, tuple(reserved), price, scale)
+
+
+def _build_target(
+    where: str, i: int, data: Any, pools: Mapping[str, Pool], base_dir: Path
+) -> OverflowTarget:
+    path = f"overflow[{i}]"
+    t = _Table(
+        where,
+        path,
+        data,
+        (
+            "name",
+            "pool",
+            "price_per_unit_hour",
+            "capacity",
+            "speed",
+            "startup_hours",
+            "transfer_usd_per_job",
+        ),
+        base_dir,
+    )
+    name = t.string("name")
+    t.path = f"overflow.{name}"
+    pool = t.string("pool")
+    if pool not in pools:
+        raise t.err(
+            "pool",
+            f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
+        )
+    capacity = math.inf
+    if t.has("capacity"):
+        capacity = float(math.floor(t.number("capacity", low=0.0, allow_inf=True)))
+    return OverflowTarget(
+        name=name,
+        pool=pool,
+        price_per_unit_hour=t.param("price_per_unit_hour", low=0.0),
+        capacity=capacity,
+        speed=t.param("speed", 1.0, low=0.0, low_open=True),
+        startup_hours=t.param("startup_hours", 0.0, low=0.0),
+        transfer_usd_per_job=t.param("transfer_usd_per_job", 0.0, low=0.0),
+    )
+
+
+def _build_workload(
+    where: str, name: str, data: Any, pools: Mapping[str, Pool], base_dir: Path
+) -> Workload:
+    path = f"workloads.{name}"
+    if not isinstance(data, dict):
+        raise ScenarioError(where, path, f"must be a table, got {data!r}")
+    kinds = ("jobs", "demand", "trace")
+    kind = data.get("kind")
+    if kind not in kinds:
+        raise ScenarioError(
+            where,
+            f"{path}.kind",
+            f"must be one of {', '.join(kinds)}, got {kind!r}{did_you_mean(str(kind), kinds)}",
+        )
+    common = ("kind", "pool")
+    if kind == "jobs":
+        keys = (
+            "arrivals_per_day",
+            "growth_per_year",
+            "units",
+            "duration_hours",
+            "max_wait_hours",
+            "priority",
+        )
+    elif kind == "trace":
+        keys = ("file", "max_wait_hours", "priority")
+    elif "file" in data:
+        keys = ("file", "column", "growth_per_year", "noise_cv")
+        for synthetic in ("demand_units", "daily_amplitude", "weekly_amplitude"):
+            if synthetic in data:
+                raise ScenarioError(
+                    where,
+                    f"{path}.{synthetic}",
+                    "is not allowed with 'file': a recorded demand keeps its own shape "
+                    "(use growth_per_year and noise_cv, or drop 'file')",
+                )
+    else:
+        keys = (
+            "demand_units",
+            "growth_per_year",
+            "daily_amplitude",
+            "weekly_amplitude",
+            "noise_cv",
+        )
+    t = _Table(where, path, data, (*common, *keys), base_dir)
+    pool = t.string("pool")
+    if pool not in pools:
+        raise t.err(
+            "pool",
+            f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
+        )
+    growth = t.param("growth_per_year", 0.0, low=-0.99)
+    if kind == "jobs":
+        return JobsWorkload(
+            name=name,
+            pool=pool,
+            arrivals_per_day=t.param("arrivals_per_day", low=0.0),
+            growth_per_year=growth,
+            units=_distribution(
+                where, t.sub("units"), t.get("units", required=True), 0.0, math.inf, True, base_dir
+            ),
+            duration_hours=_distribution(
+                where,
+                t.sub("duration_hours"),
+                t.get("duration_hours", required=True),
+                0.0,
+                math.inf,
+                False,
+                base_dir,
+            ),
+            max_wait_hours=t.number("max_wait_hours", math.inf, low=0.0, allow_inf=True),
+            priority=t.integer("priority", 0),
+        )
+    if kind == "trace":
+        file = t.string("file")
+        cols = _read_trace(
+            where,
+            t.sub("file"),
+            base_dir / file,
+            t.number("max_wait_hours", math.inf, low=0.0, allow_inf=True),
+            t.integer("priority", 0),
+        )
+        return TraceWorkload(
+            name,
+            pool,
+            file,
+            cols["submit_hours"],
+            cols["units"],
+            cols["duration_hours"],
+            cols["max_wait_hours"],
+            cols["priority"],
+        )
+    if t.has("file"):
+        file = t.string("file")
+        recording = _read_column(where, t.sub("file"), base_dir / file, t.string("column", "units"))
+        if np.any(recording < 0):
+            bad = int(np.argmax(recording < 0))
+            raise ScenarioError(
+                str(base_dir / file), f"line {bad + 2}", f"demand must be >= 0, got {recording[bad]}"
+            )
+        return DemandWorkload(
+            name=name,
+            pool=pool,
+            demand_units=None,
+            growth_per_year=growth,
+            daily_amplitude=ParamSpec(t.sub("daily_amplitude"), Fixed(0.0)),
+            weekly_amplitude=ParamSpec(t.sub("weekly_amplitude"), Fixed(0.0)),
+            noise_cv=t.param("noise_cv", 0.0, low=0.0),
+            file=file,
+            recording=recording,
+        )
+    daily = t.param("daily_amplitude", 0.0, low=0.0, high=1.0)
+    weekly = t.param("weekly_amplitude", 0.0, low=0.0, high=1.0)
+    return DemandWorkload(
+        name=name,
+        pool=pool,
+        demand_units=t.param("demand_units", low=0.0),
+        growth_per_year=growth,
+        daily_amplitude=daily,
+        weekly_amplitude=weekly,
+        noise_cv=t.param("noise_cv", 0.0, low=0.0),
+    )
+
+
+def scenario_from_dict(
+    data: dict[str, Any], source: str = "<scenario>", base_dir: Path | None = None
+) -> Scenario:
+    """Validate a scenario given as a dict (as parsed from TOML) and build it.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML.
+    source : str
+        Name used in error messages (normally the file path).
+    base_dir : Path, optional
+        Folder that relative data-file paths are resolved against.
+    """
+    where = source
+    base = base_dir if base_dir is not None else Path(".")
+    top = _Table(where, "", data, ("scenario", "pools", "overflow", "workloads", "policy"))
+    s = _Table(
+        where,
+        "scenario",
+        top.get("scenario", required=True),
+        ("name", "description", "start", "years", "replications", "seed"),
+    )
+    name = s.string("name")
+    if not name.strip() or any(c in name for c in "/\\"):
+        raise s.err("name", f"must be a non-empty name without slashes, got {name!r}")
+    start = s.get("start", dt.date(2026, 1, 1))
+    if isinstance(start, dt.datetime):
+        start = start.date()
+    if not isinstance(start, dt.date):
+        raise s.err("start", f"must be a TOML date like 2026-07-01, got {start!r}")
+    years = s.number("years", 7.0, low=0.0, low_open=True, high=50.0)
+    scen_kwargs = dict(
+        name=name,
+        description=s.string("description", ""),
+        start=start,
+        years=years,
+        replications=s.integer("replications", 100, low=1),
+        seed=s.integer("seed", 0, low=0),
+    )
+    pools_raw = top.get("pools", required=True)
+    if not isinstance(pools_raw, dict) or not pools_raw:
+        raise top.err("pools", "must hold at least one [pools.NAME] table")
+    pools = {n: _build_pool(where, n, d, years, base) for n, d in pools_raw.items()}
+    over_raw = top.get("overflow", [])
+    if not isinstance(over_raw, list):
+        raise top.err("overflow", "must be an array of tables: [[overflow]]")
+    targets = tuple(_build_target(where, i, d, pools, base) for i, d in enumerate(over_raw))
+    seen: set[str] = set()
+    for tg in targets:
+        if tg.name in seen or tg.name in pools:
+            raise ScenarioError(
+                where, f"overflow.{tg.name}.name", f"must be unique among pools and targets, got {tg.name!r}"
+            )
+        seen.add(tg.name)
+    wl_raw = top.get("workloads", required=True)
+    if not isinstance(wl_raw, dict) or not wl_raw:
+        raise top.err("workloads", "must hold at least one [workloads.NAME] table")
+    workloads = {n: _build_workload(where, n, d, pools, base) for n, d in wl_raw.items()}
+    p = _Table(where, "policy", top.get("policy", {}), ("queue", "placement"))
+    policy = Policy(p.string("queue", "fifo", QUEUES), p.string("placement", "best-fit", PLACEMENTS))
+    return Scenario(
+        pools=pools,
+        overflow=targets,
+        workloads=workloads,
+        policy=policy,
+        source=source,
+        raw=copy.deepcopy(data),
+        **scen_kwargs,  # type: ignore[arg-type]
+    )
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``--set`` value as a TOML value; a bare word stays a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(data: dict[str, Any], key: str, value: Any, where: str = "--set") -> None:
+    """Set ``key`` (a dotted path) in the raw scenario dict, in place.
+
+    ``overflow.NAME.field`` addresses an overflow target by its name (or index).
+    """
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise ScenarioError(where, key, "must be a dotted key path such as pools.trainium.reserved")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            match = [t for t in node if isinstance(t, dict) and t.get("name") == part]
+            if match:
+                node = match[0]
+            elif part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                names = [str(t.get("name")) for t in node if isinstance(t, dict)]
+                raise ScenarioError(
+                    where,
+                    ".".join(parts[: i + 1]),
+                    f"names no entry{did_you_mean(part, names)}; entries: {', '.join(names)}",
+                )
+        elif isinstance(node, dict):
+            if part not in node:
+                if i == 0 and part not in ("scenario", "pools", "overflow", "workloads", "policy"):
+                    raise ScenarioError(
+                        where,
+                        key,
+                        f"unknown section {part!r}"
+                        f"{did_you_mean(part, ('scenario', 'pools', 'overflow', 'workloads', 'policy'))}",
+                    )
+                if i >= 1 and parts[0] in ("pools", "workloads"):
+                    raise ScenarioError(
+                        where,
+                        ".".join(parts[: i + 1]),
+                        f"names no {parts[0][:-1]}{did_you_mean(part, node)}; "
+                        f"have: {', '.join(node)}",
+                    )
+                node[part] = {}
+            node = node[part]
+        else:
+            raise ScenarioError(where, key, f"{'.'.join(parts[:i])} is not a table")
+    if not isinstance(node, dict):
+        raise ScenarioError(where, key, f"{'.'.join(parts[:-1])} is not a table")
+    node[parts[-1]] = value
+
+
+def parse_assignment(text: str, where: str = "--set") -> tuple[str, Any]:
+    """Split ``KEY=VALUE`` and parse the value."""
+    if "=" not in text:
+        raise ScenarioError(where, text, "must be KEY=VALUE, e.g. pools.trainium.reserved=6144")
+    key, value = text.split("=", 1)
+    return key.strip(), parse_value(value.strip())
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning read and syntax errors into :class:`ScenarioError`."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError(str(path), "", "no such file") from None
+    except OSError as exc:
+        raise ScenarioError(str(path), "", f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+
+
+def load_scenario(
+    path: str | Path, overrides: list[str] | None = None, extra: dict[str, Any] | None = None
+) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    overrides : list of str, optional
+        ``KEY=VALUE`` strings, applied in order (``capsim run --set``).
+    extra : dict, optional
+        Already-parsed ``{key: value}`` overrides, applied after ``overrides``.
+    """
+    path = Path(path)
+    data = read_toml(path)
+    for text in overrides or []:
+        key, value = parse_assignment(text)
+        apply_override(data, key, value)
+    for key, value in (extra or {}).items():
+        apply_override(data, key, value, "--vary")
+    return scenario_from_dict(data, str(path), path.parent)
+
+
+def with_overrides(scenario: Scenario, values: Mapping[str, Any], where: str = "--vary") -> Scenario:
+    """A new scenario with dotted-key ``values`` applied to ``scenario.raw``."""
+    data = copy.deepcopy(scenario.raw)
+    for key, value in values.items():
+        apply_override(data, key, value, where)
+    return scenario_from_dict(data, scenario.source, _base_of(scenario))
+
+
+def _base_of(scenario: Scenario) -> Path:
+    return Path(scenario.source).parent if scenario.source and not scenario.source.startswith("<") else Path(".")
+
