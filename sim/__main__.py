@@ -1,0 +1,5 @@
+"""``python -m sim``: the capsim command line."""
+
+from sim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""The ``capsim`` command line: run, validate, sweep, stress, report.
+
+The only module that prints. Every user error (a bad scenario, file or option) ends
+with one or a few lines on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from sim import __version__, fmt
+from sim.errors import ScenarioError
+from sim.results import RunResult
+from sim.scenario import Scenario, load_scenario
+
+EXIT_USAGE = 2
+err = Console(stderr=True)
+out = Console()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        err.print(f"[red]capsim: error:[/] {message}", highlight=False)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--replications", type=_positive_int, help="replications (default: the scenario's)")
+    p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    p.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one scenario key (dotted path, TOML value); repeatable",
+    )
+    p.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
+    p.add_argument("--report", action="store_true", help="also write figures and report.html")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = _Parser(
+        prog="capsim",
+        description="Monte Carlo simulation of multi-year reserved cloud-compute contracts.",
+    )
+    parser.add_argument("--version", action="version", version=f"capsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="simulate a scenario and write a run directory")
+    p.add_argument("scenario", type=Path)
+    _common(p)
+    p.add_argument("--record-jobs", action="store_true", help="write jobs.parquet (one row per job)")
+
+    p = sub.add_parser("validate", help="check a scenario and print what it holds")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    p = sub.add_parser("sweep", help="run a grid of contract sizes and recommend one")
+    p.add_argument("scenario", type=Path)
+    _common(p)
+    p.add_argument("--vary", action="append", default=[], metavar="KEY=START:STOP:STEP|V1,V2,...",
+                   help="a key to vary; repeat for a grid")
+    p.add_argument("--objective", choices=("mean", "p95", "cvar95"), default="mean")
+    p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE")
+    p.add_argument("--backend", choices=("local", "dask"), default="local")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out")
+    p.add_argument("--target-ci", type=float, metavar="PCT",
+                   help="add replications until the objective's 95%% CI half-width is below PCT%% of its mean")
+    p.add_argument("--max-replications", type=_positive_int, default=2000,
+                   help="cap for --target-ci (default 2000)")
+
+    p = sub.add_parser("stress", help="run stress cases against the scenario")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("stress", type=Path, nargs="+")
+    _common(p)
+    p.add_argument("--vary", action="append", default=[], metavar="KEY=...",
+                   help="re-optimize the contract for each case over this grid")
+    p.add_argument("--objective", choices=("mean", "p95", "cvar95"), default="mean")
+    p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE")
+
+    p = sub.add_parser("report", help="figures and one HTML page for a run, sweep or stress directory")
+    p.add_argument("directory", type=Path)
+    return parser
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar with ETA on stderr; yields an ``advance(n)`` function."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("•"),
+        TimeElapsedColumn(),
+        TextColumn("• ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda k: bar.advance(task, k)
+
+
+def _load(path: Path, overrides: Sequence[str]) -> Scenario:
+    return load_scenario(path, list(overrides))
+
+
+def _out_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
+    if args.out is not None:
+        return Path(args.out)
+    suffix = "" if kind == "run" else f"-{kind}"
+    return Path("runs") / f"{scenario.name}{suffix}"
+
+
+def summary_table(result: RunResult) -> Table:
+    """The headline metrics of a run, for the terminal."""
+    s = result.summary()
+    sc = result.scenario
+    table = Table(
+        title=f"{sc.name}: {result.n} replications, {sc.years:g} years, seed {result.seed}",
+        title_justify="left",
+    )
+    for col, just in (("metric", "left"), ("mean", "right"), ("95% CI of mean", "right"),
+                      ("p5 – p95", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def row(label: str, key: str, f: Callable[[float], str]) -> None:
+        if key not in s:
+            return
+        st = s[key]
+        ci = "" if math.isnan(st["ci95_low"]) else f"{f(st['ci95_low'])} – {f(st['ci95_high'])}"
+        table.add_row(label, f(st["mean"]), ci, f"{f(st['p5'])} – {f(st['p95'])}")
+
+    row("total spend", "spend_usd.total", fmt.usd)
+    row("  reserved", "spend_usd.reserved", fmt.usd)
+    row("  overflow", "spend_usd.overflow", fmt.usd)
+    for t in sc.overflow:
+        row(f"    {t.name}", f"spend_usd.overflow.{t.name}", fmt.usd)
+    for p in sc.pools.values():
+        table.add_section()
+        row(f"{p.name}: utilization", f"utilization.{p.name}", fmt.pct)
+        row(f"{p.name}: coverage", f"coverage.{p.name}", fmt.pct)
+        row(f"{p.name}: idle {p.unit}-hours", f"idle_unit_hours.{p.name}", fmt.quantity)
+        row(f"{p.name}: idle spend", f"idle_spend_usd.{p.name}", fmt.usd)
+        row(f"{p.name}: overflow {p.unit}-hours", f"overflow_unit_hours.{p.name}", fmt.quantity)
+    for name, w in sc.workloads.items():
+        table.add_section()
+        if w.kind == "demand":
+            row(f"{name}: unserved unit-hours", f"unserved_unit_hours.{name}", fmt.quantity)
+            continue
+        row(f"{name}: jobs", f"jobs_arrived.{name}", fmt.quantity)
+        row(f"{name}: wait p50 (h)", f"wait_hours.{name}.p50", fmt.quantity)
+        row(f"{name}: wait p95 (h)", f"wait_hours.{name}.p95", fmt.quantity)
+        row(f"{name}: overflowed jobs", f"jobs_overflowed.{name}", fmt.quantity)
+        row(f"{name}: unfinished at horizon", f"jobs_unfinished.{name}", fmt.quantity)
+    return table
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim import montecarlo, store
+
+    scenario = _load(args.scenario, args.overrides)
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    with progress_bar(n, f"run {scenario.name}") as advance:
+        result = montecarlo.run(
+            scenario, n, seed, args.workers, record_jobs=args.record_jobs, progress=advance
+        )
+    out_dir = _out_dir(args, scenario, "run")
+    store.write_run(out_dir, result, __version__)
+    out.print(summary_table(result))
+    out.print(f"wrote {out_dir}/ (summary.json, replications.parquet, timeseries.parquet"
+              f"{', jobs.parquet' if args.record_jobs else ''}, scenario.toml)")
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = _load(args.scenario, args.overrides)
+    out.print(f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}, "
+              f"{scenario.years:g} years from {scenario.start}")
+    for p in scenario.pools.values():
+        sched = ", ".join(fmt.quantity(r) for r in p.reserved)
+        out.print(f"  pool {p.name}: {p.unit}, instances of {p.instance_units}, reserved by year [{sched}]")
+    for t in scenario.overflow:
+        cap = "unlimited" if math.isinf(t.capacity) else fmt.quantity(t.capacity)
+        out.print(f"  overflow {t.name} -> {t.pool}: capacity {cap}")
+    for name, w in scenario.workloads.items():
+        out.print(f"  workload {name}: {w.kind} on {w.pool}")
+    out.print(f"  policy: queue {scenario.policy.queue}, placement {scenario.policy.placement}")
+    return 0
+
+
+def _report(directory: Path) -> None:
+    from sim import report
+
+    page = report.write_report(directory)
+    out.print(f"wrote {page}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _report(args.directory)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim import sweep
+
+    return sweep.cli_sweep(args, out, progress_bar)
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    from sim import stress
+
+    return stress.cli_stress(args, out, progress_bar)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "sweep": cmd_sweep,
+    "stress": cmd_stress,
+    "report": cmd_report,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``capsim`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        err.print(f"[red]capsim: error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        err.print(f"[red]capsim: error:[/] {exc}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("capsim: interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

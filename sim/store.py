@@ -1,0 +1,111 @@
+"""Reading and writing run, sweep and stress directories (the only module that writes files).
+
+Every file is written to a temporary name in the same folder and renamed into place,
+so a killed process never leaves a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import tomli_w
+
+from sim.results import RunResult
+from sim.scenario import Scenario
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` and rename ``tmp`` to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(obj: Any) -> Any:
+    """JSON has no NaN or inf: write them as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item"):
+        return _clean(obj.item())
+    return obj
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON (NaN and inf as null), atomically."""
+    atomic_write(path, lambda p: p.write_text(json.dumps(_clean(data), indent=2) + "\n"))
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text())
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Write a frame to Parquet, atomically."""
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_scenario(path: Path, scenario: Scenario) -> None:
+    """Write the scenario as run (overrides applied) as TOML."""
+    atomic_write(path, lambda p: p.write_text(tomli_w.dumps(_toml_ready(scenario.raw))))
+
+
+def _toml_ready(obj: Any) -> Any:
+    if isinstance(obj, float) and math.isinf(obj):
+        return "inf" if obj > 0 else "-inf"
+    if isinstance(obj, dict):
+        return {k: _toml_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_toml_ready(v) for v in obj]
+    return obj
+
+
+def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
+    """Write a run directory; return the files written."""
+    out = Path(out)
+    files = [
+        out / "scenario.toml",
+        out / "summary.json",
+        out / "replications.parquet",
+        out / "timeseries.parquet",
+    ]
+    write_scenario(files[0], result.scenario)
+    write_json(files[1], result.to_json_dict(version))
+    write_parquet(files[2], result.replications)
+    write_parquet(files[3], result.timeseries)
+    if result.jobs is not None:
+        files.append(out / "jobs.parquet")
+        write_parquet(files[-1], result.jobs)
+    return files
+
+
+def kind_of(directory: Path) -> str:
+    """``run``, ``sweep`` or ``stress``, by the files a directory holds."""
+    d = Path(directory)
+    if (d / "points.parquet").exists():
+        return "sweep"
+    if (d / "cases.parquet").exists():
+        return "stress"
+    if (d / "replications.parquet").exists():
+        return "run"
+    raise FileNotFoundError(
+        f"{d}: not a capsim run, sweep or stress directory "
+        "(no replications.parquet, points.parquet or cases.parquet)"
+    )
