@@ -62,7 +62,9 @@ def _seed(text: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-n", "--replications", type=_positive_int, help="replications (default: the scenario's)")
+    p.add_argument(
+        "-n", "--replications", type=_positive_int, help="replications (default: the scenario's)"
+    )
     p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
     p.add_argument(
@@ -89,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="simulate a scenario and write a run directory")
     p.add_argument("scenario", type=Path)
     _common(p)
-    p.add_argument("--record-jobs", action="store_true", help="write jobs.parquet (one row per job)")
+    p.add_argument(
+        "--record-jobs", action="store_true", help="write jobs.parquet (one row per job)"
+    )
 
     p = sub.add_parser("validate", help="check a scenario and print what it holds")
     p.add_argument("scenario", type=Path)
@@ -98,28 +102,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a grid of contract sizes and recommend one")
     p.add_argument("scenario", type=Path)
     _common(p)
-    p.add_argument("--vary", action="append", default=[], metavar="KEY=START:STOP:STEP|V1,V2,...",
-                   help="a key to vary; repeat for a grid")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=START:STOP:STEP|V1,V2,...",
+        help="a key to vary; repeat for a grid",
+    )
     p.add_argument("--objective", choices=("mean", "p95", "cvar95"), default="mean")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE")
     p.add_argument("--backend", choices=("local", "dask"), default="local")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out")
-    p.add_argument("--target-ci", type=float, metavar="PCT",
-                   help="add replications until the objective's 95%% CI half-width is below PCT%% of its mean")
-    p.add_argument("--max-replications", type=_positive_int, default=2000,
-                   help="cap for --target-ci (default 2000)")
+    p.add_argument(
+        "--target-ci",
+        type=float,
+        metavar="PCT",
+        help="add replications until the objective's 95%% CI half-width is below PCT%% of its mean",
+    )
+    p.add_argument(
+        "--max-replications",
+        type=_positive_int,
+        default=2000,
+        help="cap for --target-ci (default 2000)",
+    )
 
     p = sub.add_parser("stress", help="run stress cases against the scenario")
     p.add_argument("scenario", type=Path)
     p.add_argument("stress", type=Path, nargs="+")
     _common(p)
-    p.add_argument("--vary", action="append", default=[], metavar="KEY=...",
-                   help="re-optimize the contract for each case over this grid")
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=...",
+        help="re-optimize the contract for each case over this grid",
+    )
     p.add_argument("--objective", choices=("mean", "p95", "cvar95"), default="mean")
     p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE")
 
-    p = sub.add_parser("report", help="figures and one HTML page for a run, sweep or stress directory")
+    p = sub.add_parser(
+        "report", help="figures and one HTML page for a run, sweep or stress directory"
+    )
     p.add_argument("directory", type=Path)
     return parser
 
@@ -160,8 +184,12 @@ def summary_table(result: RunResult) -> Table:
         title=f"{sc.name}: {result.n} replications, {sc.years:g} years, seed {result.seed}",
         title_justify="left",
     )
-    for col, just in (("metric", "left"), ("mean", "right"), ("95% CI of mean", "right"),
-                      ("p5 – p95", "right")):
+    for col, just in (
+        ("metric", "left"),
+        ("mean", "right"),
+        ("95% CI of mean", "right"),
+        ("p5 – p95", "right"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
 
     def row(label: str, key: str, f: Callable[[float], str]) -> None:
@@ -209,8 +237,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out_dir = _out_dir(args, scenario, "run")
     store.write_run(out_dir, result, __version__)
     out.print(summary_table(result))
-    out.print(f"wrote {out_dir}/ (summary.json, replications.parquet, timeseries.parquet"
-              f"{', jobs.parquet' if args.record_jobs else ''}, scenario.toml)")
+    out.print(
+        f"wrote {out_dir}/ (summary.json, replications.parquet, timeseries.parquet"
+        f"{', jobs.parquet' if args.record_jobs else ''}, scenario.toml)"
+    )
     if args.report:
         _report(out_dir)
     return 0
@@ -218,11 +248,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.overrides)
-    out.print(f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}, "
-              f"{scenario.years:g} years from {scenario.start}")
+    out.print(
+        f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}, "
+        f"{scenario.years:g} years from {scenario.start}"
+    )
     for p in scenario.pools.values():
         sched = ", ".join(fmt.quantity(r) for r in p.reserved)
-        out.print(f"  pool {p.name}: {p.unit}, instances of {p.instance_units}, reserved by year [{sched}]")
+        out.print(
+            f"  pool {p.name}: {p.unit}, instances of {p.instance_units}, "
+            f"reserved by year [{sched}]"
+        )
     for t in scenario.overflow:
         cap = "unlimited" if math.isinf(t.capacity) else fmt.quantity(t.capacity)
         out.print(f"  overflow {t.name} -> {t.pool}: capacity {cap}")

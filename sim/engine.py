@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,7 +121,7 @@ NDArray_bool = np.ndarray
 class _Call(Event):
     """An event that calls ``fn(event)``; ``arg`` carries a job or pool index."""
 
-    def __init__(self, env: simpy.Environment, fn: object, arg: int) -> None:
+    def __init__(self, env: simpy.Environment, fn: Callable[[_Call], None], arg: int) -> None:
         self.env = env
         self.callbacks = [fn]
         self._value = None
@@ -191,8 +192,8 @@ class _Engine:
         ]
 
     # ------------------------------------------------------------------ scheduling
-    def at(self, delay: float, prio: int, fn: object, arg: int) -> None:
-        self.env.schedule(_Call(self.env, fn, arg), prio, delay)
+    def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
+        self.env.schedule(_Call(self.env, fn, arg), prio, delay)  # type: ignore[arg-type]
 
     def request_place(self, p: int) -> None:
         """Run placement for pool p now if nothing else is due at this instant, else later."""
@@ -541,10 +542,9 @@ class _Engine:
                 if pool.claim_units:
                     self.release(p, None, pool.claim_units)
                     pool.claim_units = 0.0
-            else:
-                if pool.claims:
-                    self.release(p, pool.claims, 0)
-                    pool.claims = []
+            elif pool.claims:
+                self.release(p, pool.claims, 0)
+                pool.claims = []
             for k in self.pool_targets[p]:
                 self.tfree[k] += self.tclaim[k]
                 self.tclaim[k] = 0.0
@@ -582,7 +582,9 @@ class _Engine:
         """A pool with demand and no jobs: every hour is independent, so use numpy."""
         spec = self.inp.pools[p]
         n = len(demand)
-        year = np.minimum((np.arange(n) // HOURS_PER_YEAR).astype(int), len(spec.reserved_by_year) - 1)
+        year = np.minimum(
+            (np.arange(n) // HOURS_PER_YEAR).astype(int), len(spec.reserved_by_year) - 1
+        )
         cap = np.asarray(spec.reserved_by_year, dtype=float)[year]
         reserved = np.minimum(demand, cap)
         rest = demand - reserved

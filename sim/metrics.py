@@ -47,7 +47,7 @@ class Names:
 def month_edges(horizon_hours: float) -> FloatArray:
     """Edges of contract months (730 h each; the last may be shorter) [h]."""
     n = max(1, math.ceil(horizon_hours / HOURS_PER_MONTH - 1e-9))
-    edges = np.arange(n + 1) * HOURS_PER_MONTH
+    edges: FloatArray = np.arange(n + 1, dtype=float) * HOURS_PER_MONTH
     edges[-1] = horizon_hours
     return edges
 
@@ -68,7 +68,8 @@ def binned_integral(
     level = np.cumsum(w[order])
     area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
     at_edges = np.interp(edges, t, area, left=0.0, right=area[-1])
-    return np.diff(at_edges)
+    out: FloatArray = np.diff(at_edges)
+    return out
 
 
 def _hour_months(horizon_hours: float, n_months: int) -> tuple[FloatArray, np.ndarray]:
@@ -104,7 +105,10 @@ def compute(
     hour_len, hour_month = _hour_months(H, n_months)
 
     def hourly_to_months(values: FloatArray) -> FloatArray:
-        return np.bincount(hour_month, weights=values * hour_len, minlength=n_months)
+        out: FloatArray = np.bincount(
+            hour_month, weights=values * hour_len, minlength=n_months
+        ).astype(float)
+        return out
 
     started = rec.start_hours < H  # nan compares False
     run_start = np.where(started, rec.start_hours, 0.0)
@@ -128,10 +132,15 @@ def compute(
         if served is not None and k in served.targets:
             uh = uh + hourly_to_months(served.targets[k])
         n_sent = (sent & (rec.ran_on == k + 1)).astype(float)
-        transfers = np.bincount(
-            np.minimum((rec.send_hours[n_sent > 0] // HOURS_PER_MONTH).astype(int), n_months - 1),
-            minlength=n_months,
-        ) * prices.target_transfer[k]
+        transfers = (
+            np.bincount(
+                np.minimum(
+                    (rec.send_hours[n_sent > 0] // HOURS_PER_MONTH).astype(int), n_months - 1
+                ),
+                minlength=n_months,
+            )
+            * prices.target_transfer[k]
+        )
         spend_months = uh * prices.target_price[k] + transfers
         target_uh[k] = uh.sum()
         target_spend_months[k] = spend_months
@@ -168,17 +177,17 @@ def compute(
         job_running = binned_integral(run_start[on], run_end[on], held[on], edges)
         idle = reserved - used
         price = prices.pool_price[p]
-        spend = reserved * price
+        pool_spend = reserved * price
         for k, tp in enumerate(names.target_pool):
             if tp == p:
-                spend = spend + target_spend_months[k]
+                pool_spend = pool_spend + target_spend_months[k]
         monthly[pname] = {
             "reserved_unit_hours": reserved,
             "used_unit_hours": used,
             "idle_unit_hours": idle,
             "overflow_unit_hours": overflow,
             "demand_unit_hours": job_running + waiting + demand_months,
-            "spend_usd": spend,
+            "spend_usd": pool_spend,
         }
         r, u, o = float(reserved.sum()), float(used.sum()), float(overflow.sum())
         m[f"spend_usd.reserved.{pname}"] = r * price
@@ -208,9 +217,7 @@ def compute(
         finished = started & (rec.end_hours <= H)
         m[f"jobs_unfinished.{wname}"] = float((mine & ~finished).sum())
         # work (unit-hours at reference speed) not done by the horizon
-        m[f"unfinished_unit_hours.{wname}"] = float(
-            _unfinished_work(rec, mine, started, H).sum()
-        )
+        m[f"unfinished_unit_hours.{wname}"] = float(_unfinished_work(rec, mine, started, H).sum())
 
     # demand workloads: a pool's unserved demand is shared in proportion to demand
     paths = demand_paths or {}
@@ -227,7 +234,9 @@ def compute(
     return ReplicationOutput(m, monthly)
 
 
-def _unfinished_work(rec: EngineRecord, mine: np.ndarray, started: np.ndarray, H: float) -> FloatArray:
+def _unfinished_work(
+    rec: EngineRecord, mine: np.ndarray, started: np.ndarray, H: float
+) -> FloatArray:
     """Reference-speed unit-hours of each job of ``mine`` not done by the horizon."""
     jobs = rec.jobs
     units = jobs.units.astype(float)

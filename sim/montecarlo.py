@@ -102,7 +102,11 @@ class Replication:
 
 
 def run_replication(
-    scenario: Scenario, seed: int, replication: int, record_jobs: bool = False, keep_record: bool = False
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    record_jobs: bool = False,
+    keep_record: bool = False,
 ) -> Replication:
     """Simulate one replication and compute its metrics."""
     inp, prices, paths = build_input(scenario, seed, replication)
@@ -115,7 +119,9 @@ def run_replication(
 
 def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
     j = rec.jobs
-    wl = np.asarray(names.job_workloads, dtype=object)[j.workload] if len(j) else np.empty(0, object)
+    wl = (
+        np.asarray(names.job_workloads, dtype=object)[j.workload] if len(j) else np.empty(0, object)
+    )
     where = np.asarray(["", *[names.pools[0]] * 0], dtype=object)
     ran_on = np.empty(len(j), dtype=object)
     ran_on[:] = ""

@@ -40,6 +40,7 @@ from sim.errors import ScenarioError, did_you_mean
 
 HOURS_PER_YEAR = 8760.0
 QUEUES = ("fifo", "priority", "backfill")
+_SECTIONS = ("scenario", "pools", "overflow", "workloads", "policy")
 PLACEMENTS = ("best-fit", "first-fit")
 
 _DIST_PARAMS: dict[str, tuple[str, ...]] = {
@@ -340,7 +341,9 @@ def _distribution(
     kind = value.get("dist")
     if kind is None:
         raise ScenarioError(
-            where, f"{path}.dist", f"is required in a distribution; one of {', '.join(_DIST_PARAMS)}"
+            where,
+            f"{path}.dist",
+            f"is required in a distribution; one of {', '.join(_DIST_PARAMS)}",
         )
     if kind not in _DIST_PARAMS:
         raise ScenarioError(
@@ -515,7 +518,7 @@ def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) 
                 f"must be a multiple of instance_units ({m}), got {int(v)}; "
                 f"nearest: {int(v) // m * m} or {(int(v) // m + 1) * m}",
             )
-        reserved.append(int(math.floor(v * scale / m + 1e-9)) * m)
+        reserved.append(math.floor(v * scale / m + 1e-9) * m)
     price = t.param("price_per_unit_hour", low=0.0)
     return Pool(name, unit, m, tuple(reserved), price, scale)
 
@@ -576,6 +579,7 @@ def _build_workload(
             f"must be one of {', '.join(kinds)}, got {kind!r}{did_you_mean(str(kind), kinds)}",
         )
     common = ("kind", "pool")
+    keys: tuple[str, ...]
     if kind == "jobs":
         keys = (
             "arrivals_per_day",
@@ -659,7 +663,9 @@ def _build_workload(
         if np.any(recording < 0):
             bad = int(np.argmax(recording < 0))
             raise ScenarioError(
-                str(base_dir / file), f"line {bad + 2}", f"demand must be >= 0, got {recording[bad]}"
+                str(base_dir / file),
+                f"line {bad + 2}",
+                f"demand must be >= 0, got {recording[bad]}",
             )
         return DemandWorkload(
             name=name,
@@ -701,7 +707,7 @@ def scenario_from_dict(
     """
     where = source
     base = base_dir if base_dir is not None else Path(".")
-    top = _Table(where, "", data, ("scenario", "pools", "overflow", "workloads", "policy"))
+    top = _Table(where, "", data, _SECTIONS)
     s = _Table(
         where,
         "scenario",
@@ -737,7 +743,9 @@ def scenario_from_dict(
     for tg in targets:
         if tg.name in seen or tg.name in pools:
             raise ScenarioError(
-                where, f"overflow.{tg.name}.name", f"must be unique among pools and targets, got {tg.name!r}"
+                where,
+                f"overflow.{tg.name}.name",
+                f"must be unique among pools and targets, got {tg.name!r}",
             )
         seen.add(tg.name)
     wl_raw = top.get("workloads", required=True)
@@ -745,7 +753,9 @@ def scenario_from_dict(
         raise top.err("workloads", "must hold at least one [workloads.NAME] table")
     workloads = {n: _build_workload(where, n, d, pools, base) for n, d in wl_raw.items()}
     p = _Table(where, "policy", top.get("policy", {}), ("queue", "placement"))
-    policy = Policy(p.string("queue", "fifo", QUEUES), p.string("placement", "best-fit", PLACEMENTS))
+    policy = Policy(
+        p.string("queue", "fifo", QUEUES), p.string("placement", "best-fit", PLACEMENTS)
+    )
     return Scenario(
         pools=pools,
         overflow=targets,
@@ -793,12 +803,9 @@ def apply_override(data: dict[str, Any], key: str, value: Any, where: str = "--s
                 )
         elif isinstance(node, dict):
             if part not in node:
-                if i == 0 and part not in ("scenario", "pools", "overflow", "workloads", "policy"):
+                if i == 0 and part not in _SECTIONS:
                     raise ScenarioError(
-                        where,
-                        key,
-                        f"unknown section {part!r}"
-                        f"{did_you_mean(part, ('scenario', 'pools', 'overflow', 'workloads', 'policy'))}",
+                        where, key, f"unknown section {part!r}{did_you_mean(part, _SECTIONS)}"
                     )
                 if i >= 1 and parts[0] in ("pools", "workloads"):
                     raise ScenarioError(
@@ -861,7 +868,9 @@ def load_scenario(
     return scenario_from_dict(data, str(path), path.parent)
 
 
-def with_overrides(scenario: Scenario, values: Mapping[str, Any], where: str = "--vary") -> Scenario:
+def with_overrides(
+    scenario: Scenario, values: Mapping[str, Any], where: str = "--vary"
+) -> Scenario:
     """A new scenario with dotted-key ``values`` applied to ``scenario.raw``."""
     data = copy.deepcopy(scenario.raw)
     for key, value in values.items():
@@ -870,5 +879,8 @@ def with_overrides(scenario: Scenario, values: Mapping[str, Any], where: str = "
 
 
 def _base_of(scenario: Scenario) -> Path:
-    return Path(scenario.source).parent if scenario.source and not scenario.source.startswith("<") else Path(".")
-
+    return (
+        Path(scenario.source).parent
+        if scenario.source and not scenario.source.startswith("<")
+        else Path(".")
+    )

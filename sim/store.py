@@ -49,7 +49,8 @@ def _clean(obj: Any) -> Any:
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON (NaN and inf as null), atomically."""
-    atomic_write(path, lambda p: p.write_text(json.dumps(_clean(data), indent=2) + "\n"))
+    text = json.dumps(_clean(data), indent=2) + "\n"
+    atomic_write(path, lambda p: _write_text(p, text))
 
 
 def read_json(path: Path) -> Any:
@@ -64,7 +65,12 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 def write_scenario(path: Path, scenario: Scenario) -> None:
     """Write the scenario as run (overrides applied) as TOML."""
-    atomic_write(path, lambda p: p.write_text(tomli_w.dumps(_toml_ready(scenario.raw))))
+    text = tomli_w.dumps(_toml_ready(scenario.raw))
+    atomic_write(path, lambda p: _write_text(p, text))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text)
 
 
 def _toml_ready(obj: Any) -> Any:

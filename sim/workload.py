@@ -41,9 +41,7 @@ def stream(seed: int, replication: int, name: str, component: int) -> np.random.
 
 def draw_params(scenario: Scenario, seed: int, replication: int) -> dict[str, float]:
     """Every per-replication parameter, keyed by its dotted path."""
-    return {
-        p.path: p.draw(stream(seed, replication, p.path, _PARAM)) for p in scenario.params()
-    }
+    return {p.path: p.draw(stream(seed, replication, p.path, _PARAM)) for p in scenario.params()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +85,9 @@ def poisson_arrivals(
     return np.minimum(times, np.nextafter(horizon_hours, 0))
 
 
-def job_stream(scenario: Scenario, seed: int, replication: int, params: dict[str, float]) -> JobStream:
+def job_stream(
+    scenario: Scenario, seed: int, replication: int, params: dict[str, float]
+) -> JobStream:
     """Generate the jobs of every ``jobs`` and ``trace`` workload for one replication."""
     horizon = scenario.horizon_hours
     pool_index = {name: i for i, name in enumerate(scenario.pools)}
@@ -97,7 +97,9 @@ def job_stream(scenario: Scenario, seed: int, replication: int, params: dict[str
         if isinstance(w, JobsWorkload):
             rate = params[w.arrivals_per_day.path] / 24.0
             growth = params[w.growth_per_year.path]
-            submit = poisson_arrivals(stream(seed, replication, w.name, _ARRIVALS), rate, growth, horizon)
+            submit = poisson_arrivals(
+                stream(seed, replication, w.name, _ARRIVALS), rate, growth, horizon
+            )
             n = len(submit)
             units = w.units.sample(stream(seed, replication, w.name, _UNITS), n)
             dur = w.duration_hours.sample(stream(seed, replication, w.name, _DURATIONS), n)
