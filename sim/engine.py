@@ -129,6 +129,114 @@ class _Call(Event):
         self.arg = arg
 
 
+class _Shadow:
+    """Free capacity at a blocked head's shadow time, kept as changes to the current state.
+
+    ``delta[i]`` is what instance ``i`` (or the single fungible "instance" 0) gets back
+    between now and the shadow time. ``whole`` counts instances wholly free then, and
+    ``ge`` those with at least the head's units free, so each check is O(1).
+    """
+
+    def __init__(self, units: int, pool: _Pool) -> None:
+        self.pool = pool
+        self.units = units
+        self.time = math.inf
+        self.delta: dict[int, float] = {}
+        m = pool.m
+        if m == 1:
+            self.need = float(units)
+            self.whole = 0
+            self.ge = 0
+        else:
+            self.need = float(-(-units // m)) if units > m else 1.0
+            self.whole = len(pool.lev[m])
+            self.ge = sum(len(pool.lev[level]) for level in range(min(units, m), m + 1))
+
+    def free_at(self, i: int) -> float:
+        pool = self.pool
+        base = pool.free if pool.m == 1 else pool.inst_free[i]
+        return base + self.delta.get(i, 0.0)
+
+    def _change(self, i: int, du: float) -> None:
+        pool = self.pool
+        if pool.m > 1 and pool.inst_free[i] < 0:
+            return  # retired while draining: gives nothing back
+        old = self.free_at(i)
+        new = old + du
+        self.delta[i] = self.delta.get(i, 0.0) + du
+        if pool.m > 1:
+            self.whole += (new == pool.m) - (old == pool.m)
+            u = min(self.units, pool.m)
+            self.ge += (new >= u) - (old >= u)
+
+    def release(self, alloc: object) -> None:
+        """A job holding ``alloc`` now will have ended by the shadow time."""
+        if isinstance(alloc, list):
+            m = self.pool.m
+            if alloc[0][1] == m:
+                # whole instances, held by this job alone: they come back wholly free. No job
+                # placed now can use them, so their per-instance books are never read.
+                self.whole += len(alloc)
+                self.ge += len(alloc)
+                return
+            for i, u in alloc:
+                self._change(i, u)
+        else:
+            assert isinstance(alloc, int | float)
+            self._change(0, alloc)
+
+    def forget(self, alloc: object) -> None:
+        """A job released in these books has ended: its units are now in the live state."""
+        if isinstance(alloc, list):
+            delta = self.delta
+            if alloc[0][1] == self.pool.m:
+                # whole instances: booked per instance only if lent, else only counted
+                for i, u in alloc:
+                    if i in delta:
+                        delta[i] -= u
+                return
+            for i, u in alloc:
+                delta[i] -= u
+        else:
+            assert isinstance(alloc, int | float)
+            self.delta[0] -= alloc
+
+    def fits(self) -> bool:
+        if self.pool.m == 1:
+            return self.free_at(0) >= self.need
+        return (self.whole if self.units > self.pool.m else self.ge) >= self.need
+
+    def take(self, alloc: object) -> bool:
+        """Whether the head still fits if a job takes ``alloc`` now and runs past the shadow
+        time; if so, book it (the caller takes the units from the pool right after)."""
+        if self.time == math.inf:
+            return False
+        pool = self.pool
+        if pool.m == 1:
+            assert isinstance(alloc, int | float)
+            return self.free_at(0) - alloc >= self.need
+        assert isinstance(alloc, list)
+        whole, ge, u = self.whole, self.ge, min(self.units, pool.m)
+        for i, a in alloc:
+            f = self.free_at(i)
+            whole -= (f == pool.m) - (f - a == pool.m)
+            ge -= (f >= u) - (f - a >= u)
+        if (whole if self.units > pool.m else ge) < self.need:
+            return False
+        self.whole, self.ge = whole, ge
+        return True
+
+    def lend(self, alloc: object) -> None:
+        """A job takes ``alloc`` now and gives it back before the shadow time: the free
+        units at the shadow time do not change (the books offset the live take)."""
+        if isinstance(alloc, list):
+            for i, u in alloc:
+                self.delta[i] = self.delta.get(i, 0.0) + u
+        else:
+            assert isinstance(alloc, int | float)
+            self.delta[0] = self.delta.get(0, 0.0) + alloc
+
+
 class _Pool:
     """Mutable state of a reserved pool during a run."""
 
@@ -136,7 +244,7 @@ class _Pool:
         self.m = spec.instance_units
         self.level = 0  # units reserved and paid now, including draining ones
         self.deficit = 0  # units to release as they come free
-        self.free = 0.0  # m == 1: free units
+        self.free = 0.0  # free units (m > 1: the sum over instances)
         # m > 1: free units per instance (-1 retired) and instances by free level
         self.inst_free: list[int] = []
         self.lev: list[set[int]] = [set() for _ in range(self.m + 1)]
@@ -180,6 +288,11 @@ class _Engine:
         self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
         self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
         self.blist: list[list[int]] = [[] for _ in inp.pools]
+        self.bhead = [0] * len(inp.pools)
+        self.dirty = [True] * len(inp.pools)
+        self.freed = [False] * len(inp.pools)
+        self.fresh: list[list[int]] = [[] for _ in inp.pools]
+        self.ctx: list[_Shadow | None] = [None] * len(inp.pools)
         self.owait: list[list[int]] = [[] for _ in inp.pools]
         self.place_due: set[int] = set()
         self.place_event = False
@@ -195,8 +308,13 @@ class _Engine:
     def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
         self.env.schedule(_Call(self.env, fn, arg), prio, delay)  # type: ignore[arg-type]
 
-    def request_place(self, p: int) -> None:
-        """Run placement for pool p now if nothing else is due at this instant, else later."""
+    def request_place(self, p: int, dirty: bool = True) -> None:
+        """Run placement for pool p now if nothing else is due at this instant, else later.
+
+        ``dirty``: capacity or the queue's head may have changed (not just arrivals).
+        """
+        if dirty:
+            self.dirty[p] = True
         self.place_due.add(p)
         q = self.env._queue  # SimPy's heap of (time, priority, id, event)
         if q and q[0][0] <= self.env.now and q[0][1] < _PLACE:
@@ -226,9 +344,11 @@ class _Engine:
         old = pool.inst_free[i]
         if old >= 0:
             pool.lev[old].discard(i)
+            pool.free -= old
         pool.inst_free[i] = new
         if new >= 0:
             pool.lev[new].add(i)
+            pool.free += new
 
     def record(self, pool: _Pool, delta: float) -> None:
         pool.level += int(delta)
@@ -265,6 +385,7 @@ class _Engine:
             if take:
                 self.record(pool, -take)
             pool.deficit += need - take
+            self.dirty[p] = True
 
     def release(self, p: int, alloc: object, units: float) -> None:
         """Give back reserved units; retire them instead while a decrease is pending."""
@@ -341,12 +462,13 @@ class _Engine:
             heapq.heappush(self.heap[p], (self.prio[j], j))
         else:
             self.blist[p].append(j)
+            self.fresh[p].append(j)
         mw = self.maxwait[j]
         if mw == 0.0:
             self.at(0.0, _EXPIRE_NOW, self.on_expire, j)
         elif mw < math.inf:
             self.at(mw, _EXPIRE, self.on_expire, j)
-        self.request_place(p)
+        self.request_place(p, dirty=False)
 
     def start_reserved(self, p: int, j: int, alloc: object) -> None:
         pool = self.pools[p]
@@ -375,6 +497,7 @@ class _Engine:
                 self.end[j] = self.start[j] + self.dur[j] / t.speed
                 self.ran_on[j] = k + 1
                 self.at(self.end[j] - now, _COMPLETE, self.on_complete, j)
+                self.request_place(self.jpool[j])  # it may have been the queue's head
                 return True
         return False
 
@@ -393,9 +516,15 @@ class _Engine:
         where = self.ran_on[j]
         if where == 0:
             del self.pools[p].running[j]
+            ctx = self.ctx[p]
+            foreseen = ctx is not None and self.env.now < ctx.time and not self.pools[p].deficit
+            if foreseen:
+                assert ctx is not None
+                ctx.forget(self.alloc[j])
+                self.freed[p] = True
             self.release(p, self.alloc[j], self.held[j])
             self.alloc[j] = None
-            self.request_place(p)
+            self.request_place(p, dirty=not foreseen)
         else:
             self.tfree[where - 1] += self.held[j]
             self.retry_overflow(p)
@@ -441,87 +570,99 @@ class _Engine:
             self.start_reserved(p, j, alloc)
 
     def place_backfill(self, p: int) -> None:
-        """FIFO with EASY backfilling: later jobs may start if they do not delay the head."""
-        q = [j for j in self.blist[p] if self.state[j] == _WAITING]
+        """FIFO with EASY backfilling: later jobs may start if they do not delay the head.
+
+        The head gets a reservation at its *shadow time*, the earliest time it fits as
+        running jobs end (by their known end times). A later job may start now if it fits
+        and either ends by the shadow time or leaves the head's reservation intact. When
+        only arrivals happened since the last pass, only the new jobs are examined against
+        the kept reservation (nothing else that could change the answer has changed).
+        """
         pool = self.pools[p]
-        i = 0
+        q = self.blist[p]
+        state = self.state
+        fresh = self.fresh[p]
+        self.fresh[p] = []
+        freed = self.freed[p]
+        self.freed[p] = False
+        if not self.dirty[p] and self.ctx[p] is not None:
+            if not freed:
+                for j in fresh:
+                    if state[j] == _WAITING:
+                        self.try_backfill(p, j)
+                return
+            # units came back exactly as the reservation foresaw: keep it, unless the head
+            # itself fits now
+            if self.fit(pool, self.units[q[self.bhead[p]]]) is None:
+                self.scan_backfill(p, self.bhead[p])
+                return
+        self.dirty[p] = False
+        i = self.bhead[p]
         while i < len(q):
-            alloc = self.fit(pool, self.units[q[i]])
-            if alloc is None:
-                break
-            self.start_reserved(p, q[i], alloc)
-            i += 1
-        q = q[i:]
-        self.blist[p] = q
-        if len(q) < 2:
-            return
-        head = q[0]
-        shadow = self.shadow_time(p, head)
-        started = []
-        now = self.env.now
-        for j in q[1 : 1 + BACKFILL_DEPTH]:
+            j = q[i]
+            if state[j] != _WAITING:
+                i += 1
+                continue
             alloc = self.fit(pool, self.units[j])
             if alloc is None:
-                continue
-            if now + self.dur[j] <= shadow or self.head_fits_at(p, head, shadow, alloc):
-                self.start_reserved(p, j, alloc)
-                started.append(j)
-        if started:
-            gone = set(started)
-            self.blist[p] = [j for j in q if j not in gone]
+                break
+            self.start_reserved(p, j, alloc)
+            i += 1
+        if i > 512 and 2 * i > len(q):
+            del q[:i]
+            i = 0
+        self.bhead[p] = i
+        if i >= len(q):
+            self.ctx[p] = None
+            return
+        self.ctx[p] = self.shadow(p, q[i])
+        self.scan_backfill(p, i)
 
-    def _free_snapshot(self, pool: _Pool) -> list[int] | float:
-        return pool.free if pool.m == 1 else list(pool.inst_free)
-
-    def _fits_snapshot(self, pool: _Pool, snap: list[int] | float, u: int) -> bool:
-        if pool.m == 1:
-            assert isinstance(snap, float | int)
-            return u <= snap
-        assert isinstance(snap, list)
-        if u <= pool.m:
-            return any(f >= u for f in snap)
-        return sum(1 for f in snap if f == pool.m) >= -(-u // pool.m)
-
-    def _release_snapshot(self, pool: _Pool, snap: list[int] | float, j: int) -> list[int] | float:
-        if pool.m == 1:
-            assert isinstance(snap, float | int)
-            return snap + self.held[j]
-        assert isinstance(snap, list)
-        alloc = self.alloc[j]
-        assert isinstance(alloc, list)
-        for i, u in alloc:
-            if snap[i] >= 0:
-                snap[i] += u
-        return snap
-
-    def shadow_time(self, p: int, head: int) -> float:
-        """Earliest time the head fits as running jobs end (inf if it never does)."""
+    def scan_backfill(self, p: int, i: int) -> None:
+        """Try the waiting jobs behind the head (at ``q[i]``) against its reservation."""
         pool = self.pools[p]
-        snap = self._free_snapshot(pool)
+        q = self.blist[p]
+        state = self.state
+        seen = 0
+        k = i + 1
+        n = len(q)
+        while k < n and seen < BACKFILL_DEPTH and pool.free >= 1:
+            j = q[k]
+            k += 1
+            if state[j] == _WAITING:
+                self.try_backfill(p, j)
+                seen += 1
+        if k - i - 1 - seen > 2 * BACKFILL_DEPTH:
+            # many jobs that left the queue were skipped: drop them (amortised O(1) each)
+            q[i + 1 :] = [j for j in q[i + 1 :] if state[j] == _WAITING]
+
+    def shadow(self, p: int, head: int) -> _Shadow:
+        """The head's reservation: when it fits, and the free units at that time."""
+        pool = self.pools[p]
         u = self.units[head]
+        ctx = _Shadow(u, pool)
+        found = math.inf
         for end, j in sorted((e, j) for j, e in pool.running.items()):
-            snap = self._release_snapshot(pool, snap, j)
-            if self._fits_snapshot(pool, snap, u):
-                return end
-        return math.inf
+            if end > found:
+                break
+            ctx.release(self.alloc[j])  # every job ending by the shadow time is released
+            if found == math.inf and ctx.fits():
+                found = end
+        ctx.time = found
+        return ctx
 
-    def head_fits_at(self, p: int, head: int, shadow: float, alloc: object) -> bool:
-        """Whether the head still fits at ``shadow`` if a job takes ``alloc`` now and runs on."""
-        if shadow == math.inf:
-            return False
+    def try_backfill(self, p: int, j: int) -> None:
         pool = self.pools[p]
-        snap = self._free_snapshot(pool)
-        if pool.m == 1:
-            assert isinstance(alloc, int)
-            snap = float(snap) - alloc  # type: ignore[arg-type]
-        else:
-            assert isinstance(snap, list) and isinstance(alloc, list)
-            for i, u in alloc:
-                snap[i] -= u
-        for j, e in pool.running.items():
-            if e <= shadow:
-                snap = self._release_snapshot(pool, snap, j)
-        return self._fits_snapshot(pool, snap, self.units[head])
+        ctx = self.ctx[p]
+        assert ctx is not None
+        alloc = self.fit(pool, self.units[j])
+        if alloc is None:
+            return
+        if self.env.now + self.dur[j] <= ctx.time:
+            ctx.lend(alloc)  # gone again by the shadow time
+        elif not ctx.take(alloc):
+            return
+        self.start_reserved(p, j, alloc)
 
     # ------------------------------------------------------------------ demand and years
     def on_year(self, ev: _Call) -> None:
