@@ -40,8 +40,6 @@ from sim.workload import IntArray, JobStream, hours_in_horizon
 
 _COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
 _PENDING, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
-#: how many queued jobs behind a blocked head EASY backfilling examines per pass
-BACKFILL_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -78,6 +76,8 @@ class EngineInput:
     """Per pool, the total hourly demand of its demand workloads [unit], or None."""
     queue: str = "fifo"
     placement: str = "best-fit"
+    backfill_depth: int = 100
+    """How many queue places behind a blocked head backfilling examines per pass."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -285,6 +285,12 @@ class _Engine:
             self.pool_targets[t.pool].append(k)
         self.queue_kind = inp.queue
         self.first_fit = inp.placement == "first-fit"
+        self.depth = inp.backfill_depth
+        self.placer = {
+            "fifo": self.place_fifo,
+            "priority": self.place_priority,
+            "backfill": self.place_backfill,
+        }[inp.queue]
         self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
         self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
         self.blist: list[list[int]] = [[] for _ in inp.pools]
@@ -295,6 +301,8 @@ class _Engine:
         self.ctx: list[_Shadow | None] = [None] * len(inp.pools)
         self.owait: list[list[int]] = [[] for _ in inp.pools]
         self.place_due: set[int] = set()
+        self.expiries: list[tuple[float, int]] = []
+        self.armed = math.inf  # time of the pending expiry event
         self.place_event = False
         self.has_jobs = [False] * len(inp.pools)
         for p in set(self.jpool):
@@ -315,14 +323,18 @@ class _Engine:
         """
         if dirty:
             self.dirty[p] = True
-        self.place_due.add(p)
         q = self.env._queue  # SimPy's heap of (time, priority, id, event)
         if q and q[0][0] <= self.env.now and q[0][1] < _PLACE:
+            self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
                 self.at(0.0, _PLACE, self.on_place, -1)
             return
-        self.run_placement()
+        if self.place_due:
+            self.place_due.add(p)
+            self.run_placement()
+        else:
+            self.placer(p)
 
     def on_place(self, ev: _Call) -> None:
         self.place_event = False
@@ -332,12 +344,7 @@ class _Engine:
         due = sorted(self.place_due)
         self.place_due.clear()
         for p in due:
-            if self.queue_kind == "fifo":
-                self.place_fifo(p)
-            elif self.queue_kind == "priority":
-                self.place_priority(p)
-            else:
-                self.place_backfill(p)
+            self.placer(p)
 
     # ------------------------------------------------------------------ capacity
     def set_inst_free(self, pool: _Pool, i: int, new: int) -> None:
@@ -467,7 +474,13 @@ class _Engine:
         if mw == 0.0:
             self.at(0.0, _EXPIRE_NOW, self.on_expire, j)
         elif mw < math.inf:
-            self.at(mw, _EXPIRE, self.on_expire, j)
+            # waits run out in a heap; one event stands for its earliest entry, so jobs that
+            # start before their wait runs out (most of them) cost no event at all
+            due = self.env.now + mw
+            heapq.heappush(self.expiries, (due, j))
+            if due < self.armed:
+                self.armed = due
+                self.at(mw, _EXPIRE, self.on_expiries, -1)
         self.request_place(p, dirty=False)
 
     def start_reserved(self, p: int, j: int, alloc: object) -> None:
@@ -502,12 +515,30 @@ class _Engine:
         return False
 
     def on_expire(self, ev: _Call) -> None:
-        j = ev.arg
+        self.expire(ev.arg)
+
+    def expire(self, j: int) -> None:
         if self.state[j] != _WAITING:
             return
         self.expired[j] = True
         if not self.try_targets(j):
             self.owait[self.jpool[j]].append(j)
+
+    def on_expiries(self, ev: _Call) -> None:
+        now = self.env.now
+        if now >= self.armed:
+            self.armed = math.inf
+        h = self.expiries
+        state = self.state
+        while h and h[0][0] <= now:
+            j = heapq.heappop(h)[1]
+            if state[j] == _WAITING:
+                self.expire(j)
+        while h and state[h[0][1]] != _WAITING:
+            heapq.heappop(h)  # started before its wait ran out
+        if h and h[0][0] < self.armed:
+            self.armed = h[0][0]
+            self.at(self.armed - now, _EXPIRE, self.on_expiries, -1)
 
     def on_complete(self, ev: _Call) -> None:
         j = ev.arg
@@ -623,18 +654,33 @@ class _Engine:
         pool = self.pools[p]
         q = self.blist[p]
         state = self.state
-        seen = 0
-        k = i + 1
-        n = len(q)
-        while k < n and seen < BACKFILL_DEPTH and pool.free >= 1:
-            j = q[k]
-            k += 1
-            if state[j] == _WAITING:
-                self.try_backfill(p, j)
-                seen += 1
-        if k - i - 1 - seen > 2 * BACKFILL_DEPTH:
-            # many jobs that left the queue were skipped: drop them (amortised O(1) each)
+        units = self.units
+        cap = self.largest_fit(pool)
+        if cap <= 0:
+            return
+        window = q[i + 1 : i + 1 + self.depth]
+        waiting = [j for j in window if state[j] == _WAITING]
+        if 2 * len(waiting) < len(window):
+            # most of the window has left the queue: drop those (amortised O(1) each)
             q[i + 1 :] = [j for j in q[i + 1 :] if state[j] == _WAITING]
+        for j in waiting:
+            if units[j] <= cap and self.try_backfill(p, j):
+                cap = self.largest_fit(pool)
+                if cap <= 0:
+                    return
+
+    @staticmethod
+    def largest_fit(pool: _Pool) -> int:
+        """The largest job that fits now: a job of u units fits iff u <= this."""
+        if pool.m == 1:
+            return int(pool.free)
+        whole = len(pool.lev[pool.m])
+        if whole:
+            return whole * pool.m
+        for level in range(pool.m - 1, 0, -1):
+            if pool.lev[level]:
+                return level
+        return 0
 
     def shadow(self, p: int, head: int) -> _Shadow:
         """The head's reservation: when it fits, and the free units at that time."""
@@ -651,18 +697,20 @@ class _Engine:
         ctx.time = found
         return ctx
 
-    def try_backfill(self, p: int, j: int) -> None:
+    def try_backfill(self, p: int, j: int) -> bool:
+        """Start job j now if it fits and keeps the head's reservation; say whether it did."""
         pool = self.pools[p]
         ctx = self.ctx[p]
         assert ctx is not None
         alloc = self.fit(pool, self.units[j])
         if alloc is None:
-            return
+            return False
         if self.env.now + self.dur[j] <= ctx.time:
             ctx.lend(alloc)  # gone again by the shadow time
         elif not ctx.take(alloc):
-            return
+            return False
         self.start_reserved(p, j, alloc)
+        return True
 
     # ------------------------------------------------------------------ demand and years
     def on_year(self, ev: _Call) -> None:

@@ -81,6 +81,7 @@ def build_input(
         demand=tuple(demand),
         queue=scenario.policy.queue,
         placement=scenario.policy.placement,
+        backfill_depth=scenario.policy.backfill_depth,
     )
     prices = metrics.Prices(
         pool_price=tuple(params[p.price_per_unit_hour.path] for p in pools),

@@ -162,6 +162,8 @@ class Policy:
 
     queue: str = "fifo"
     placement: str = "best-fit"
+    backfill_depth: int = 100
+    """Queue places behind a blocked head that backfilling examines each time."""
 
 
 @dataclass(frozen=True, eq=False)

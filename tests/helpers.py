@@ -33,7 +33,14 @@ def build(
 
 
 def gpu_pool(reserved: Any = 10, m: int = 1, price: float = 1.0) -> dict[str, Any]:
-    return {"gpu": {"unit": "gpu", "instance_units": m, "reserved": reserved, "price_per_unit_hour": price}}
+    return {
+        "gpu": {
+            "unit": "gpu",
+            "instance_units": m,
+            "reserved": reserved,
+            "price_per_unit_hour": price,
+        }
+    }
 
 
 def od(capacity: float | None = None, price: float = 3.0, **kw: Any) -> dict[str, Any]:
@@ -64,7 +71,14 @@ def trace_scenario(
     write_trace(tmp_path / "trace.csv", rows, extra)
     return build(
         pools,
-        {"t": {"kind": "trace", "pool": next(iter(pools)), "file": "trace.csv", "max_wait_hours": max_wait}},
+        {
+            "t": {
+                "kind": "trace",
+                "pool": next(iter(pools)),
+                "file": "trace.csv",
+                "max_wait_hours": max_wait,
+            }
+        },
         overflow,
         years=years,
         policy=policy,

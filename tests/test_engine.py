@@ -139,7 +139,13 @@ def test_demand_takes_free_units_each_hour_but_never_preempts(tmp_path):
         gpu_pool(4),
         {
             "d": {"kind": "demand", "pool": "gpu", "demand_units": 3.0},
-            "j": {"kind": "jobs", "pool": "gpu", "arrivals_per_day": 0.0, "units": 1, "duration_hours": 1},
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 0.0,
+                "units": 1,
+                "duration_hours": 1,
+            },
         },
         [od()],
         years=0.01,
@@ -156,7 +162,10 @@ def test_demand_overflows_in_order_then_is_unserved():
     sc = build(
         gpu_pool(10),
         {"d": {"kind": "demand", "pool": "gpu", "demand_units": 25.0}},
-        [od(capacity=5, price=2.0), {"name": "other", "pool": "gpu", "price_per_unit_hour": 4.0, "capacity": 6}],
+        [
+            od(capacity=5, price=2.0),
+            {"name": "other", "pool": "gpu", "price_per_unit_hour": 4.0, "capacity": 6},
+        ],
         years=0.01,
     )
     rep = run_replication(sc, 0, 0)

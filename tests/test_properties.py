@@ -14,8 +14,9 @@ import sim
 from sim.montecarlo import run_replication
 from tests.helpers import build
 
-settings.register_profile("capsim", deadline=None, max_examples=40,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "capsim", deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("capsim")
 
 
@@ -29,32 +30,52 @@ def scenarios(draw, fungible=False):
     max_wait = draw(st.sampled_from([0, 1.5, 12, "inf"]))
     workloads = {
         "j": {
-            "kind": "jobs", "pool": "gpu", "arrivals_per_day": draw(st.floats(2, 40)),
+            "kind": "jobs",
+            "pool": "gpu",
+            "arrivals_per_day": draw(st.floats(2, 40)),
             "units": {"dist": "choice", "values": sizes},
             "duration_hours": {"dist": "exponential", "mean": draw(st.floats(0.5, 10))},
-            "max_wait_hours": max_wait, "priority": 0,
+            "max_wait_hours": max_wait,
+            "priority": 0,
         }
     }
     if draw(st.booleans()):
-        workloads["d"] = {"kind": "demand", "pool": "gpu",
-                          "demand_units": float(draw(st.integers(0, 8))), "noise_cv": 0.3}
+        workloads["d"] = {
+            "kind": "demand",
+            "pool": "gpu",
+            "demand_units": float(draw(st.integers(0, 8))),
+            "noise_cv": 0.3,
+        }
     overflow = []
     if draw(st.booleans()):
         cap = draw(st.sampled_from([None, 3, 12]))
-        t = {"name": "od", "pool": "gpu", "price_per_unit_hour": 3.0,
-             "transfer_usd_per_job": draw(st.sampled_from([0.0, 5.0])),
-             "startup_hours": draw(st.sampled_from([0.0, 0.25]))}
+        t = {
+            "name": "od",
+            "pool": "gpu",
+            "price_per_unit_hour": 3.0,
+            "transfer_usd_per_job": draw(st.sampled_from([0.0, 5.0])),
+            "startup_hours": draw(st.sampled_from([0.0, 0.25])),
+        }
         if not fungible:
             t["speed"] = draw(st.sampled_from([1.0, 2.0]))
         if cap is not None:
             t["capacity"] = cap
         overflow.append(t)
-    policy = {"queue": draw(st.sampled_from(["fifo", "priority", "backfill"])),
-              "placement": draw(st.sampled_from(["best-fit", "first-fit"]))}
-    pools = {"gpu": {"unit": "gpu", "instance_units": m, "reserved": reserved,
-                     "price_per_unit_hour": 1.0}}
-    return build(pools, workloads, overflow, years=years, policy=policy,
-                 seed=draw(st.integers(0, 1000)))
+    policy = {
+        "queue": draw(st.sampled_from(["fifo", "priority", "backfill"])),
+        "placement": draw(st.sampled_from(["best-fit", "first-fit"])),
+    }
+    pools = {
+        "gpu": {
+            "unit": "gpu",
+            "instance_units": m,
+            "reserved": reserved,
+            "price_per_unit_hour": 1.0,
+        }
+    }
+    return build(
+        pools, workloads, overflow, years=years, policy=policy, seed=draw(st.integers(0, 1000))
+    )
 
 
 @given(scenarios())
@@ -73,7 +94,8 @@ def test_capacity_and_spend_invariants(sc):
     assert m["spend_usd.total"] == pytest.approx(parts)
     assert m["spend_usd.reserved"] == pytest.approx(m["spend_usd.reserved.gpu"])
     assert m["spend_usd.overflow"] == pytest.approx(
-        sum(m[f"spend_usd.overflow.{t.name}"] for t in sc.overflow))
+        sum(m[f"spend_usd.overflow.{t.name}"] for t in sc.overflow)
+    )
     monthly = rep.monthly["gpu"]
     assert monthly["spend_usd"].sum() == pytest.approx(m["spend_usd.total"])
     assert monthly["reserved_unit_hours"].sum() == pytest.approx(reserved)
@@ -125,9 +147,15 @@ def test_spend_is_monotone_in_price(sc, factor):
 def test_fifo_starts_reserved_jobs_in_arrival_order():
     sc = build(
         {"gpu": {"unit": "gpu", "instance_units": 4, "reserved": 16, "price_per_unit_hour": 1}},
-        {"j": {"kind": "jobs", "pool": "gpu", "arrivals_per_day": 60,
-               "units": {"dist": "choice", "values": [1, 3, 4, 9]},
-               "duration_hours": {"dist": "exponential", "mean": 2}}},
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 60,
+                "units": {"dist": "choice", "values": [1, 3, 4, 9]},
+                "duration_hours": {"dist": "exponential", "mean": 2},
+            }
+        },
         years=0.1,
     )
     jobs = run_replication(sc, 0, 0, record_jobs=True).jobs

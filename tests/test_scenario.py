@@ -56,21 +56,38 @@ def test_good_scenario_loads(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        (("reserved = [32, 64]", "reservd = [32, 64]"),
-         r"pools\.trn\.reservd: unknown key \(did you mean \"reserved\"\?\)"),
-        (("reserved = [32, 64]", "reserved = [32]"),
-         r"pools\.trn\.reserved: gives 1 contract years but the horizon has 2"),
-        (("reserved = [32, 64]", "reserved = [32, 60]"),
-         r"pools\.trn\.reserved\[1\]: must be a multiple of instance_units \(16\), got 60"),
-        (("median = 10", "median = -3"),
-         r"workloads\.train\.duration_hours\.median: must be > 0, got -3"),
-        (('dist = "lognormal"', 'dist = "lognormla"'),
-         r"duration_hours\.dist: must be one of .*did you mean \"lognormal\""),
-        (('kind = "jobs"', 'kind = "job"'), r"workloads\.train\.kind: must be one of jobs, demand, trace"),
-        (('pool = "trn"\narrivals', 'pool = "trm"\narrivals'),
-         r"workloads\.train\.pool: names no pool: 'trm' \(did you mean \"trn\"\?\)"),
-        (("max_wait_hours = 12", 'max_wait_hours = "soon"'),
-         r"max_wait_hours: must be a number or \"inf\", got 'soon'"),
+        (
+            ("reserved = [32, 64]", "reservd = [32, 64]"),
+            r"pools\.trn\.reservd: unknown key \(did you mean \"reserved\"\?\)",
+        ),
+        (
+            ("reserved = [32, 64]", "reserved = [32]"),
+            r"pools\.trn\.reserved: gives 1 contract years but the horizon has 2",
+        ),
+        (
+            ("reserved = [32, 64]", "reserved = [32, 60]"),
+            r"pools\.trn\.reserved\[1\]: must be a multiple of instance_units \(16\), got 60",
+        ),
+        (
+            ("median = 10", "median = -3"),
+            r"workloads\.train\.duration_hours\.median: must be > 0, got -3",
+        ),
+        (
+            ('dist = "lognormal"', 'dist = "lognormla"'),
+            r"duration_hours\.dist: must be one of .*did you mean \"lognormal\"",
+        ),
+        (
+            ('kind = "jobs"', 'kind = "job"'),
+            r"workloads\.train\.kind: must be one of jobs, demand, trace",
+        ),
+        (
+            ('pool = "trn"\narrivals', 'pool = "trm"\narrivals'),
+            r"workloads\.train\.pool: names no pool: 'trm' \(did you mean \"trn\"\?\)",
+        ),
+        (
+            ("max_wait_hours = 12", 'max_wait_hours = "soon"'),
+            r"max_wait_hours: must be a number or \"inf\", got 'soon'",
+        ),
         (("years = 2", "years = 0"), r"scenario\.years: must be > 0, got 0"),
         (('name = "s"', ""), r"scenario\.name: is required"),
     ],
@@ -86,7 +103,9 @@ def test_bad_scenarios_name_file_key_and_value(tmp_path, edit, match):
 
 def test_policy_values_are_checked(tmp_path):
     path = write(tmp_path, GOOD + '\n[policy]\nqueue = "lifo"\n')
-    with pytest.raises(ScenarioError, match=r"policy\.queue: must be one of fifo, priority, backfill"):
+    with pytest.raises(
+        ScenarioError, match=r"policy\.queue: must be one of fifo, priority, backfill"
+    ):
         load_scenario(path)
 
 
@@ -103,12 +122,21 @@ def test_missing_file(tmp_path):
 
 def test_set_overrides_apply_dotted_paths_and_overflow_names(tmp_path):
     path = write(tmp_path, GOOD)
-    sc = load_scenario(path, ["pools.trn.reserved=48", "overflow.od.capacity=64",
-                              'policy.queue="backfill"', "scenario.years=0.5"])
+    sc = load_scenario(
+        path,
+        [
+            "pools.trn.reserved=48",
+            "overflow.od.capacity=64",
+            'policy.queue="backfill"',
+            "scenario.years=0.5",
+        ],
+    )
     assert sc.pools["trn"].reserved == (48,)
     assert sc.overflow[0].capacity == 64
     assert sc.policy.queue == "backfill"
-    with pytest.raises(ScenarioError, match=r"--set: overflow\.odd: names no entry \(did you mean \"od\"\?\)"):
+    with pytest.raises(
+        ScenarioError, match=r"--set: overflow\.odd: names no entry \(did you mean \"od\"\?\)"
+    ):
         load_scenario(path, ["overflow.odd.capacity=1"])
     with pytest.raises(ScenarioError, match=r"--set: pools\.trm: names no pool"):
         load_scenario(path, ["pools.trm.reserved=1"])
@@ -123,8 +151,13 @@ def test_reserved_scale_rounds_down_to_whole_instances(tmp_path):
 
 def test_trace_files_are_checked_row_by_row(tmp_path):
     (tmp_path / "t.csv").write_text("submit_hours,units,duration_hours\n0,1,2\n1,x,2\n")
-    text = GOOD.split("[workloads.train]")[0] + '[workloads.r]\nkind = "trace"\npool = "trn"\nfile = "t.csv"\n'
-    with pytest.raises(ScenarioError, match=r"t\.csv: line 3: column 'units' must be a number, got 'x'"):
+    text = (
+        GOOD.split("[workloads.train]", maxsplit=1)[0]
+        + '[workloads.r]\nkind = "trace"\npool = "trn"\nfile = "t.csv"\n'
+    )
+    with pytest.raises(
+        ScenarioError, match=r"t\.csv: line 3: column 'units' must be a number, got 'x'"
+    ):
         load_scenario(write(tmp_path, text))
     (tmp_path / "t.csv").write_text("submit,units,duration_hours\n0,1,2\n")
     with pytest.raises(ScenarioError, match=r"lacks required column 'submit_hours'"):
@@ -133,17 +166,21 @@ def test_trace_files_are_checked_row_by_row(tmp_path):
 
 def test_recorded_demand_refuses_synthetic_keys(tmp_path):
     (tmp_path / "d.csv").write_text("hour,units\n0,5\n1,6\n")
-    text = GOOD.split("[workloads.train]")[0] + (
+    text = GOOD.split("[workloads.train]", maxsplit=1)[0] + (
         '[workloads.h]\nkind = "demand"\npool = "trn"\nfile = "d.csv"\ndemand_units = 4\n'
     )
-    with pytest.raises(ScenarioError, match=r"workloads\.h\.demand_units: is not allowed with 'file'"):
+    with pytest.raises(
+        ScenarioError, match=r"workloads\.h\.demand_units: is not allowed with 'file'"
+    ):
         load_scenario(write(tmp_path, text))
 
 
 def test_empirical_distribution_reads_its_column(tmp_path):
     (tmp_path / "sizes.csv").write_text("units\n4\n8\n8\n")
-    text = GOOD.replace('{ dist = "choice", values = [8, 32], weights = [3, 1] }',
-                        '{ dist = "empirical", file = "sizes.csv", column = "units" }')
+    text = GOOD.replace(
+        '{ dist = "choice", values = [8, 32], weights = [3, 1] }',
+        '{ dist = "empirical", file = "sizes.csv", column = "units" }',
+    )
     sc = load_scenario(write(tmp_path, text))
     assert sc.workloads["train"].units.mean() == pytest.approx(20 / 3)
 

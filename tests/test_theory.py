@@ -47,8 +47,15 @@ def erlang_c_wait(c: int, lam: float, mean_service: float) -> float:
 def test_mmc_mean_wait_matches_erlang_c(c, per_day, mean):
     sc = build(
         gpu_pool(c),
-        {"j": {"kind": "jobs", "pool": "gpu", "arrivals_per_day": per_day, "units": 1,
-               "duration_hours": {"dist": "exponential", "mean": mean}}},
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": per_day,
+                "units": 1,
+                "duration_hours": {"dist": "exponential", "mean": mean},
+            }
+        },
         years=2,
     )
     theory = erlang_c_wait(c, per_day / 24, mean)
@@ -78,8 +85,14 @@ def test_gang_loss_system_overflow_share_matches_kaufman_roberts():
     means = [2.0, 3.0 * math.exp(0.125), 4.0]
     loads = [r / 24 * m for r, m in zip(per_day, means, strict=True)]
     workloads = {
-        f"c{b}": {"kind": "jobs", "pool": "gpu", "arrivals_per_day": r, "units": b,
-                  "duration_hours": d, "max_wait_hours": 0}
+        f"c{b}": {
+            "kind": "jobs",
+            "pool": "gpu",
+            "arrivals_per_day": r,
+            "units": b,
+            "duration_hours": d,
+            "max_wait_hours": 0,
+        }
         for b, r, d in zip(sizes, per_day, durations, strict=True)
     }
     sc = build(gpu_pool(C), workloads, [od()], years=1)
@@ -88,13 +101,17 @@ def test_gang_loss_system_overflow_share_matches_kaufman_roberts():
     theory = sum(o * B for o, B in zip(offered, blocking, strict=True)) / sum(offered)
     reps = [run_replication(sc, 3, i) for i in range(12)]
     share = np.array(
-        [r.metrics["overflow_unit_hours.gpu"]
-         / (r.metrics["overflow_unit_hours.gpu"] + r.metrics["used_unit_hours.gpu"]) for r in reps]
+        [
+            r.metrics["overflow_unit_hours.gpu"]
+            / (r.metrics["overflow_unit_hours.gpu"] + r.metrics["used_unit_hours.gpu"])
+            for r in reps
+        ]
     )
     within(share, theory)
     for b, B in zip(sizes, blocking, strict=True):
-        frac = np.array([r.metrics[f"jobs_overflowed.c{b}"] / r.metrics[f"jobs_arrived.c{b}"]
-                         for r in reps])
+        frac = np.array(
+            [r.metrics[f"jobs_overflowed.c{b}"] / r.metrics[f"jobs_arrived.c{b}"] for r in reps]
+        )
         within(frac, B, rel_se=0.1)
 
 
@@ -104,8 +121,15 @@ def test_littles_law_busy_units_equal_arrival_rate_times_work():
     held_mean = 0.5 * 2 + 0.3 * 8 + 0.2 * 16
     sc = build(
         gpu_pool(64, m=8),
-        {"j": {"kind": "jobs", "pool": "gpu", "arrivals_per_day": 24.0, "units": units,
-               "duration_hours": {"dist": "lognormal", "median": 4.0, "sigma": 0.8}}},
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 24.0,
+                "units": units,
+                "duration_hours": {"dist": "lognormal", "median": 4.0, "sigma": 0.8},
+            }
+        },
         years=1,
     )
     mean_d = 4.0 * math.exp(0.32)
@@ -118,8 +142,15 @@ def test_newsvendor_reserved_level_minimizes_mean_spend():
     r, p = 0.6, 1.0  # reserved and on-demand prices: critical ratio 1 - r/p = 0.4
     base = build(
         {"cpu": {"unit": "vcpu", "reserved": 1000, "price_per_unit_hour": r}},
-        {"d": {"kind": "demand", "pool": "cpu", "demand_units": 1000.0,
-               "daily_amplitude": 0.3, "noise_cv": 0.2}},
+        {
+            "d": {
+                "kind": "demand",
+                "pool": "cpu",
+                "demand_units": 1000.0,
+                "daily_amplitude": 0.3,
+                "noise_cv": 0.2,
+            }
+        },
         [{"name": "od", "pool": "cpu", "price_per_unit_hour": p}],
         years=0.25,
     )
