@@ -31,7 +31,7 @@ from sim.scenario import Scenario, load_scenario
 
 EXIT_USAGE = 2
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 132)  # tables stay whole in logs and pipes
 
 
 class _Parser(argparse.ArgumentParser):
@@ -279,16 +279,163 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim import sweep
+class _Bar:
+    """A progress bar whose total can grow (``--target-ci`` adds replications)."""
 
-    return sweep.cli_sweep(args, out, progress_bar)
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("• ETA"), TimeRemainingColumn(), console=err,
+        )
+        self.task = self.progress.add_task(label, total=0)
+
+    def grow(self, k: int) -> None:
+        total = self.progress.tasks[0].total or 0
+        self.progress.update(self.task, total=total + k)
+
+    def advance(self, k: int) -> None:
+        self.progress.advance(self.task, k)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim import grid, store, sweep
+
+    scenario = _load(args.scenario, args.overrides)
+    if not args.vary:
+        raise ScenarioError("--vary", "", "a sweep needs at least one --vary KEY=...")
+    axes = [grid.parse_vary(v) for v in args.vary]
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    out_dir = _out_dir(args, scenario, "sweep")
+    grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
+    store.check_manifest(out_dir, {
+        "scenario": scenario.name, "seed": seed, "replications": n,
+        "vary": [[a.key, list(a.values)] for a in axes], "overrides": list(args.overrides),
+        "objective": args.objective, "target_ci": args.target_ci,
+    }, args.resume)
+    if args.target_ci is not None and args.target_ci <= 0:
+        raise ScenarioError("--target-ci", str(args.target_ci), "must be > 0 (a percentage)")
+    bar = _Bar(f"sweep {scenario.name}")
+    from sim.montecarlo import default_workers
+
+    with bar.progress:
+        result = sweep.run_sweep(
+            scenario, axes, n, seed, args.objective, constraints,
+            workers=args.workers or default_workers(), backend=args.backend,
+            scheduler=args.scheduler, store=store.FolderStore(out_dir),
+            target_ci_pct=args.target_ci, max_replications=args.max_replications,
+            progress=bar.advance, on_total=bar.grow,
+        )
+    store.write_sweep(out_dir, result.points, result.summary, scenario)
+    out.print(sweep_table(result))
+    out.print(f"wrote {out_dir}/ (points.parquet, summary.json, scenario.toml)")
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def sweep_table(result: object) -> Table:
+    """The frontier: objective and key metrics per point, the recommendation marked."""
+    from sim.sweep import SweepResult
+
+    assert isinstance(result, SweepResult)
+    s = result.summary
+    rec = s["recommended"]
+    table = Table(title=f"sweep: objective {s['objective']} of total spend, "
+                  f"{s['replications']} replications per point", title_justify="left", caption_justify="left")
+    for k in result.keys:
+        table.add_column(k, justify="right")
+    table.add_column(f"{s['objective']} spend", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("feasible", justify="center")
+    for p in s["points"]:
+        mark = rec is not None and all(p[k] == rec[k] for k in result.keys)
+        lo, hi = p["objective_ci95"]
+        row = [str(p[k]) for k in result.keys] + [
+            fmt.usd(p["objective_value"]),
+            f"{fmt.usd(lo)} – {fmt.usd(hi)}",
+            "yes" if p["feasible"] else "no: " + "; ".join(p["violations"]),
+        ]
+        table.add_row(*row, style="bold green" if mark else None)
+    if rec is None:
+        table.caption = "no point meets every constraint"
+    else:
+        where = ", ".join(f"{k}={rec[k]}" for k in result.keys)
+        table.caption = (f"recommended: {where}; regret vs hindsight: mean "
+                         f"{fmt.usd(rec['regret_usd']['mean'])}, p95 {fmt.usd(rec['regret_usd']['p95'])}")
+    for pool, nv in s.get("newsvendor", {}).items():
+        table.caption += (f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "
+                          f"(demand quantile {nv['critical_ratio']:.2f})")
+    if "precision" in s:
+        pr = s["precision"]
+        table.caption += (f"\nprecision: worst 95% half-width {pr['achieved_pct']:.2f}% of the objective "
+                          f"(target {pr['target_pct']:g}%) after {pr['replications']} replications: "
+                          + ("met" if pr["met"] else f"NOT met, cap {pr['cap']} reached"))
+    return table
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
-    from sim import stress
+    from sim import grid, store, stress, sweep
+    from sim.montecarlo import default_workers
 
-    return stress.cli_stress(args, out, progress_bar)
+    scenario = _load(args.scenario, args.overrides)
+    axes = [grid.parse_vary(v) for v in args.vary]
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    for f in args.stress:  # fail fast on a bad stress file
+        stress.load_case(scenario, f)
+    out_dir = _out_dir(args, scenario, "stress")
+    bar = _Bar(f"stress {scenario.name}")
+    bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
+    with bar.progress:
+        result = stress.run_stress(
+            scenario, args.stress, n, seed, args.workers or default_workers(), axes,
+            args.objective, constraints, progress=bar.advance,
+        )
+    store.write_stress(out_dir, result.cases, result.summary, scenario)
+    out.print(stress_table(result.summary))
+    out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def stress_table(summary: dict) -> Table:  # type: ignore[type-arg]
+    """Each case's change against the baseline (paired means), one column per case."""
+    cases = summary["cases"]
+    table = Table(title="stress cases: mean change against the baseline (paired replications)",
+                  title_justify="left")
+    table.add_column("metric")
+    for c in cases:
+        table.add_column(c["case"], justify="right")
+    base = cases[0]["metrics"]
+    table.add_row("total spend", *[fmt.usd(c["metrics"]["spend_usd.total"]["mean"]) for c in cases])
+    for m in cases[0]["change"]:
+        if m.startswith(("utilization.", "jobs_overflowed.")):
+            continue
+        money = m.startswith("spend_usd")
+        f = fmt.usd if money else fmt.quantity
+        cells = []
+        for c in cases:
+            d = c["change"][m]["mean"]
+            cells.append("–" if c["case"] == "baseline" else ("+" if d > 0 else "") + f(d))
+        table.add_row(_metric_label(m), *cells)
+    del base
+    return table
+
+
+def _metric_label(m: str) -> str:
+    """A short human label for a metric name."""
+    parts = m.split(".")
+    if m.startswith("spend_usd"):
+        return f"Δ {parts[1] if len(parts) > 1 else 'total'} spend"
+    if m.startswith("wait_hours."):
+        return f"Δ {parts[-1]} wait h, {'.'.join(parts[1:-1])}"
+    head, _, tail = m.partition(".")
+    what = head.replace("_unit_hours", " unit-h").replace("_", " ")
+    return f"Δ {what}, {tail}"
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 import tomli_w
 
+from sim.errors import ScenarioError
 from sim.results import RunResult
 from sim.scenario import Scenario
 
@@ -115,3 +117,69 @@ def kind_of(directory: Path) -> str:
         f"{d}: not a capsim run, sweep or stress directory "
         "(no replications.parquet, points.parquet or cases.parquet)"
     )
+
+
+class FolderStore:
+    """Finished blocks as ``DIR/chunks/<id>.parquet``, each written atomically."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = Path(directory) / "chunks"
+
+    def _path(self, block_id: str) -> Path:
+        return self.dir / f"{block_id}.parquet"
+
+    def has(self, block_id: str) -> bool:
+        return self._path(block_id).exists()
+
+    def load(self, block_id: str) -> pd.DataFrame:
+        return pd.read_parquet(self._path(block_id))
+
+    def save(self, block_id: str, frame: pd.DataFrame) -> None:
+        write_parquet(self._path(block_id), frame)
+
+
+def write_sweep(out: Path, points: pd.DataFrame, summary: dict[str, Any], scenario: Scenario) -> list[Path]:
+    """Write a sweep directory's final files."""
+    out = Path(out)
+    files = [out / "points.parquet", out / "summary.json", out / "scenario.toml"]
+    write_parquet(files[0], points)
+    write_json(files[1], summary)
+    write_scenario(files[2], scenario)
+    return files
+
+
+def write_stress(out: Path, cases: pd.DataFrame, summary: dict[str, Any], scenario: Scenario) -> list[Path]:
+    """Write a stress directory's final files."""
+    out = Path(out)
+    files = [out / "cases.parquet", out / "summary.json", out / "scenario.toml"]
+    write_parquet(files[0], cases)
+    write_json(files[1], summary)
+    write_scenario(files[2], scenario)
+    return files
+
+
+def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
+    """Record what a sweep is (``manifest.json``); on ``--resume``, insist it is the same one."""
+    path = Path(out) / "manifest.json"
+    clean = _clean(manifest)
+    if resume:
+        if not path.exists():
+            raise ScenarioError("--resume", str(out), "holds no interrupted sweep (no manifest.json)")
+        old = read_json(path)
+        diff = [k for k in clean if old.get(k) != clean[k]]
+        if diff:
+            k = diff[0]
+            raise ScenarioError(
+                "--resume", k, f"differs from the interrupted sweep in {out}: it had "
+                f"{old.get(k)!r}, now {clean[k]!r}; rerun with the same options or a new --out"
+            )
+        return
+    chunks = Path(out) / "chunks"
+    if chunks.exists():
+        if not (Path(out) / "summary.json").exists():
+            raise ScenarioError(
+                "--out", str(out), "holds an interrupted sweep: add --resume to complete it, "
+                "or remove the folder to start again"
+            )
+        shutil.rmtree(chunks)  # a finished sweep is being run again: start afresh
+    write_json(path, clean)
