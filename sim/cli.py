@@ -284,8 +284,12 @@ class _Bar:
 
     def __init__(self, label: str) -> None:
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("• ETA"), TimeRemainingColumn(), console=err,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("• ETA"),
+            TimeRemainingColumn(),
+            console=err,
         )
         self.task = self.progress.add_task(label, total=0)
 
@@ -309,11 +313,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = _out_dir(args, scenario, "sweep")
     grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
-    store.check_manifest(out_dir, {
-        "scenario": scenario.name, "seed": seed, "replications": n,
-        "vary": [[a.key, list(a.values)] for a in axes], "overrides": list(args.overrides),
-        "objective": args.objective, "target_ci": args.target_ci,
-    }, args.resume)
+    store.check_manifest(
+        out_dir,
+        {
+            "scenario": scenario.name,
+            "seed": seed,
+            "replications": n,
+            "vary": [[a.key, list(a.values)] for a in axes],
+            "overrides": list(args.overrides),
+            "objective": args.objective,
+            "target_ci": args.target_ci,
+        },
+        args.resume,
+    )
     if args.target_ci is not None and args.target_ci <= 0:
         raise ScenarioError("--target-ci", str(args.target_ci), "must be > 0 (a percentage)")
     bar = _Bar(f"sweep {scenario.name}")
@@ -321,11 +333,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     with bar.progress:
         result = sweep.run_sweep(
-            scenario, axes, n, seed, args.objective, constraints,
-            workers=args.workers or default_workers(), backend=args.backend,
-            scheduler=args.scheduler, store=store.FolderStore(out_dir),
-            target_ci_pct=args.target_ci, max_replications=args.max_replications,
-            progress=bar.advance, on_total=bar.grow,
+            scenario,
+            axes,
+            n,
+            seed,
+            args.objective,
+            constraints,
+            workers=args.workers or default_workers(),
+            backend=args.backend,
+            scheduler=args.scheduler,
+            store=store.FolderStore(out_dir),
+            target_ci_pct=args.target_ci,
+            max_replications=args.max_replications,
+            progress=bar.advance,
+            on_total=bar.grow,
         )
     store.write_sweep(out_dir, result.points, result.summary, scenario)
     out.print(sweep_table(result))
@@ -342,8 +363,12 @@ def sweep_table(result: object) -> Table:
     assert isinstance(result, SweepResult)
     s = result.summary
     rec = s["recommended"]
-    table = Table(title=f"sweep: objective {s['objective']} of total spend, "
-                  f"{s['replications']} replications per point", title_justify="left", caption_justify="left")
+    table = Table(
+        title=f"sweep: objective {s['objective']} of total spend, "
+        f"{s['replications']} replications per point",
+        title_justify="left",
+        caption_justify="left",
+    )
     for k in result.keys:
         table.add_column(k, justify="right")
     table.add_column(f"{s['objective']} spend", justify="right")
@@ -362,16 +387,22 @@ def sweep_table(result: object) -> Table:
         table.caption = "no point meets every constraint"
     else:
         where = ", ".join(f"{k}={rec[k]}" for k in result.keys)
-        table.caption = (f"recommended: {where}; regret vs hindsight: mean "
-                         f"{fmt.usd(rec['regret_usd']['mean'])}, p95 {fmt.usd(rec['regret_usd']['p95'])}")
+        table.caption = (
+            f"recommended: {where}; regret vs hindsight: mean "
+            f"{fmt.usd(rec['regret_usd']['mean'])}, p95 {fmt.usd(rec['regret_usd']['p95'])}"
+        )
     for pool, nv in s.get("newsvendor", {}).items():
-        table.caption += (f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "
-                          f"(demand quantile {nv['critical_ratio']:.2f})")
+        table.caption += (
+            f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "
+            f"(demand quantile {nv['critical_ratio']:.2f})"
+        )
     if "precision" in s:
         pr = s["precision"]
-        table.caption += (f"\nprecision: worst 95% half-width {pr['achieved_pct']:.2f}% of the objective "
-                          f"(target {pr['target_pct']:g}%) after {pr['replications']} replications: "
-                          + ("met" if pr["met"] else f"NOT met, cap {pr['cap']} reached"))
+        table.caption += (
+            f"\nprecision: worst 95% half-width {pr['achieved_pct']:.2f}% of the objective "
+            f"(target {pr['target_pct']:g}%) after {pr['replications']} replications: "
+            + ("met" if pr["met"] else f"NOT met, cap {pr['cap']} reached")
+        )
     return table
 
 
@@ -391,8 +422,15 @@ def cmd_stress(args: argparse.Namespace) -> int:
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
     with bar.progress:
         result = stress.run_stress(
-            scenario, args.stress, n, seed, args.workers or default_workers(), axes,
-            args.objective, constraints, progress=bar.advance,
+            scenario,
+            args.stress,
+            n,
+            seed,
+            args.workers or default_workers(),
+            axes,
+            args.objective,
+            constraints,
+            progress=bar.advance,
         )
     store.write_stress(out_dir, result.cases, result.summary, scenario)
     out.print(stress_table(result.summary))
@@ -405,8 +443,10 @@ def cmd_stress(args: argparse.Namespace) -> int:
 def stress_table(summary: dict) -> Table:  # type: ignore[type-arg]
     """Each case's change against the baseline (paired means), one column per case."""
     cases = summary["cases"]
-    table = Table(title="stress cases: mean change against the baseline (paired replications)",
-                  title_justify="left")
+    table = Table(
+        title="stress cases: mean change against the baseline (paired replications)",
+        title_justify="left",
+    )
     table.add_column("metric")
     for c in cases:
         table.add_column(c["case"], justify="right")

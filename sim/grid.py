@@ -23,8 +23,10 @@ def parse_vary(text: str) -> Axis:
     """``KEY=START:STOP:STEP`` (STOP included when on the grid) or ``KEY=V1,V2,...``."""
     if "=" not in text:
         raise ScenarioError(
-            "--vary", text, "must be KEY=START:STOP:STEP or KEY=V1,V2,... "
-            "e.g. pools.trainium.reserved_scale=0.6:1.4:0.1"
+            "--vary",
+            text,
+            "must be KEY=START:STOP:STEP or KEY=V1,V2,... "
+            "e.g. pools.trainium.reserved_scale=0.6:1.4:0.1",
         )
     key, spec = (part.strip() for part in text.split("=", 1))
     if ":" in spec and not spec.startswith(("[", "{", '"')):
@@ -63,7 +65,10 @@ def grid_points(axes: list[Axis]) -> list[dict[str, Any]]:
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):
         raise ScenarioError("--vary", keys[0], "each key may be varied once")
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*[a.values for a in axes])]
+    return [
+        dict(zip(keys, combo, strict=True))
+        for combo in itertools.product(*[a.values for a in axes])
+    ]
 
 
 def point_scenarios(base: Scenario, points: list[dict[str, Any]]) -> list[Scenario]:

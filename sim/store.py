@@ -138,7 +138,9 @@ class FolderStore:
         write_parquet(self._path(block_id), frame)
 
 
-def write_sweep(out: Path, points: pd.DataFrame, summary: dict[str, Any], scenario: Scenario) -> list[Path]:
+def write_sweep(
+    out: Path, points: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+) -> list[Path]:
     """Write a sweep directory's final files."""
     out = Path(out)
     files = [out / "points.parquet", out / "summary.json", out / "scenario.toml"]
@@ -148,7 +150,9 @@ def write_sweep(out: Path, points: pd.DataFrame, summary: dict[str, Any], scenar
     return files
 
 
-def write_stress(out: Path, cases: pd.DataFrame, summary: dict[str, Any], scenario: Scenario) -> list[Path]:
+def write_stress(
+    out: Path, cases: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+) -> list[Path]:
     """Write a stress directory's final files."""
     out = Path(out)
     files = [out / "cases.parquet", out / "summary.json", out / "scenario.toml"]
@@ -164,22 +168,28 @@ def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
     clean = _clean(manifest)
     if resume:
         if not path.exists():
-            raise ScenarioError("--resume", str(out), "holds no interrupted sweep (no manifest.json)")
+            raise ScenarioError(
+                "--resume", str(out), "holds no interrupted sweep (no manifest.json)"
+            )
         old = read_json(path)
         diff = [k for k in clean if old.get(k) != clean[k]]
         if diff:
             k = diff[0]
             raise ScenarioError(
-                "--resume", k, f"differs from the interrupted sweep in {out}: it had "
-                f"{old.get(k)!r}, now {clean[k]!r}; rerun with the same options or a new --out"
+                "--resume",
+                k,
+                f"differs from the interrupted sweep in {out}: it had "
+                f"{old.get(k)!r}, now {clean[k]!r}; rerun with the same options or a new --out",
             )
         return
     chunks = Path(out) / "chunks"
     if chunks.exists():
         if not (Path(out) / "summary.json").exists():
             raise ScenarioError(
-                "--out", str(out), "holds an interrupted sweep: add --resume to complete it, "
-                "or remove the folder to start again"
+                "--out",
+                str(out),
+                "holds an interrupted sweep: add --resume to complete it, "
+                "or remove the folder to start again",
             )
         shutil.rmtree(chunks)  # a finished sweep is being run again: start afresh
     write_json(path, clean)

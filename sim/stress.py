@@ -27,7 +27,9 @@ from sim.sweep import BLOCK, Constraint, block_id, run_sweep
 BASELINE = "baseline"
 
 
-def merge(base: dict[str, Any], patch: dict[str, Any], where: str, path: str = "") -> dict[str, Any]:
+def merge(
+    base: dict[str, Any], patch: dict[str, Any], where: str, path: str = ""
+) -> dict[str, Any]:
     """Deep-merge ``patch`` into a copy of ``base`` (overflow targets by name)."""
     out = copy.deepcopy(base)
     for key, value in patch.items():
@@ -38,8 +40,9 @@ def merge(base: dict[str, Any], patch: dict[str, Any], where: str, path: str = "
             targets = out.setdefault("overflow", [])
             for i, t in enumerate(value):
                 if not isinstance(t, dict) or "name" not in t:
-                    raise ScenarioError(where, f"overflow[{i}].name",
-                                        "is required: a stress target merges by name")
+                    raise ScenarioError(
+                        where, f"overflow[{i}].name", "is required: a stress target merges by name"
+                    )
                 match = [x for x in targets if x.get("name") == t["name"]]
                 if match:
                     match[0].update(copy.deepcopy(t))
@@ -66,7 +69,9 @@ def load_case(base: Scenario, path: Path) -> Case:
     patch = read_toml(path)
     head = patch.get("scenario")
     if not isinstance(head, dict) or not isinstance(head.get("name"), str):
-        raise ScenarioError(str(path), "scenario.name", "is required: each stress case names itself")
+        raise ScenarioError(
+            str(path), "scenario.name", "is required: each stress case names itself"
+        )
     name = head["name"]
     if name == BASELINE:
         raise ScenarioError(str(path), "scenario.name", f"{BASELINE!r} is reserved for the base")
@@ -121,15 +126,24 @@ def run_stress(
     progress: batch.ProgressFn | None = None,
 ) -> StressResult:
     """Run the baseline and every stress case; with ``axes``, re-optimise each case's contract."""
-    cases = [Case(BASELINE, base.description, base)] + [load_case(base, Path(f)) for f in stress_files]
+    cases = [Case(BASELINE, base.description, base)] + [
+        load_case(base, Path(f)) for f in stress_files
+    ]
     names = [c.name for c in cases]
     dup = {x for x in names if names.count(x) > 1}
     if dup:
         raise ScenarioError("stress", "scenario.name", f"case names must differ: {sorted(dup)}")
     store = store if store is not None else batch.MemoryStore()
     blocks = [
-        batch.Block(block_id(v, a, min(a + BLOCK, n)), v, c.scenario, seed, a, min(a + BLOCK, n),
-                    {"case": c.name})
+        batch.Block(
+            block_id(v, a, min(a + BLOCK, n)),
+            v,
+            c.scenario,
+            seed,
+            a,
+            min(a + BLOCK, n),
+            {"case": c.name},
+        )
         for v, c in enumerate(cases)
         for a in range(0, n, BLOCK)
     ]
@@ -140,8 +154,9 @@ def run_stress(
     if axes:
         summary["reoptimized"] = {}
         for c in cases:
-            res = run_sweep(c.scenario, list(axes), n, seed, objective, constraints, workers,
-                            progress=progress)
+            res = run_sweep(
+                c.scenario, list(axes), n, seed, objective, constraints, workers, progress=progress
+            )
             summary["reoptimized"][c.name] = res.summary["recommended"]
         base_best = summary["reoptimized"][BASELINE]
         for c in cases:
@@ -153,14 +168,20 @@ def run_stress(
     return StressResult(frame, summary)
 
 
-def compare_cases(frame: pd.DataFrame, cases: Sequence[Case], metrics: Sequence[str]) -> dict[str, Any]:
+def compare_cases(
+    frame: pd.DataFrame, cases: Sequence[Case], metrics: Sequence[str]
+) -> dict[str, Any]:
     """Per case: each metric's statistics and its paired change against the baseline."""
     base = frame[frame["case"] == BASELINE].sort_values("replication")
     out: dict[str, Any] = {"cases": []}
     for c in cases:
         g = frame[frame["case"] == c.name].sort_values("replication")
-        entry: dict[str, Any] = {"case": c.name, "description": c.description, "metrics": {},
-                                 "change": {}}
+        entry: dict[str, Any] = {
+            "case": c.name,
+            "description": c.description,
+            "metrics": {},
+            "change": {},
+        }
         for m in metrics:
             if m not in g.columns:
                 continue
@@ -169,7 +190,9 @@ def compare_cases(frame: pd.DataFrame, cases: Sequence[Case], metrics: Sequence[
             entry["change"][m] = describe(diff)
             bmean = float(np.nanmean(base[m])) if base[m].notna().any() else float("nan")
             entry["change"][m]["relative"] = (
-                entry["change"][m]["mean"] / bmean if bmean not in (0.0,) and bmean == bmean else None
+                entry["change"][m]["mean"] / bmean
+                if bmean not in (0.0,) and bmean == bmean
+                else None
             )
         out["cases"].append(entry)
     return out

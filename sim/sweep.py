@@ -41,8 +41,12 @@ class Constraint:
     def ok(self, x: float) -> bool:
         if math.isnan(x):
             return False
-        return {"<=": x <= self.value, ">=": x >= self.value, "<": x < self.value,
-                ">": x > self.value}[self.op]
+        return {
+            "<=": x <= self.value,
+            ">=": x >= self.value,
+            "<": x < self.value,
+            ">": x > self.value,
+        }[self.op]
 
     def __str__(self) -> str:
         return f"{self.metric}{self.op}{self.value:g}"
@@ -53,8 +57,9 @@ def parse_constraint(text: str) -> Constraint:
     m = _CONSTRAINT.match(text)
     if not m:
         raise ScenarioError(
-            "--constraint", text, "must be METRIC<=VALUE or METRIC>=VALUE, "
-            "e.g. wait_hours.experiments.p95<=12"
+            "--constraint",
+            text,
+            "must be METRIC<=VALUE or METRIC>=VALUE, e.g. wait_hours.experiments.p95<=12",
         )
     return Constraint(m.group(1), m.group(2), float(m.group(3)))
 
@@ -156,9 +161,13 @@ def run_sweep(
             worst = _worst_relative_half_width(frame, keys, objective)
             met = worst <= target_ci_pct / 100
             if met or total >= max_replications:
-                precision = {"target_pct": target_ci_pct, "achieved_pct": 100 * worst,
-                             "replications": total, "met": bool(met),
-                             "cap": max_replications}
+                precision = {
+                    "target_pct": target_ci_pct,
+                    "achieved_pct": 100 * worst,
+                    "replications": total,
+                    "met": bool(met),
+                    "cap": max_replications,
+                }
                 break
             more = min(n, max_replications - total)
             if on_total:
@@ -225,18 +234,22 @@ def summarize_sweep(
     for values, g in _groups(frame, keys):
         x = g.sort_values("replication")[OBJECTIVE_METRIC].to_numpy()
         spend_by_point.append(x)
-        means = {c: float(np.nanmean(g[c])) if g[c].notna().any() else math.nan for c in metric_cols}
+        means = {
+            c: float(np.nanmean(g[c])) if g[c].notna().any() else math.nan for c in metric_cols
+        }
         broken = [str(c) for c in constraints if not c.ok(means[c.metric])]
         feasible.append(not broken)
         lo, hi = objective_ci(x, objective)
-        points.append({
-            **values,
-            "objective_value": objective_value(x, objective),
-            "objective_ci95": [lo, hi],
-            "feasible": not broken,
-            "violations": broken,
-            "metrics": {c: describe(g[c].to_numpy()) for c in metric_cols},
-        })
+        points.append(
+            {
+                **values,
+                "objective_value": objective_value(x, objective),
+                "objective_ci95": [lo, hi],
+                "feasible": not broken,
+                "violations": broken,
+                "metrics": {c: describe(g[c].to_numpy()) for c in metric_cols},
+            }
+        )
     summary: dict[str, Any] = {
         "objective": objective,
         "objective_metric": OBJECTIVE_METRIC,
@@ -259,11 +272,16 @@ def summarize_sweep(
             **{k: points[best][k] for k in keys},
             "objective_value": points[best]["objective_value"],
             "objective_ci95": points[best]["objective_ci95"],
-            "regret_usd": {"mean": float(regret.mean()), "p95": float(np.percentile(regret, 95)),
-                           "max": float(regret.max())},
+            "regret_usd": {
+                "mean": float(regret.mean()),
+                "p95": float(np.percentile(regret, 95)),
+                "max": float(regret.max()),
+            },
             "hindsight_optimal_share": share,
         }
-    summary["newsvendor"] = newsvendor_levels(base, seed, n=min(20, int(frame["replication"].nunique())))
+    summary["newsvendor"] = newsvendor_levels(
+        base, seed, n=min(20, int(frame["replication"].nunique()))
+    )
     return summary
 
 

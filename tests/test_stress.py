@@ -1,0 +1,88 @@
+"""Stress files: merging over the base, their errors, and paired comparisons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim import stress
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_scenario(ROOT / "configs/baseline.toml", ["scenario.years=0.1"])
+
+
+def test_merge_is_deep_and_overflow_merges_by_name(base):
+    patch = {
+        "scenario": {"name": "x"},
+        "pools": {"trainium": {"price_per_unit_hour": 2.0}},
+        "overflow": [
+            {"name": "coreweave-h100", "capacity": 8},
+            {"name": "new", "pool": "trainium", "price_per_unit_hour": 9.0},
+        ],
+        "workloads": {"pretraining": {"growth_per_year": {"dist": "fixed", "value": 0.1}}},
+    }
+    merged = stress.merge(base.raw, patch, "s.toml")
+    assert merged["pools"]["trainium"]["price_per_unit_hour"] == 2.0
+    assert merged["pools"]["trainium"]["instance_units"] == 16  # untouched keys stay
+    cw = [t for t in merged["overflow"] if t["name"] == "coreweave-h100"][0]
+    assert cw["capacity"] == 8 and cw["price_per_unit_hour"] == 6.16
+    assert merged["overflow"][-1]["name"] == "new"
+    # a distribution replaces the old value whole, it is not merged key by key
+    assert merged["workloads"]["pretraining"]["growth_per_year"] == {"dist": "fixed", "value": 0.1}
+    assert base.raw["pools"]["trainium"]["price_per_unit_hour"] == 1.68  # base untouched
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "configs/stress").glob("*.toml")), ids=lambda p: p.name
+)
+def test_every_shipped_stress_file_merges_and_changes_something(base, path):
+    case = stress.load_case(base, path)
+    assert case.name == path.stem
+    assert case.description
+    assert case.scenario.raw != base.raw
+
+
+def test_bad_stress_files_say_which_file_and_key(base, tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[scenario]\nname = "bad"\n[pools.trainium]\nreservd = 5\n')
+    with pytest.raises(
+        ScenarioError,
+        match=r"bad\.toml: pools\.trainium\.reservd: unknown key "
+        r"\(did you mean \"reserved\"\?\).*after merging",
+    ):
+        stress.load_case(base, p)
+    p.write_text("[pools.trainium]\nreserved = 16\n")
+    with pytest.raises(ScenarioError, match=r"bad\.toml: scenario\.name: is required"):
+        stress.load_case(base, p)
+    p.write_text('[scenario]\nname = "x"\n[[overflow]]\ncapacity = 3\n')
+    with pytest.raises(ScenarioError, match=r"overflow\[0\]\.name: is required"):
+        stress.load_case(base, p)
+    p.write_text('[scenario]\nname = "x"\n[workloads.pretraining]\narrivals_per_day = -1\n')
+    with pytest.raises(
+        ScenarioError, match=r"workloads\.pretraining\.arrivals_per_day: must be >= 0"
+    ):
+        stress.load_case(base, p)
+
+
+def test_stress_cases_are_paired_with_the_baseline(base):
+    files = [ROOT / "configs/stress/price-cut.toml", ROOT / "configs/stress/demand-bust.toml"]
+    res = stress.run_stress(base, files, n=3, seed=4)
+    cases = {c["case"]: c for c in res.summary["cases"]}
+    assert set(cases) == {"baseline", "price-cut", "demand-bust"}
+    # a price cut changes no queue: identical waits, lower overflow spend, paired exactly
+    pc = cases["price-cut"]["change"]
+    assert pc["wait_hours.pretraining.p95"]["mean"] == 0
+    assert pc["wait_hours.pretraining.p95"]["sd"] == 0
+    assert pc["spend_usd.overflow"]["mean"] < 0
+    assert cases["baseline"]["change"]["spend_usd.total"]["mean"] == 0
+    # a bust leaves more of the reservation idle
+    assert cases["demand-bust"]["change"]["idle_unit_hours.trainium"]["mean"] > 0
+    assert set(res.cases["case"]) == set(cases)
+    assert len(res.cases) == 9
