@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -440,7 +441,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     return 0
 
 
-def stress_table(summary: dict) -> Table:  # type: ignore[type-arg]
+def stress_table(summary: dict[str, Any]) -> Table:
     """Each case's change against the baseline (paired means), one column per case."""
     cases = summary["cases"]
     table = Table(
@@ -454,7 +455,7 @@ def stress_table(summary: dict) -> Table:  # type: ignore[type-arg]
     table.add_row("total spend", *[fmt.usd(c["metrics"]["spend_usd.total"]["mean"]) for c in cases])
     for m in cases[0]["change"]:
         if m.startswith(("utilization.", "jobs_overflowed.")):
-            continue
+            continue  # in summary.json; the table keeps to spend, idle, overflow, waits, work left
         money = m.startswith("spend_usd")
         f = fmt.usd if money else fmt.quantity
         cells = []

@@ -95,6 +95,17 @@ class ReplicationOutput:
     metrics: dict[str, float]
     monthly: dict[str, dict[str, FloatArray]]
     """Pool → column → one value per contract month."""
+    spend: dict[tuple[str, str, str], FloatArray]
+    """(pool, component, target) → USD per contract month; component is ``reserved``,
+    ``overflow`` (unit-hours on a target) or ``transfer`` (per-job fees); target is ``""``
+    for reserved spend."""
+    wait_counts: dict[str, FloatArray]
+    """Job workload → started jobs per wait bin (see :data:`WAIT_BIN_EDGES`)."""
+
+
+#: Edges of the wait histogram bins [h]: a bin for zero waits, one up to 0.01 h, then 10 bins
+#: per decade up to 10,000 h, then everything longer.
+WAIT_BIN_EDGES = np.concatenate([[0.0, 1e-9], np.logspace(-2, 4, 61), [np.inf]])
 
 
 def compute(
@@ -132,6 +143,8 @@ def compute(
     total_overflow_spend = 0.0
     target_uh = np.zeros(len(names.targets))
     target_spend_months = [np.zeros(n_months) for _ in names.targets]
+    spend_parts: dict[tuple[str, str, str], FloatArray] = {}
+    wait_counts: dict[str, FloatArray] = {}
 
     # overflow targets
     for k, tname in enumerate(names.targets):
@@ -152,6 +165,10 @@ def compute(
             * prices.target_transfer[k]
         )
         spend_months = uh * prices.target_price[k] + transfers
+        spend_parts[(names.pools[p], "overflow", tname)] = np.asarray(
+            uh * prices.target_price[k], dtype=float
+        )
+        spend_parts[(names.pools[p], "transfer", tname)] = transfers
         target_uh[k] = uh.sum()
         target_spend_months[k] = spend_months
         spend = float(spend_months.sum())
@@ -191,6 +208,7 @@ def compute(
         for k, tp in enumerate(names.target_pool):
             if tp == p:
                 pool_spend = pool_spend + target_spend_months[k]
+        spend_parts[(pname, "reserved", "")] = reserved * price
         monthly[pname] = {
             "reserved_unit_hours": reserved,
             "used_unit_hours": used,
@@ -198,6 +216,7 @@ def compute(
             "overflow_unit_hours": overflow,
             "demand_unit_hours": job_running + waiting + demand_months,
             "spend_usd": pool_spend,
+            "idle_spend_usd": idle * price,
         }
         r, u, o = float(reserved.sum()), float(used.sum()), float(overflow.sum())
         m[f"spend_usd.reserved.{pname}"] = r * price
@@ -215,6 +234,7 @@ def compute(
     for w, wname in enumerate(names.job_workloads):
         mine = jobs.workload == w
         waits = (rec.start_hours - jobs.submit_hours)[mine & started]
+        wait_counts[wname] = np.histogram(np.maximum(waits, 0.0), WAIT_BIN_EDGES)[0].astype(float)
         if len(waits):
             q = np.percentile(waits, [50, 95, 99])
             vals = (float(waits.mean()), float(q[0]), float(q[1]), float(q[2]), float(waits.max()))
@@ -241,7 +261,7 @@ def compute(
     m["spend_usd.reserved"] = total_reserved_spend
     m["spend_usd.overflow"] = total_overflow_spend
     m["spend_usd.total"] = total_reserved_spend + total_overflow_spend
-    return ReplicationOutput(m, monthly)
+    return ReplicationOutput(m, monthly, spend_parts, wait_counts)
 
 
 def _unfinished_work(

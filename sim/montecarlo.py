@@ -100,6 +100,8 @@ class Replication:
     monthly: dict[str, dict[str, FloatArray]]
     jobs: pd.DataFrame | None
     record: engine.EngineRecord | None = None
+    spend: dict[tuple[str, str, str], FloatArray] | None = None
+    wait_counts: dict[str, FloatArray] | None = None
 
 
 def run_replication(
@@ -115,7 +117,15 @@ def run_replication(
     names = names_of(scenario)
     out = metrics.compute(rec, names, prices, paths)
     jobs = _jobs_frame(rec, names, replication) if record_jobs else None
-    return Replication(replication, out.metrics, out.monthly, jobs, rec if keep_record else None)
+    return Replication(
+        replication,
+        out.metrics,
+        out.monthly,
+        jobs,
+        rec if keep_record else None,
+        out.spend,
+        out.wait_counts,
+    )
 
 
 def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
@@ -214,6 +224,8 @@ def assemble(
         seed=seed,
         replications=replications,
         timeseries=timeseries_frame(scenario, reps),
+        spend=spend_frame(scenario, reps),
+        waits=waits_frame(reps),
         jobs=pd.concat([r.jobs for r in reps if r.jobs is not None], ignore_index=True)
         if record_jobs
         else None,
@@ -237,10 +249,59 @@ def timeseries_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.Data
                 )
             )
     df = pd.concat(frames, ignore_index=True)
-    start = pd.Timestamp(scenario.start)
-    df.insert(3, "month_start", start + pd.to_timedelta(df["month"] * metrics.HOURS_PER_MONTH, "h"))
-    df["month_start"] = df["month_start"].dt.floor("D")
+    df.insert(3, "month_start", _month_start(scenario, df["month"]))
     return df
+
+
+def _month_start(scenario: Scenario, month: pd.Series) -> pd.Series:
+    start = pd.Timestamp(scenario.start)
+    return (start + pd.to_timedelta(month * metrics.HOURS_PER_MONTH, "h")).dt.floor("D")
+
+
+def spend_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:
+    """One row per replication × month × spend component (reserved, overflow, transfer)."""
+    frames = []
+    for r in reps:
+        for (pool, component, target), values in (r.spend or {}).items():
+            n = len(values)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "replication": np.full(n, r.index, dtype=np.int64),
+                        "month": np.arange(n, dtype=np.int64),
+                        "pool": pool,
+                        "component": component,
+                        "target": target,
+                        "spend_usd": values,
+                    }
+                )
+            )
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(2, "month_start", _month_start(scenario, df["month"]))
+    return df
+
+
+def waits_frame(reps: Sequence[Replication]) -> pd.DataFrame:
+    """One row per replication × job workload × wait bin: started jobs by wait."""
+    lo, hi = metrics.WAIT_BIN_EDGES[:-1], metrics.WAIT_BIN_EDGES[1:]
+    frames = [
+        pd.DataFrame(
+            {
+                "replication": np.full(len(lo), r.index, dtype=np.int64),
+                "workload": w,
+                "wait_low_hours": lo,
+                "wait_high_hours": hi,
+                "jobs": counts,
+            }
+        )
+        for r in reps
+        for w, counts in (r.wait_counts or {}).items()
+    ]
+    if not frames:
+        return pd.DataFrame(
+            columns=["replication", "workload", "wait_low_hours", "wait_high_hours", "jobs"]
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def run(

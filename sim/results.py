@@ -66,6 +66,10 @@ class RunResult:
     """One row per replication: ``replication`` and every metric."""
     timeseries: pd.DataFrame
     """One row per replication × pool × contract month (730 h): unit-hours and USD."""
+    spend: pd.DataFrame | None = None
+    """One row per replication × contract month × spend component [USD]."""
+    waits: pd.DataFrame | None = None
+    """One row per replication × job workload × wait bin: how many started jobs waited so long."""
     jobs: pd.DataFrame | None = None
     """One row per job, when recorded."""
 

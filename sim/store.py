@@ -75,6 +75,11 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    atomic_write(path, lambda p: _write_text(p, text))
+
+
 def _toml_ready(obj: Any) -> Any:
     if isinstance(obj, float) and math.isinf(obj):
         return "inf" if obj > 0 else "-inf"
@@ -98,6 +103,12 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
     write_json(files[1], result.to_json_dict(version))
     write_parquet(files[2], result.replications)
     write_parquet(files[3], result.timeseries)
+    if result.spend is not None:
+        files.append(out / "spend.parquet")
+        write_parquet(files[-1], result.spend)
+    if result.waits is not None:
+        files.append(out / "waits.parquet")
+        write_parquet(files[-1], result.waits)
     if result.jobs is not None:
         files.append(out / "jobs.parquet")
         write_parquet(files[-1], result.jobs)

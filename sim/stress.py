@@ -101,7 +101,11 @@ def headline_metrics(base: Scenario) -> list[str]:
         if w.kind == "demand":
             out.append(f"unserved_unit_hours.{name}")
         else:
-            out += [f"wait_hours.{name}.p95", f"jobs_overflowed.{name}"]
+            out += [
+                f"wait_hours.{name}.p95",
+                f"jobs_overflowed.{name}",
+                f"unfinished_unit_hours.{name}",
+            ]
     return out
 
 
@@ -188,11 +192,8 @@ def compare_cases(
             entry["metrics"][m] = describe(g[m].to_numpy())
             diff = g[m].to_numpy() - base[m].to_numpy()
             entry["change"][m] = describe(diff)
-            bmean = float(np.nanmean(base[m])) if base[m].notna().any() else float("nan")
-            entry["change"][m]["relative"] = (
-                entry["change"][m]["mean"] / bmean
-                if bmean not in (0.0,) and bmean == bmean
-                else None
-            )
+            bmean = float(np.nanmean(base[m])) if base[m].notna().any() else 0.0
+            rel = entry["change"][m]["mean"] / bmean if bmean else None
+            entry["change"][m]["relative"] = rel
         out["cases"].append(entry)
     return out

@@ -31,7 +31,7 @@ def test_merge_is_deep_and_overflow_merges_by_name(base):
     merged = stress.merge(base.raw, patch, "s.toml")
     assert merged["pools"]["trainium"]["price_per_unit_hour"] == 2.0
     assert merged["pools"]["trainium"]["instance_units"] == 16  # untouched keys stay
-    cw = [t for t in merged["overflow"] if t["name"] == "coreweave-h100"][0]
+    cw = next(t for t in merged["overflow"] if t["name"] == "coreweave-h100")
     assert cw["capacity"] == 8 and cw["price_per_unit_hour"] == 6.16
     assert merged["overflow"][-1]["name"] == "new"
     # a distribution replaces the old value whole, it is not merged key by key

@@ -168,7 +168,9 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
     assert not (part / "summary.json").exists()
     before = {p.name: p.stat().st_mtime_ns for p in chunks}
     # without --resume the interrupted sweep is protected
-    again = subprocess.run(_sweep_cmd(part, []), capture_output=True, text=True, cwd=ROOT)
+    again = subprocess.run(
+        _sweep_cmd(part, []), capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert again.returncode == 2 and "--resume" in again.stderr
     subprocess.run(_sweep_cmd(part, ["--resume"]), check=True, capture_output=True, cwd=ROOT)
     after = {p.name: p.stat().st_mtime_ns for p in (part / "chunks").glob("*.parquet")}
@@ -181,7 +183,11 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
     assert a == b
     # resuming with other options is refused
     other = subprocess.run(
-        _sweep_cmd(part, ["--resume", "--seed", "9"]), capture_output=True, text=True, cwd=ROOT
+        _sweep_cmd(part, ["--resume", "--seed", "9"]),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     assert other.returncode == 2 and "differs from the interrupted sweep" in other.stderr
 

@@ -1,0 +1,474 @@
+"""Figures for runs, sweeps and stress tests.
+
+Every function takes result frames (and an optional ``ax``), draws on it and returns the
+``Axes``; none shows or saves a figure. :func:`style` is the one look of every figure:
+slide-sized type, one palette, units on every axis, money as people write it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from cycler import cycler
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from sim import fmt
+from sim.metrics import HOURS_PER_MONTH
+
+#: one palette for every figure (colour-blind safe, after Okabe & Ito)
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+RESERVED = "#000000"
+USED = PALETTE[0]
+DEMAND = PALETTE[1]
+IDLE = "#9E9E9E"
+
+_RC: dict[str, Any] = {
+    "figure.figsize": (10, 5.6),
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 12,
+    "axes.titlesize": 15,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#E5E5E5",
+    "grid.linewidth": 0.8,
+    "legend.frameon": False,
+    "legend.fontsize": 11,
+    "axes.prop_cycle": cycler(color=PALETTE),
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """The house look, for figures made inside the ``with`` block."""
+    with mpl.rc_context(_RC):  # type: ignore[arg-type]
+        yield
+
+
+def usd_axis(ax: Axes, axis: str = "y") -> None:
+    """Money on an axis: $1.2B, $340M."""
+    f = FuncFormatter(lambda x, _: fmt.usd(x, 3))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
+
+
+def qty_axis(ax: Axes, axis: str = "y") -> None:
+    """Large counts on an axis: 12k, 1.5M."""
+    f = FuncFormatter(lambda x, _: fmt.quantity(x, 3))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
+
+
+def _ax(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _band(frame: pd.DataFrame, by: str, col: str) -> pd.DataFrame:
+    g = frame.groupby(by)[col]
+    return pd.DataFrame({"p5": g.quantile(0.05), "p50": g.median(), "p95": g.quantile(0.95)})
+
+
+def _month_hours(ts: pd.DataFrame, horizon_hours: float | None) -> pd.Series:
+    months = ts["month"].drop_duplicates().sort_values()
+    hours = pd.Series(HOURS_PER_MONTH, index=months.to_numpy())
+    if horizon_hours is not None and len(months):
+        last = int(months.iloc[-1])
+        hours[last] = horizon_hours - last * HOURS_PER_MONTH
+    return hours
+
+
+def utilization_curves(
+    ts: pd.DataFrame,
+    pool: str,
+    unit: str = "unit",
+    horizon_hours: float | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Reserved capacity (step), units in use and units wanted, month by month.
+
+    Lines are medians across replications; bands the 5–95 % range. Levels are monthly
+    averages: unit-hours in the month divided by its hours.
+    """
+    ax = _ax(ax)
+    t = ts[ts["pool"] == pool]
+    hours = _month_hours(t, horizon_hours)
+    t = t.assign(h=t["month"].map(hours))
+    dates = t.groupby("month")["month_start"].first()
+    x = pd.to_datetime(dates.to_numpy())
+    reserved = (t["reserved_unit_hours"] / t["h"]).groupby(t["month"]).median()
+    used = _band(t.assign(v=t["used_unit_hours"] / t["h"]), "month", "v")
+    demand = _band(t.assign(v=t["demand_unit_hours"] / t["h"]), "month", "v")
+    ax.fill_between(
+        x,
+        demand["p5"],
+        demand["p95"],
+        color=DEMAND,
+        alpha=0.18,
+        linewidth=0,
+        label="wanted, 5–95 %",
+    )
+    ax.plot(x, demand["p50"], color=DEMAND, linewidth=2, label="wanted (running + queued), median")
+    ax.fill_between(
+        x,
+        used["p5"],
+        used["p95"],
+        color=USED,
+        alpha=0.2,
+        linewidth=0,
+        label="in use on reserved, 5–95 %",
+    )
+    ax.plot(x, used["p50"], color=USED, linewidth=2.2, label="in use on reserved, median")
+    step = x[-1] - x[-2] if len(x) > 1 else pd.Timedelta(days=30)
+    edges = mdates.date2num([*x, x[-1] + step])
+    ax.stairs(
+        reserved.to_numpy(),
+        edges,
+        color=RESERVED,
+        linewidth=2,
+        baseline=None,
+        label="reserved (contract)",
+    )
+    util = (
+        t["used_unit_hours"].sum() / t["reserved_unit_hours"].sum()
+        if t["reserved_unit_hours"].sum()
+        else float("nan")
+    )
+    ax.set_title(f"{pool}: reserved capacity, use and demand — {fmt.pct(util)} utilized overall")
+    ax.set_ylabel(f"{unit}s (monthly average)")
+    ax.set_xlabel("month")
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    qty_axis(ax)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", ncols=2)
+    return ax
+
+
+def _contract_year(month: pd.Series) -> pd.Series:
+    return (month // 12).astype(int) + 1
+
+
+def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | None = None) -> Axes:
+    """Idle reserved unit-hours (bars) and what they cost (labels), by contract year."""
+    ax = _ax(ax)
+    t = ts[ts["pool"] == pool].assign(year=lambda d: _contract_year(d["month"]))
+    per_rep = t.groupby(["year", "replication"])[["idle_unit_hours", "idle_spend_usd"]].sum()
+    g = per_rep.groupby("year")
+    med = g.median()
+    lo, hi = g.quantile(0.05), g.quantile(0.95)
+    years = med.index.to_numpy()
+    err = np.vstack(
+        [
+            med["idle_unit_hours"] - lo["idle_unit_hours"],
+            hi["idle_unit_hours"] - med["idle_unit_hours"],
+        ]
+    )
+    ax.bar(
+        years,
+        med["idle_unit_hours"],
+        color=IDLE,
+        yerr=err,
+        capsize=4,
+        ecolor="#555555",
+        label="idle, median (whiskers 5–95 %)",
+    )
+    top = float((med["idle_unit_hours"] + err[1]).max() or 1.0)
+    for y, (v, usd) in zip(
+        years, zip(med["idle_unit_hours"], med["idle_spend_usd"], strict=True), strict=True
+    ):
+        ax.annotate(
+            fmt.usd(usd),
+            (y, v),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=11,
+            fontweight="bold",
+        )
+    ax.set_ylim(0, top * 1.15)
+    total = per_rep.groupby("replication")["idle_spend_usd"].sum().median()
+    ax.set_title(
+        f"{pool}: idle reserved {unit}-hours by contract year — "
+        f"{fmt.usd(total)} paid for idle capacity"
+    )
+    ax.set_xlabel("contract year")
+    ax.set_ylabel(f"idle {unit}-hours per year")
+    ax.set_xticks(years)
+    qty_axis(ax)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def spend_by_year(spend: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Mean spend per contract year, stacked: each pool's reservation, each overflow target,
+    transfer fees."""
+    ax = _ax(ax)
+    s = spend.assign(year=_contract_year(spend["month"]))
+    s = s.assign(
+        part=np.where(
+            s["component"] == "reserved",
+            "reserved: " + s["pool"],
+            np.where(
+                s["component"] == "transfer",
+                "transfers: " + s["target"],
+                "overflow: " + s["target"],
+            ),
+        )
+    )
+    n = s["replication"].nunique()
+    table = s.groupby(["year", "part"])["spend_usd"].sum().unstack().fillna(0.0) / n
+    table = table.loc[:, table.sum() > 0]
+    order = sorted(
+        table.columns, key=lambda c: (not c.startswith("reserved"), c.startswith("transfers"), c)
+    )
+    table = table[order]
+    bottom = np.zeros(len(table))
+    for i, col in enumerate(table.columns):
+        ax.bar(
+            table.index,
+            table[col],
+            bottom=bottom,
+            label=col,
+            color=PALETTE[i % len(PALETTE)],
+            hatch="//" if col.startswith("transfers") else None,
+            edgecolor="white",
+            linewidth=0.5,
+        )
+        bottom += table[col].to_numpy()
+    for y, tot in zip(table.index, bottom, strict=True):
+        ax.annotate(
+            fmt.usd(tot),
+            (y, tot),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            fontsize=11,
+            fontweight="bold",
+        )
+    ax.set_ylim(0, bottom.max() * 1.12 if len(bottom) else 1)
+    ax.set_title(
+        f"Spend by contract year — {fmt.usd(bottom.sum())} over the term (mean of {n} runs)"
+    )
+    ax.set_xlabel("contract year")
+    ax.set_ylabel("spend per year (USD)")
+    ax.set_xticks(table.index)
+    usd_axis(ax)
+    ax.legend(loc="upper left", fontsize=10)
+    return ax
+
+
+def wait_cdf(waits: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Share of jobs that waited at most t hours, by workload (log time), p50/p95 marked."""
+    ax = _ax(ax)
+    for i, (name, g) in enumerate(waits.groupby("workload", sort=False)):
+        counts = g.groupby("wait_high_hours")["jobs"].sum().sort_index()
+        total = counts.sum()
+        if total <= 0:
+            continue
+        cdf = counts.cumsum() / total
+        x = counts.index.to_numpy().astype(float)
+        zero_share = float(cdf.iloc[0])
+        finite = np.isfinite(x) & (x >= 0.01)
+        color = PALETTE[i % len(PALETTE)]
+        ax.step(
+            x[finite],
+            cdf.to_numpy()[finite],
+            where="post",
+            color=color,
+            linewidth=2,
+            label=f"{name} ({fmt.pct(zero_share, 0)} start at once)",
+        )
+        for q, marker in ((0.5, "o"), (0.95, "D")):
+            idx = int(np.searchsorted(cdf.to_numpy(), q))
+            if idx < len(x) and np.isfinite(x[idx]):
+                ax.plot(max(x[idx], 0.01), q, marker=marker, color=color, markersize=7)
+    ax.set_xscale("log")
+    ax.set_xlim(0.01, None)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.axhline(0.5, color="#BBBBBB", linewidth=0.8, linestyle=":")
+    ax.axhline(0.95, color="#BBBBBB", linewidth=0.8, linestyle=":")
+    ax.set_title("How long jobs wait to start (● median, ◆ 95th percentile)")
+    ax.set_xlabel("wait before starting (hours, log scale)")
+    ax.set_ylabel("share of started jobs")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Total spend across replications, with P50 and P90 marked."""
+    ax = _ax(ax)
+    x = replications["spend_usd.total"].to_numpy()
+    bins = max(5, min(40, len(x) // 3))
+    ax.hist(x, bins=bins, color=PALETTE[0], alpha=0.8, edgecolor="white")
+    for q, label, color in ((50, "P50", PALETTE[2]), (90, "P90", PALETTE[3])):
+        v = float(np.percentile(x, q))
+        ax.axvline(v, color=color, linewidth=2.2)
+        ax.annotate(
+            f"{label} {fmt.usd(v)}",
+            (v, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -16),
+            textcoords="offset points",
+            color=color,
+            fontweight="bold",
+        )
+    ax.set_title(f"Total spend over the term across {len(x)} runs")
+    ax.set_xlabel("total spend (USD)")
+    ax.set_ylabel("runs")
+    usd_axis(ax, "x")
+    return ax
+
+
+def sweep_frontier(
+    points: pd.DataFrame,
+    summary: dict[str, Any],
+    key: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Expected spend against contract size with its 95 % band, the tail-risk line, the
+    recommended size, and sizes that break a constraint shaded."""
+    ax = _ax(ax)
+    key = key or summary["keys"][0]
+    pts = sorted(summary["points"], key=lambda p: p[key])
+    x = np.array([p[key] for p in pts], dtype=float)
+    stats = points.groupby(key)["spend_usd.total"]
+    mean = stats.mean().reindex(x).to_numpy()
+    sd = stats.std().reindex(x).to_numpy()
+    n = stats.count().reindex(x).to_numpy()
+    half = 1.96 * sd / np.sqrt(np.maximum(n, 1))
+    ax.fill_between(
+        x,
+        mean - half,
+        mean + half,
+        color=PALETTE[0],
+        alpha=0.25,
+        linewidth=0,
+        label="mean, 95 % confidence band",
+    )
+    ax.plot(x, mean, color=PALETTE[0], linewidth=2.4, marker="o", label="mean spend")
+    p95 = stats.quantile(0.95).reindex(x).to_numpy()
+    ax.plot(x, p95, color=PALETTE[3], linewidth=1.8, linestyle="--", label="P95 spend (tail risk)")
+    width = (x[1] - x[0]) if len(x) > 1 else 1.0
+    shaded = False
+    for p in pts:
+        if not p["feasible"]:
+            ax.axvspan(
+                p[key] - width / 2,
+                p[key] + width / 2,
+                color="#D55E00",
+                alpha=0.08,
+                label=None if shaded else "breaks a constraint",
+            )
+            shaded = True
+    rec = summary.get("recommended")
+    if rec is not None:
+        ax.axvline(rec[key], color=PALETTE[2], linewidth=2)
+        ax.annotate(
+            f"recommended: {rec[key]:g}\n{summary['objective']} {fmt.usd(rec['objective_value'])}",
+            (rec[key], 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(6, -34),
+            textcoords="offset points",
+            color=PALETTE[2],
+            fontweight="bold",
+        )
+    ax.set_title("Expected total spend against contract size")
+    ax.set_xlabel(_key_label(key))
+    ax.set_ylabel("total spend over the term (USD)")
+    usd_axis(ax)
+    ax.legend(loc="lower left")
+    return ax
+
+
+def _key_label(key: str) -> str:
+    if key.endswith("reserved_scale"):
+        return f"{key} (× the contract's reserved schedule)"
+    if key.endswith(".reserved"):
+        return f"{key} (units reserved)"
+    return key
+
+
+def stress_comparison(
+    summary: dict[str, Any], metric: str = "spend_usd.total", ax: Axes | None = None
+) -> Axes:
+    """Each stress case's change against the baseline in one metric (paired mean; whiskers:
+    95 % CI of the paired difference), labelled in the metric's own units."""
+    ax = _ax(ax)
+    cases = [c for c in summary["cases"] if c["case"] != "baseline"]
+    base = summary["cases"][0]["metrics"][metric]["mean"]
+    money = metric.startswith("spend_usd")
+    f = fmt.usd if money else fmt.quantity
+    vals = np.array([c["change"][metric]["mean"] for c in cases], dtype=float)
+    lows = np.array([c["change"][metric]["ci95_low"] for c in cases], dtype=float)
+    highs = np.array([c["change"][metric]["ci95_high"] for c in cases], dtype=float)
+    err = np.vstack([np.nan_to_num(vals - lows), np.nan_to_num(highs - vals)])
+    colors = [PALETTE[3] if v > 0 else PALETTE[2] for v in vals]
+    y = np.arange(len(cases))
+    ax.barh(y, vals, color=colors, xerr=err, capsize=4, ecolor="#555555", height=0.6)
+    span = float(np.nanmax(np.abs(np.concatenate([vals, lows, highs]))) or 1.0)
+    for yi, v, lo_e, hi_e in zip(y, vals, err[0], err[1], strict=True):
+        rel = f" ({v / base:+.0%})" if base else ""
+        end = v + hi_e if v >= 0 else v - lo_e  # beyond the whisker
+        ax.annotate(
+            ("+" if v > 0 else "") + f(v) + rel,
+            (end, yi),
+            xytext=(6 if v >= 0 else -6, 0),
+            textcoords="offset points",
+            ha="left" if v >= 0 else "right",
+            va="center",
+            fontweight="bold",
+        )
+    ax.set_xlim(-1.6 * span, 1.6 * span)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(y, [c["case"] for c in cases])
+    ax.invert_yaxis()
+    (usd_axis if money else qty_axis)(ax, "x")
+    label = _metric_label(metric)
+    ax.set_title(f"Change in {label} per stress case (baseline: {f(base)})")
+    ax.set_xlabel(f"change against the baseline in {label}")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def _metric_label(metric: str) -> str:
+    parts = metric.split(".")
+    if metric == "spend_usd.total":
+        return "total spend (USD)"
+    if metric.startswith("wait_hours."):
+        return f"{parts[-1]} wait of {'.'.join(parts[1:-1])} (hours)"
+    head = parts[0].replace("_unit_hours", " unit-hours").replace("_", " ")
+    return f"{head}, {'.'.join(parts[1:])}"
+
+
+def stress_metrics(summary: dict[str, Any]) -> list[str]:
+    """The metrics a stress report draws: spend, idle and overflow per pool, p95 waits."""
+    change = summary["cases"][0]["change"]
+    return [
+        m
+        for m in change
+        if m == "spend_usd.total"
+        or m.startswith(("idle_unit_hours.", "overflow_unit_hours."))
+        or (m.startswith("wait_hours.") and m.endswith(".p95"))
+    ]
+
+
+def start_of(ts: pd.DataFrame) -> dt.date:
+    """The calendar date of the first month in a timeseries frame."""
+    return pd.Timestamp(ts["month_start"].min()).date()
