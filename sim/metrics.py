@@ -142,7 +142,7 @@ def compute(
     total_reserved_spend = 0.0
     total_overflow_spend = 0.0
     target_uh = np.zeros(len(names.targets))
-    target_spend_months = [np.zeros(n_months) for _ in names.targets]
+    target_spend_months: list[FloatArray] = [np.zeros(n_months) for _ in names.targets]
     spend_parts: dict[tuple[str, str, str], FloatArray] = {}
     wait_counts: dict[str, FloatArray] = {}
 
@@ -154,20 +154,13 @@ def compute(
         served = rec.demand[p]
         if served is not None and k in served.targets:
             uh = uh + hourly_to_months(served.targets[k])
-        n_sent = (sent & (rec.ran_on == k + 1)).astype(float)
-        transfers = (
-            np.bincount(
-                np.minimum(
-                    (rec.send_hours[n_sent > 0] // HOURS_PER_MONTH).astype(int), n_months - 1
-                ),
-                minlength=n_months,
-            )
-            * prices.target_transfer[k]
-        )
-        spend_months = uh * prices.target_price[k] + transfers
-        spend_parts[(names.pools[p], "overflow", tname)] = np.asarray(
-            uh * prices.target_price[k], dtype=float
-        )
+        to_k = sent & (rec.ran_on == k + 1)
+        month_sent = np.minimum((rec.send_hours[to_k] // HOURS_PER_MONTH).astype(int), n_months - 1)
+        counts = np.bincount(month_sent, minlength=n_months).astype(float)
+        transfers: FloatArray = counts * float(prices.target_transfer[k])
+        usage: FloatArray = uh * float(prices.target_price[k])
+        spend_months: FloatArray = usage + transfers
+        spend_parts[(names.pools[p], "overflow", tname)] = usage
         spend_parts[(names.pools[p], "transfer", tname)] = transfers
         target_uh[k] = uh.sum()
         target_spend_months[k] = spend_months
