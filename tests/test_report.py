@@ -10,15 +10,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from sim import grid, plots, report, store, stress, sweep  # noqa: E402
-from sim.cli import main  # noqa: E402
-from sim.montecarlo import run  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim import grid, plots, report, store, stress, sweep
+from sim.cli import main
+from sim.montecarlo import run
+from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,8 +46,16 @@ def test_run_figures_render_with_units(small_run):
     result, _ = small_run
     with plots.style():
         for draw, unit_word in [
-            (lambda ax: plots.utilization_curves(result.timeseries, "trainium", "chip", 1.2 * 8760, ax), "chip"),
-            (lambda ax: plots.idle_by_year(result.timeseries, "trainium", "chip", ax), "chip-hours"),
+            (
+                lambda ax: plots.utilization_curves(
+                    result.timeseries, "trainium", "chip", 1.2 * 8760, ax
+                ),
+                "chip",
+            ),
+            (
+                lambda ax: plots.idle_by_year(result.timeseries, "trainium", "chip", ax),
+                "chip-hours",
+            ),
             (lambda ax: plots.spend_by_year(result.spend, ax), "USD"),
             (lambda ax: plots.wait_cdf(result.waits, ax), "hours"),
             (lambda ax: plots.spend_distribution(result.replications, ax), "USD"),
@@ -95,8 +103,13 @@ def test_run_report_embeds_every_figure(small_run):
 
 def test_sweep_and_stress_reports(tmp_path):
     sc = load_scenario(ROOT / "configs/examples/helios-demand.toml", ["scenario.years=0.1"])
-    res = sweep.run_sweep(sc, [grid.parse_vary("pools.gpu.reserved=400:800:100")], 3, 1,
-                          constraints=[sweep.parse_constraint("utilization.gpu>=0.9")])
+    res = sweep.run_sweep(
+        sc,
+        [grid.parse_vary("pools.gpu.reserved=400:800:100")],
+        3,
+        1,
+        constraints=[sweep.parse_constraint("utilization.gpu>=0.9")],
+    )
     store.write_sweep(tmp_path / "sw", res.points, res.summary, sc)
     page = report.write_report(tmp_path / "sw").read_text()
     assert page.count("data:image/png") == 1 and "Recommended" in page
@@ -116,23 +129,70 @@ def test_sweep_and_stress_reports(tmp_path):
 
 def test_cli_run_writes_the_run_directory_and_report(tmp_path, capsys):
     out = tmp_path / "r"
-    code = main(["run", str(ROOT / "configs/examples/mmc.toml"), "-n", "3", "--workers", "1",
-                 "--set", "scenario.years=0.05", "--out", str(out), "--record-jobs", "--report"])
+    code = main(
+        [
+            "run",
+            str(ROOT / "configs/examples/mmc.toml"),
+            "-n",
+            "3",
+            "--workers",
+            "1",
+            "--set",
+            "scenario.years=0.05",
+            "--out",
+            str(out),
+            "--record-jobs",
+            "--report",
+        ]
+    )
     assert code == 0
-    for f in ("summary.json", "replications.parquet", "timeseries.parquet", "jobs.parquet",
-              "scenario.toml", "spend.parquet", "waits.parquet", "report.html"):
+    for f in (
+        "summary.json",
+        "replications.parquet",
+        "timeseries.parquet",
+        "jobs.parquet",
+        "scenario.toml",
+        "spend.parquet",
+        "waits.parquet",
+        "report.html",
+    ):
         assert (out / f).exists(), f
     summary = store.read_json(out / "summary.json")
     assert set(summary) == {"scenario", "replications", "seed", "version", "metrics"}
-    assert set(summary["metrics"]["spend_usd.total"]) == {"mean", "sd", "ci95_low", "ci95_high",
-                                                         "p5", "p50", "p95"}
+    assert set(summary["metrics"]["spend_usd.total"]) == {
+        "mean",
+        "sd",
+        "ci95_low",
+        "ci95_high",
+        "p5",
+        "p50",
+        "p95",
+    }
     ts = pd.read_parquet(out / "timeseries.parquet")
-    for col in ("replication", "pool", "month", "reserved_unit_hours", "used_unit_hours",
-                "idle_unit_hours", "overflow_unit_hours", "demand_unit_hours", "spend_usd"):
+    for col in (
+        "replication",
+        "pool",
+        "month",
+        "reserved_unit_hours",
+        "used_unit_hours",
+        "idle_unit_hours",
+        "overflow_unit_hours",
+        "demand_unit_hours",
+        "spend_usd",
+    ):
         assert col in ts.columns
     jobs = pd.read_parquet(out / "jobs.parquet")
-    assert list(jobs.columns) == ["replication", "workload", "job", "submit_hours", "start_hours",
-                                  "end_hours", "wait_hours", "units", "ran_on"]
+    assert list(jobs.columns) == [
+        "replication",
+        "workload",
+        "job",
+        "submit_hours",
+        "start_hours",
+        "end_hours",
+        "wait_hours",
+        "units",
+        "ran_on",
+    ]
     assert load_scenario(out / "scenario.toml").horizon_hours == pytest.approx(0.05 * 8760)
     assert "total spend" in capsys.readouterr().out
 
@@ -141,9 +201,15 @@ def test_cli_run_writes_the_run_directory_and_report(tmp_path, capsys):
     ("argv", "message"),
     [
         (["run", "nope.toml"], "nope.toml: no such file"),
-        (["run", "configs/examples/mmc.toml", "--set", "pools.gpu.reservd=3"], 'did you mean "reserved"'),
+        (
+            ["run", "configs/examples/mmc.toml", "--set", "pools.gpu.reservd=3"],
+            'did you mean "reserved"',
+        ),
         (["run", "configs/examples/mmc.toml", "-n", "0"], "must be >= 1"),
-        (["sweep", "configs/examples/mmc.toml", "--vary", "pools.gpu.reserved=5:1:1"], "STOP >= START"),
+        (
+            ["sweep", "configs/examples/mmc.toml", "--vary", "pools.gpu.reserved=5:1:1"],
+            "STOP >= START",
+        ),
         (["report", "configs"], "not a capsim run, sweep or stress directory"),
     ],
 )

@@ -1,0 +1,186 @@
+"""capsim benchmarks (``make bench``): speed and memory, as ratios measured in one run.
+
+1. The engine against a plain-Python heapq event loop doing the same gang-FIFO work
+   (500,000 jobs on one fungible pool, strict FIFO): target ≤ 3× (aim 1.5×). The two must
+   agree job by job, or the comparison means nothing.
+2. One seven-year replication of configs/baseline.toml on one core: target < 3 s.
+3. Peak memory of a 1,000-replication run (summaries kept, per-job records not): < 1 GB.
+4. Replications per hour of the baseline on 1 and 2 worker processes; scaling efficiency.
+
+Absolute times depend on the machine; the ratios are what to compare between runs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim import engine  # noqa: E402
+from sim.montecarlo import run, run_replication  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.workload import JobStream  # noqa: E402
+
+
+def gang_jobs(n: int, capacity: int, seed: int = 1) -> JobStream:
+    rng = np.random.default_rng(seed)
+    units = rng.choice([1, 2, 4, 8], size=n, p=[0.4, 0.3, 0.2, 0.1])
+    dur = rng.exponential(4.0, n)
+    load = 0.85
+    rate = load * capacity / (units.mean() * 4.0)
+    submit = np.cumsum(rng.exponential(1 / rate, n))
+    z = np.zeros(n)
+    return JobStream(
+        submit,
+        units.astype(np.int64),
+        dur,
+        np.full(n, np.inf),
+        z,
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+    )
+
+
+def heapq_gang_fifo(jobs: JobStream, capacity: int) -> list[float]:
+    """The same semantics, the plainest way: completions, then arrivals, then FIFO placement."""
+    submit = jobs.submit_hours.tolist()
+    units = jobs.units.tolist()
+    dur = jobs.duration_hours.tolist()
+    start = [float("nan")] * len(submit)
+    events: list[tuple[float, int, int]] = []  # (time, kind 0=completion 1=arrival, job)
+    for j, t in enumerate(submit[:1]):
+        heapq.heappush(events, (t, 1, j))
+    free = capacity
+    queue: deque[int] = deque()
+    n = len(submit)
+    while events:
+        t, kind, j = heapq.heappop(events)
+        if kind == 0:
+            free += units[j]
+        else:
+            queue.append(j)
+            if j + 1 < n:
+                heapq.heappush(events, (submit[j + 1], 1, j + 1))
+        if events and events[0][0] == t:
+            continue  # more at this instant: place once they are all in
+        while queue and units[queue[0]] <= free:
+            k = queue.popleft()
+            free -= units[k]
+            start[k] = t
+            heapq.heappush(events, (t + dur[k], 0, k))
+    return start
+
+
+def bench_engine_vs_heapq(n: int = 500_000, capacity: int = 64) -> dict[str, float]:
+    jobs = gang_jobs(n, capacity)
+    horizon = float(jobs.submit_hours[-1] + 1e6)
+    inp = engine.EngineInput(
+        horizon, (engine.PoolSpec("p", 1, (capacity,) * 200),), (), jobs, (None,), "fifo"
+    )
+    t0 = time.perf_counter()
+    ref = heapq_gang_fifo(jobs, capacity)
+    t_heapq = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rec = engine.simulate(inp)
+    t_engine = time.perf_counter() - t0
+    agree = bool(np.allclose(rec.start_hours, np.asarray(ref), rtol=0, atol=1e-6))
+    return {
+        "jobs": n,
+        "heapq_s": t_heapq,
+        "engine_s": t_engine,
+        "ratio": t_engine / t_heapq,
+        "jobs_per_s": n / t_engine,
+        "agree_job_by_job": agree,
+    }
+
+
+def bench_baseline_replication() -> dict[str, float]:
+    sc = load_scenario(ROOT / "configs/baseline.toml")
+    run_replication(sc, sc.seed, 0)  # warm-up (imports, caches)
+    times = []
+    for i in range(1, 4):
+        t0 = time.perf_counter()
+        rep = run_replication(sc, sc.seed, i)
+        times.append(time.perf_counter() - t0)
+    jobs = sum(v for k, v in rep.metrics.items() if k.startswith("jobs_arrived."))
+    return {"median_s": float(np.median(times)), "min_s": min(times), "jobs": jobs}
+
+
+def bench_memory(n: int = 1000) -> dict[str, float]:
+    code = (
+        f"import resource, sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from sim.montecarlo import run\nfrom sim.scenario import load_scenario\n"
+        f"sc = load_scenario({str(ROOT / 'configs/examples/mmc.toml')!r}, ['scenario.years=0.5'])\n"
+        f"r = run(sc, n={n}, workers=2)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(r.replications))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    rss_kb, reps = out.stdout.split()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "replications": int(reps),
+        "parent_peak_mb": int(rss_kb) / 1024,
+        "largest_child_peak_mb": children / 1024,
+    }
+
+
+def bench_scaling(n: int = 4) -> dict[str, float]:
+    sc = load_scenario(ROOT / "configs/baseline.toml")
+    out = {}
+    for w in (1, 2):
+        t0 = time.perf_counter()
+        run(sc, n=n, workers=w)
+        out[w] = time.perf_counter() - t0
+    return {
+        "replications": n,
+        "one_worker_per_hour": n / out[1] * 3600,
+        "two_workers_per_hour": n / out[2] * 3600,
+        "efficiency": out[1] / (2 * out[2]),
+    }
+
+
+def main() -> None:
+    results = {}
+    print("1. engine vs plain heapq loop, gang FIFO ...", flush=True)
+    results["engine_vs_heapq"] = r = bench_engine_vs_heapq()
+    print(
+        f"   {r['jobs']:,} jobs: heapq {r['heapq_s']:.2f} s, engine {r['engine_s']:.2f} s, "
+        f"ratio {r['ratio']:.2f}x (target <= 3x), {r['jobs_per_s']:,.0f} jobs/s, "
+        f"same start times: {r['agree_job_by_job']}"
+    )
+    print("2. baseline seven-year replication, one core ...", flush=True)
+    results["baseline_replication"] = r = bench_baseline_replication()
+    print(
+        f"   median {r['median_s']:.2f} s (min {r['min_s']:.2f} s) for {r['jobs']:,.0f} jobs "
+        "(target < 3 s)"
+    )
+    print("3. memory of a 1,000-replication run ...", flush=True)
+    results["memory"] = r = bench_memory()
+    print(
+        f"   {r['replications']} replications: parent peak {r['parent_peak_mb']:.0f} MB, "
+        f"largest worker peak {r['largest_child_peak_mb']:.0f} MB (target < 1 GB)"
+    )
+    print("4. scaling: baseline replications per hour ...", flush=True)
+    results["scaling"] = r = bench_scaling()
+    print(
+        f"   1 worker {r['one_worker_per_hour']:,.0f}/h, 2 workers {r['two_workers_per_hour']:,.0f}/h, "
+        f"efficiency {r['efficiency']:.0%} (aim >= 90%)"
+    )
+    out = ROOT / "runs" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
