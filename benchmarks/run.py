@@ -173,7 +173,8 @@ def main() -> None:
     print("4. scaling: baseline replications per hour ...", flush=True)
     results["scaling"] = r = bench_scaling()
     print(
-        f"   1 worker {r['one_worker_per_hour']:,.0f}/h, 2 workers {r['two_workers_per_hour']:,.0f}/h, "
+        f"   1 worker {r['one_worker_per_hour']:,.0f}/h, "
+        f"2 workers {r['two_workers_per_hour']:,.0f}/h, "
         f"efficiency {r['efficiency']:.0%} (aim >= 90%)"
     )
     out = ROOT / "runs" / "bench.json"
