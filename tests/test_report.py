@@ -38,7 +38,7 @@ def _not_blank(ax):
     img = np.asarray(fig.canvas.buffer_rgba())[..., :3]
     # a blank figure is one colour; a drawn one has many
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 20
-    assert ax.get_title()
+    assert ax.get_title(loc="left") or ax.get_title()
     assert ax.get_xlabel() and ax.get_ylabel()
 
 
