@@ -236,12 +236,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             scenario, n, seed, args.workers, record_jobs=args.record_jobs, progress=advance
         )
     out_dir = _out_dir(args, scenario, "run")
-    store.write_run(out_dir, result, __version__)
+    files = store.write_run(out_dir, result, __version__)
     out.print(summary_table(result))
-    out.print(
-        f"wrote {out_dir}/ (summary.json, replications.parquet, timeseries.parquet"
-        f"{', jobs.parquet' if args.record_jobs else ''}, scenario.toml)"
-    )
+    out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
     if args.report:
         _report(out_dir)
     return 0

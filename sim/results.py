@@ -24,6 +24,8 @@ STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
 def describe(values: np.ndarray) -> dict[str, float]:
     """Mean, sd, 95% confidence interval of the mean (Student t) and percentiles.
 
+    For a sample with no negative value the interval's lower end is clipped at 0.
+
     NaN values (a statistic that does not exist in a replication, e.g. the wait of a
     workload with no started job) are left out.
     """
@@ -36,10 +38,13 @@ def describe(values: np.ndarray) -> dict[str, float]:
     sd = float(x.std(ddof=1)) if n > 1 else 0.0
     half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
     p5, p50, p95 = np.percentile(x, [5, 50, 95])
+    low = mean - half
+    if x.min() >= 0:
+        low = max(low, 0.0)  # a quantity that cannot be negative: say so, not "-5.6 h"
     return {
         "mean": mean,
         "sd": sd,
-        "ci95_low": mean - half,
+        "ci95_low": low,
         "ci95_high": mean + half,
         "p5": float(p5),
         "p50": float(p50),
