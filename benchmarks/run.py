@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -122,7 +121,8 @@ def bench_memory(n: int = 1000) -> dict[str, float]:
         "from sim.montecarlo import run\nfrom sim.scenario import load_scenario\n"
         f"sc = load_scenario({str(ROOT / 'configs/examples/mmc.toml')!r}, ['scenario.years=0.5'])\n"
         f"r = run(sc, n={n}, workers=2)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(r.replications))\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(hwm, len(r.replications))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     rss_kb, reps = out.stdout.split()
@@ -134,7 +134,7 @@ def bench_memory(n: int = 1000) -> dict[str, float]:
     }
 
 
-def bench_scaling(n: int = 4) -> dict[str, float]:
+def bench_scaling(n: int = 8) -> dict[str, float]:
     sc = load_scenario(ROOT / "configs/baseline.toml")
     out = {}
     for w in (1, 2):

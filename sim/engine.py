@@ -291,6 +291,13 @@ class _Engine:
             "priority": self.place_priority,
             "backfill": self.place_backfill,
         }[inp.queue]
+        self.enqueue = {
+            "fifo": self.enqueue_fifo,
+            "priority": self.enqueue_priority,
+            "backfill": self.enqueue_backfill,
+        }[inp.queue]
+        self.backfill = inp.queue == "backfill"
+        self.njobs = n
         self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
         self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
         self.blist: list[list[int]] = [[] for _ in inp.pools]
@@ -324,7 +331,7 @@ class _Engine:
         if dirty:
             self.dirty[p] = True
         q = self.env._queue  # SimPy's heap of (time, priority, id, event)
-        if q and q[0][0] <= self.env.now and q[0][1] < _PLACE:
+        if q and q[0][0] <= self.env._now and q[0][1] < _PLACE:
             self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
@@ -456,45 +463,62 @@ class _Engine:
 
     # ------------------------------------------------------------------ job life
     def on_arrive(self, ev: _Call) -> None:
+        env = self.env
+        now = env._now  # the clock (SimPy's attribute; the property costs a call per event)
         j = ev.arg
         nxt = j + 1
-        if nxt < len(self.submit):
-            self.at(self.submit[nxt] - self.env.now, _ARRIVE, self.on_arrive, nxt)
+        if nxt < self.njobs:
+            env.schedule(_Call(env, self.on_arrive, nxt), _ARRIVE, self.submit[nxt] - now)  # type: ignore[arg-type]
         p = self.jpool[j]
         self.state[j] = _WAITING
-        kind = self.queue_kind
-        if kind == "fifo":
-            self.fifo[p].append(j)
-        elif kind == "priority":
-            heapq.heappush(self.heap[p], (self.prio[j], j))
-        else:
-            self.blist[p].append(j)
-            self.fresh[p].append(j)
+        self.enqueue(p, j)
         mw = self.maxwait[j]
-        if mw == 0.0:
-            self.at(0.0, _EXPIRE_NOW, self.on_expire, j)
-        elif mw < math.inf:
-            # waits run out in a heap; one event stands for its earliest entry, so jobs that
-            # start before their wait runs out (most of them) cost no event at all
-            due = self.env.now + mw
-            heapq.heappush(self.expiries, (due, j))
-            if due < self.armed:
-                self.armed = due
-                self.at(mw, _EXPIRE, self.on_expiries, -1)
-        self.request_place(p, dirty=False)
+        if mw < math.inf:
+            if mw == 0.0:
+                self.at(0.0, _EXPIRE_NOW, self.on_expire, j)
+            else:
+                # waits run out in a heap; one event stands for its earliest entry, so jobs
+                # that start before their wait runs out (most of them) cost no event at all
+                due = now + mw
+                heapq.heappush(self.expiries, (due, j))
+                if due < self.armed:
+                    self.armed = due
+                    self.at(mw, _EXPIRE, self.on_expiries, -1)
+        q = env._queue
+        if not self.place_due and not (q and q[0][0] <= now and q[0][1] < _PLACE):
+            self.placer(p)  # nothing else due now: place at once (the common case)
+        else:
+            self.request_place(p, dirty=False)
+
+    def enqueue_fifo(self, p: int, j: int) -> None:
+        self.fifo[p].append(j)
+
+    def enqueue_priority(self, p: int, j: int) -> None:
+        heapq.heappush(self.heap[p], (self.prio[j], j))
+
+    def enqueue_backfill(self, p: int, j: int) -> None:
+        self.blist[p].append(j)
+        self.fresh[p].append(j)
 
     def start_reserved(self, p: int, j: int, alloc: object) -> None:
         pool = self.pools[p]
-        now = self.env.now
-        self.held[j] = self.take(pool, alloc)
+        env = self.env
+        now = env._now
+        if pool.m == 1:
+            assert isinstance(alloc, int)
+            pool.free -= alloc
+            self.held[j] = alloc
+        else:
+            self.held[j] = self.take(pool, alloc)
         self.alloc[j] = alloc
         self.state[j] = _RUNNING
         self.send[j] = self.start[j] = now
-        end = now + self.dur[j]
-        self.end[j] = end
+        d = self.dur[j]
+        self.end[j] = now + d
         self.ran_on[j] = 0
-        pool.running[j] = end
-        self.at(self.dur[j], _COMPLETE, self.on_complete, j)
+        if self.backfill:
+            pool.running[j] = now + d
+        env.schedule(_Call(env, self.on_complete, j), _COMPLETE, d)  # type: ignore[arg-type]
 
     def try_targets(self, j: int) -> bool:
         u = self.units[j]
@@ -546,14 +570,20 @@ class _Engine:
         p = self.jpool[j]
         where = self.ran_on[j]
         if where == 0:
-            del self.pools[p].running[j]
-            ctx = self.ctx[p]
-            foreseen = ctx is not None and self.env.now < ctx.time and not self.pools[p].deficit
-            if foreseen:
-                assert ctx is not None
-                ctx.forget(self.alloc[j])
-                self.freed[p] = True
-            self.release(p, self.alloc[j], self.held[j])
+            foreseen = False
+            if self.backfill:
+                del self.pools[p].running[j]
+                ctx = self.ctx[p]
+                foreseen = ctx is not None and self.env._now < ctx.time and not self.pools[p].deficit
+                if foreseen:
+                    assert ctx is not None
+                    ctx.forget(self.alloc[j])
+                    self.freed[p] = True
+            pool = self.pools[p]
+            if pool.m == 1 and not pool.deficit:
+                pool.free += self.held[j]
+            else:
+                self.release(p, self.alloc[j], self.held[j])
             self.alloc[j] = None
             self.request_place(p, dirty=not foreseen)
         else:
@@ -580,9 +610,15 @@ class _Engine:
             if state[j] != _WAITING:
                 q.popleft()
                 continue
-            alloc = self.fit(pool, self.units[j])
-            if alloc is None:
-                return
+            u = self.units[j]
+            if pool.m == 1:
+                if u > pool.free:
+                    return
+                alloc: object = u
+            else:
+                alloc = self.fit(pool, u)
+                if alloc is None:
+                    return
             q.popleft()
             self.start_reserved(p, j, alloc)
 

@@ -754,9 +754,11 @@ def scenario_from_dict(
     if not isinstance(wl_raw, dict) or not wl_raw:
         raise top.err("workloads", "must hold at least one [workloads.NAME] table")
     workloads = {n: _build_workload(where, n, d, pools, base) for n, d in wl_raw.items()}
-    p = _Table(where, "policy", top.get("policy", {}), ("queue", "placement"))
+    p = _Table(where, "policy", top.get("policy", {}), ("queue", "placement", "backfill_depth"))
     policy = Policy(
-        p.string("queue", "fifo", QUEUES), p.string("placement", "best-fit", PLACEMENTS)
+        p.string("queue", "fifo", QUEUES),
+        p.string("placement", "best-fit", PLACEMENTS),
+        p.integer("backfill_depth", 100, low=1),
     )
     return Scenario(
         pools=pools,
