@@ -545,8 +545,9 @@ class _Engine:
         if self.state[j] != _WAITING:
             return
         self.expired[j] = True
-        if not self.try_targets(j):
-            self.owait[self.jpool[j]].append(j)
+        p = self.jpool[j]
+        if not self.try_targets(j) and self.pool_targets[p]:
+            self.owait[p].append(j)  # retried whenever a target frees room
 
     def on_expiries(self, ev: _Call) -> None:
         now = self.env.now
@@ -574,7 +575,9 @@ class _Engine:
             if self.backfill:
                 del self.pools[p].running[j]
                 ctx = self.ctx[p]
-                foreseen = ctx is not None and self.env._now < ctx.time and not self.pools[p].deficit
+                foreseen = (
+                    ctx is not None and self.env._now < ctx.time and not self.pools[p].deficit
+                )
                 if foreseen:
                     assert ctx is not None
                     ctx.forget(self.alloc[j])
@@ -594,10 +597,19 @@ class _Engine:
         waiting = self.owait[p]
         if not waiting:
             return
+        targets = self.pool_targets[p]
+        room = max((self.tfree[k] for k in targets), default=0.0)
+        if room < 1:
+            return  # no target has room for any job
         keep = []
+        state, units = self.state, self.units
         for j in waiting:
-            if self.state[j] == _WAITING and not self.try_targets(j):
+            if state[j] != _WAITING:
+                continue  # started on reserved units meanwhile
+            if units[j] > room or not self.try_targets(j):
                 keep.append(j)
+            else:
+                room = max(self.tfree[k] for k in targets)
         self.owait[p] = keep
 
     # ------------------------------------------------------------------ queues

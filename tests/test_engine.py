@@ -254,8 +254,13 @@ def test_backfill_matches_a_from_scratch_easy_reference(tmp_path, seed):
     units = rng.choice([1, 2, 3, 5, 8], n)
     dur = np.round(rng.exponential(3.0, n), 3) + 0.001
     rows = [(float(s), int(u), float(d)) for s, u, d in zip(submit, units, dur, strict=True)]
-    sc = trace_scenario(tmp_path, rows, gpu_pool(cap), years=(submit[-1] + 2000) / 8760,
-                        policy={"queue": "backfill", "backfill_depth": 100000})
+    sc = trace_scenario(
+        tmp_path,
+        rows,
+        gpu_pool(cap),
+        years=(submit[-1] + 2000) / 8760,
+        policy={"queue": "backfill", "backfill_depth": 100000},
+    )
     _, jobs = one(sc)
     ref = np.array(easy_reference(rows, cap))
     got = jobs["start_hours"].to_numpy()
