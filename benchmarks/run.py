@@ -84,7 +84,7 @@ def bench_engine_vs_heapq(n: int = 500_000, capacity: int = 64) -> dict[str, flo
     jobs = gang_jobs(n, capacity)
     horizon = float(jobs.submit_hours[-1] + 1e6)
     inp = engine.EngineInput(
-        horizon, (engine.PoolSpec("p", 1, (capacity,) * 200),), (), jobs, (None,), "fifo"
+        horizon, (engine.PoolSpec("p", 1, ((0.0, capacity),)),), (), jobs, (None,), "fifo"
     )
     t0 = time.perf_counter()
     ref = heapq_gang_fifo(jobs, capacity)

@@ -40,6 +40,7 @@ from sim.workload import IntArray, JobStream, hours_in_horizon
 
 _COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
 _PENDING, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
+_UNLIMITED = 1e18  # an overflow target's capacity when none is given [unit]
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,19 @@ class PoolSpec:
 
     name: str
     instance_units: int
-    reserved_by_year: tuple[int, ...]
-    """Units reserved in each contract year [unit]."""
+    capacity_changes: tuple[tuple[float, int], ...]
+    """(time [h], units reserved and delivered from then on), the first at t = 0."""
+    speed_changes: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    """(time [h], speed of the pool's hardware from then on), the first at t = 0."""
+
+    @classmethod
+    def by_year(cls, name: str, instance_units: int, reserved: tuple[int, ...]) -> PoolSpec:
+        """A pool whose reservation changes only at contract-year boundaries."""
+        return cls(
+            name,
+            instance_units,
+            tuple((y * HOURS_PER_YEAR, units) for y, units in enumerate(reserved)),
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class TargetSpec:
     """Most units in use at once [unit]; ``inf`` when unlimited."""
     speed: float
     startup_hours: float
+    capacity_changes: tuple[tuple[float, float], ...] = ()
+    """(time [h], capacity from then on) after t = 0: windows without new work."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -278,7 +292,9 @@ class _Engine:
         self.alloc: list[object] = [None] * n
         self.pools = [_Pool(p) for p in inp.pools]
         self.targets = inp.targets
-        self.tfree = [t.capacity for t in inp.targets]
+        # "unlimited" is a large finite number so that capacity changes add up (inf − inf)
+        self.tfree = [min(t.capacity, _UNLIMITED) for t in inp.targets]
+        self.tcap = list(self.tfree)
         self.tclaim = [0.0] * len(inp.targets)
         self.pool_targets: list[list[int]] = [[] for _ in inp.pools]
         for k, t in enumerate(inp.targets):
@@ -513,7 +529,7 @@ class _Engine:
         self.alloc[j] = alloc
         self.state[j] = _RUNNING
         self.send[j] = self.start[j] = now
-        d = self.dur[j]
+        d = self.dur[j] / self.speed[p]
         self.end[j] = now + d
         self.ran_on[j] = 0
         if self.backfill:
@@ -761,10 +777,20 @@ class _Engine:
         return True
 
     # ------------------------------------------------------------------ demand and years
-    def on_year(self, ev: _Call) -> None:
-        year = ev.arg
-        for p, spec in enumerate(self.inp.pools):
-            self.set_reserved(p, spec.reserved_by_year[min(year, len(spec.reserved_by_year) - 1)])
+    def on_capacity(self, ev: _Call) -> None:
+        p, units = self.changes[ev.arg]
+        self.set_reserved(p, units)
+
+    def on_speed(self, ev: _Call) -> None:
+        p, speed = self.speed_events[ev.arg]
+        self.speed[p] = speed
+
+    def on_target_capacity(self, ev: _Call) -> None:
+        k, cap = self.target_events[ev.arg]
+        cap = min(cap, _UNLIMITED)
+        self.tfree[k] += cap - self.tcap[k]  # running jobs stay; it may go below zero
+        self.tcap[k] = cap
+        self.retry_overflow(self.targets[k].pool)
 
     def on_tick(self, ev: _Call) -> None:
         h = ev.arg
@@ -819,15 +845,13 @@ class _Engine:
         """A pool with demand and no jobs: every hour is independent, so use numpy."""
         spec = self.inp.pools[p]
         n = len(demand)
-        year = np.minimum(
-            (np.arange(n) // HOURS_PER_YEAR).astype(int), len(spec.reserved_by_year) - 1
-        )
-        cap = np.asarray(spec.reserved_by_year, dtype=float)[year]
+        cap = _level_at_hours(spec.capacity_changes, n)
         reserved = np.minimum(demand, cap)
         rest = demand - reserved
         targets = {}
         for k in self.pool_targets[p]:
-            c = np.minimum(rest, self.targets[k].capacity)
+            t = self.targets[k]
+            c = np.minimum(rest, _level_at_hours(((0.0, t.capacity), *t.capacity_changes), n))
             targets[k] = c
             rest = rest - c
         return DemandServed(demand, reserved, targets, rest)
@@ -845,10 +869,36 @@ class _Engine:
                 )
             else:
                 self.demand_served[p] = self.serve_demand_vectorised(p, d)
+        self.changes = [
+            (p, u) for p, spec in enumerate(self.inp.pools) for _, u in spec.capacity_changes
+        ]
+        i = 0
         for p, spec in enumerate(self.inp.pools):
-            self.set_reserved(p, spec.reserved_by_year[0])
-        for year in range(1, math.ceil(self.H / HOURS_PER_YEAR - 1e-9)):
-            self.at(year * HOURS_PER_YEAR, _TICK, self.on_year, year)
+            for t, units in spec.capacity_changes:
+                if t <= 0:
+                    self.set_reserved(p, units)
+                elif t < self.H:
+                    self.at(t, _TICK, self.on_capacity, i)
+                i += 1
+        self.speed = [spec.speed_changes[0][1] for spec in self.inp.pools]
+        self.speed_events = [
+            (p, v) for p, spec in enumerate(self.inp.pools) for t, v in spec.speed_changes[1:]
+        ]
+        i = 0
+        for spec in self.inp.pools:
+            for t, _ in spec.speed_changes[1:]:
+                if t < self.H:
+                    self.at(t, _TICK, self.on_speed, i)
+                i += 1
+        self.target_events = [
+            (k, c) for k, t in enumerate(self.targets) for _, c in t.capacity_changes
+        ]
+        i = 0
+        for target in self.targets:
+            for when, _ in target.capacity_changes:
+                if when < self.H:
+                    self.at(when, _TICK, self.on_target_capacity, i)
+                i += 1
         if self.tick_pools and len(self.hours):
             self.at(0.0, _TICK, self.on_tick, 0)
         if self.submit:
@@ -869,6 +919,15 @@ class _Engine:
             ),
             demand=tuple(self.demand_served),
         )
+
+
+def _level_at_hours(changes: tuple[tuple[float, float], ...], n: int) -> FloatArray:
+    """A step level given by (time, level) change points, at the start of each hour."""
+    times = np.asarray([t for t, _ in changes], dtype=float)
+    levels = np.asarray([v for _, v in changes], dtype=float)
+    idx = np.searchsorted(times, np.arange(n, dtype=float), side="right") - 1
+    out: FloatArray = levels[np.maximum(idx, 0)]
+    return out
 
 
 def simulate(inp: EngineInput) -> EngineRecord:

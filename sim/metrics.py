@@ -7,29 +7,82 @@ past the horizon counts only up to it; what was left is reported as unfinished.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.contract import npv, settle_commitment
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
-from sim.scenario import HOURS_PER_YEAR
+from sim.scenario import HOURS_PER_YEAR, Contract
 from sim.workload import hours_in_horizon
 
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # a contract month, 730 h
 WAIT_STATS = ("mean", "p50", "p95", "p99", "max")
 
 
-@dataclass(frozen=True)
-class Prices:
-    """Prices of one replication (already drawn)."""
+@dataclass(frozen=True, eq=False)
+class PoolTerms:
+    """What one pool costs in one replication (prices already drawn)."""
 
-    pool_price: tuple[float, ...]
-    """USD per reserved unit-hour, per pool."""
-    target_price: tuple[float, ...]
-    """USD per unit-hour on each overflow target."""
-    target_transfer: tuple[float, ...]
-    """USD per job sent to each overflow target."""
+    price: FloatArray
+    """List USD per reserved unit-hour in each contract month."""
+    contracted: tuple[tuple[float, int], ...]
+    """(time [h], units contracted) change points: what is paid for, delivered or not."""
+    credit_fraction: float = 1.0
+    payment: str = "monthly"
+    od_price: FloatArray | None = None
+    """On-demand reference USD per unit-hour per month, for the effective savings rate."""
+    speed: FloatArray | None = None
+    """Time-averaged hardware speed in each month (None: 1)."""
+    work_per_unit_hour: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TargetTerms:
+    """What one overflow target costs in one replication."""
+
+    price: FloatArray
+    """List USD per unit-hour in each contract month."""
+    transfer: float = 0.0
+    speed: float = 1.0
+    eligible: bool = False
+    """Counts toward the spend commitment (and gets the private-pricing discount)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Prices:
+    """Money terms of one replication: per pool, per target, and the contract."""
+
+    pools: tuple[PoolTerms, ...]
+    targets: tuple[TargetTerms, ...]
+    contract: Contract = field(default_factory=Contract)
+
+    @classmethod
+    def flat(
+        cls,
+        pool_price: tuple[float, ...],
+        target_price: tuple[float, ...],
+        target_transfer: tuple[float, ...],
+        n_months: int,
+        reserved: tuple[tuple[int, ...], ...],
+    ) -> Prices:
+        """Constant prices, no contract: the simplest terms."""
+        return cls(
+            tuple(
+                PoolTerms(np.full(n_months, pp), by_year(r))
+                for pp, r in zip(pool_price, reserved, strict=True)
+            ),
+            tuple(
+                TargetTerms(np.full(n_months, tp), tt)
+                for tp, tt in zip(target_price, target_transfer, strict=True)
+            ),
+        )
+
+
+def by_year(reserved: tuple[int, ...]) -> tuple[tuple[float, int], ...]:
+    """(time, units) change points of a schedule given per contract year."""
+    return tuple((y * HOURS_PER_YEAR, u) for y, u in enumerate(reserved))
 
 
 @dataclass(frozen=True)
@@ -101,6 +154,9 @@ class ReplicationOutput:
     for reserved spend."""
     wait_counts: dict[str, FloatArray]
     """Job workload → started jobs per wait bin (see :data:`WAIT_BIN_EDGES`)."""
+    contract: dict[str, FloatArray] = field(default_factory=dict)
+    """Monthly money over time: eligible spend, committed dollars not yet spent (lock-in
+    exposure), cash paid and its discounted value [USD]."""
 
 
 #: Edges of the wait histogram bins [h]: a bin for zero waits, one up to 0.01 h, then 10 bins
@@ -143,6 +199,14 @@ def compute(
     total_overflow_spend = 0.0
     target_uh = np.zeros(len(names.targets))
     target_spend_months: list[FloatArray] = [np.zeros(n_months) for _ in names.targets]
+    target_uh_months: list[FloatArray] = [np.zeros(n_months) for _ in names.targets]
+    contract = prices.contract
+    eligible_months = np.zeros(n_months)
+    list_eligible = 0.0
+    end_cash = np.zeros(n_months)  # paid at month end
+    start_cash = np.zeros(n_months)  # paid at month start (upfront reservations)
+    od_equivalent = 0.0
+    od_spend = 0.0
     spend_parts: dict[tuple[str, str, str], FloatArray] = {}
     wait_counts: dict[str, FloatArray] = {}
 
@@ -157,9 +221,15 @@ def compute(
         to_k = sent & (rec.ran_on == k + 1)
         month_sent = np.minimum((rec.send_hours[to_k] // HOURS_PER_MONTH).astype(int), n_months - 1)
         counts = np.bincount(month_sent, minlength=n_months).astype(float)
-        transfers: FloatArray = counts * float(prices.target_transfer[k])
-        usage: FloatArray = uh * float(prices.target_price[k])
+        tt = prices.targets[k]
+        net = (1.0 - contract.discount) if tt.eligible else 1.0
+        transfers: FloatArray = counts * float(tt.transfer) * net
+        usage: FloatArray = uh * tt.price * net
         spend_months: FloatArray = usage + transfers
+        target_uh_months[k] = uh
+        if tt.eligible:
+            eligible_months += spend_months
+            list_eligible += (uh * tt.price + counts * float(tt.transfer)).sum()
         spend_parts[(names.pools[p], "overflow", tname)] = usage
         spend_parts[(names.pools[p], "transfer", tname)] = transfers
         target_uh[k] = uh.sum()
@@ -196,12 +266,63 @@ def compute(
         on = mine & started
         job_running = binned_integral(run_start[on], run_end[on], held[on], edges)
         idle = reserved - used
-        price = prices.pool_price[p]
-        pool_spend = reserved * price
+        terms = prices.pools[p]
+        net = 1.0 - contract.discount
+        price = terms.price * net  # what a delivered unit-hour costs this month
+        cts = np.asarray([t for t, _ in terms.contracted], dtype=float)
+        cds = np.diff(np.concatenate([[0.0], [float(u) for _, u in terms.contracted]]))
+        contracted = binned_integral(cts, np.full(len(cts), H), cds, edges)
+        undelivered = np.maximum(contracted - reserved, 0.0)
+        credit = undelivered * price * terms.credit_fraction
+        reserved_spend = reserved * price + undelivered * price - credit
+        list_eligible += float(
+            np.sum((reserved + undelivered * (1 - terms.credit_fraction)) * terms.price)
+        )
+        eligible_months += reserved_spend
+        if terms.payment == "upfront":
+            for y0 in range(0, n_months, 12):
+                start_cash[y0] += reserved_spend[y0 : y0 + 12].sum()
+        else:
+            end_cash += reserved_spend
+        pool_spend = reserved_spend.copy()
+        speed = terms.speed if terms.speed is not None else np.ones(n_months)
+        work_uh = used * speed  # reference-speed unit-hours of work done
         for k, tp in enumerate(names.target_pool):
             if tp == p:
                 pool_spend = pool_spend + target_spend_months[k]
-        spend_parts[(pname, "reserved", "")] = reserved * price
+                work_uh = work_uh + target_uh_months[k] * prices.targets[k].speed
+        spend_parts[(pname, "reserved", "")] = reserved_spend
+        od = terms.od_price
+        if od is None:
+            mine_t = [k for k, tp in enumerate(names.target_pool) if tp == p]
+            od = prices.targets[mine_t[0]].price if mine_t else None
+        if od is not None:
+            equiv = float(
+                np.sum(
+                    (
+                        used
+                        + sum(
+                            (
+                                target_uh_months[k] * prices.targets[k].speed
+                                for k, tp in enumerate(names.target_pool)
+                                if tp == p
+                            ),
+                            np.zeros(n_months),
+                        )
+                    )
+                    * od
+                )
+            )
+            od_equivalent += equiv
+            od_spend += float(pool_spend.sum())
+            m[f"esr.{pname}"] = 1 - float(pool_spend.sum()) / equiv if equiv > 0 else math.nan
+        if terms.work_per_unit_hour is not None:
+            work = float(work_uh.sum()) * terms.work_per_unit_hour
+            m[f"cost_per_work_unit_usd.{pname}"] = (
+                float(pool_spend.sum()) / work if work else math.nan
+            )
+        m[f"undelivered_unit_hours.{pname}"] = float(undelivered.sum())
+        m[f"credit_usd.{pname}"] = float(credit.sum())
         monthly[pname] = {
             "reserved_unit_hours": reserved,
             "used_unit_hours": used,
@@ -212,16 +333,16 @@ def compute(
             "idle_spend_usd": idle * price,
         }
         r, u, o = float(reserved.sum()), float(used.sum()), float(overflow.sum())
-        m[f"spend_usd.reserved.{pname}"] = r * price
+        m[f"spend_usd.reserved.{pname}"] = float(reserved_spend.sum())
         m[f"reserved_unit_hours.{pname}"] = r
         m[f"used_unit_hours.{pname}"] = u
         m[f"idle_unit_hours.{pname}"] = r - u
-        m[f"idle_spend_usd.{pname}"] = (r - u) * price
+        m[f"idle_spend_usd.{pname}"] = float((idle * price).sum())
         m[f"utilization.{pname}"] = u / r if r > 0 else math.nan
         m[f"coverage.{pname}"] = u / (u + o) if u + o > 0 else math.nan
         m[f"overflow_unit_hours.{pname}"] = o
         m[f"unserved_unit_hours.pool.{pname}"] = float(unserved.sum())
-        total_reserved_spend += r * price
+        total_reserved_spend += float(reserved_spend.sum())
 
     # job workloads
     for w, wname in enumerate(names.job_workloads):
@@ -251,10 +372,34 @@ def compute(
             for wname, v in split_unserved(served.unserved, mine, H).items():
                 m[f"unserved_unit_hours.{wname}"] = v
 
+    for k in range(len(names.targets)):
+        end_cash += target_spend_months[k]
+    settled = settle_commitment(contract, eligible_months)
+    shortfall_months = np.zeros(n_months)
+    if len(settled.shortfall_usd):
+        np.add.at(shortfall_months, settled.shortfall_month, settled.shortfall_usd)
+        spend_parts[("contract", "shortfall", "")] = shortfall_months
+        m["commit_attainment"] = float(settled.eligible_usd.sum() / settled.commitment_usd.sum())
+    end_cash += shortfall_months
+    shortfall = float(shortfall_months.sum())
     m["spend_usd.reserved"] = total_reserved_spend
     m["spend_usd.overflow"] = total_overflow_spend
-    m["spend_usd.total"] = total_reserved_spend + total_overflow_spend
-    return ReplicationOutput(m, monthly, spend_parts, wait_counts)
+    m["spend_usd.shortfall"] = shortfall
+    m["spend_usd.total"] = total_reserved_spend + total_overflow_spend + shortfall
+    m["spend_usd.discount_savings"] = list_eligible - float(eligible_months.sum())
+    m["npv_usd.total"] = npv(end_cash, contract.discount_rate, start_cash)
+    if od_equivalent > 0:
+        m["esr"] = 1 - (od_spend + shortfall) / od_equivalent
+    t_end = (np.arange(n_months) + 1) / 12
+    t_start = np.arange(n_months) / 12
+    contract_series: dict[str, FloatArray] = {
+        "eligible_spend_usd": eligible_months,
+        "commitment_remaining_usd": settled.remaining_usd,
+        "cash_usd": end_cash + start_cash,
+        "discounted_cash_usd": end_cash * (1 + contract.discount_rate) ** -t_end
+        + start_cash * (1 + contract.discount_rate) ** -t_start,
+    }
+    return ReplicationOutput(m, monthly, spend_parts, wait_counts, contract_series)
 
 
 def _unfinished_work(

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim import engine, metrics
+from sim import contract, engine, metrics
 from sim.distributions import FloatArray
 from sim.results import RunResult
-from sim.scenario import DemandWorkload, Scenario
-from sim.workload import demand_path, draw_params, job_stream
+from sim.scenario import DemandWorkload, Generation, PricePath, Scenario
+from sim.workload import demand_path, draw_params, job_stream, stream
 
 ProgressFn = Callable[[int], None]
 """Called with the number of replications just finished."""
@@ -64,9 +64,18 @@ def build_input(
             i = names.index(w.pool)
             prev = demand[i]
             demand[i] = paths[n] if prev is None else prev + paths[n]
+    n_months = len(metrics.month_edges(H)) - 1
     inp = engine.EngineInput(
         horizon_hours=H,
-        pools=tuple(engine.PoolSpec(p.name, p.instance_units, p.reserved) for p in pools),
+        pools=tuple(
+            engine.PoolSpec(
+                p.name,
+                p.instance_units,
+                contract.capacity_changes(p.reserved, p.delivery, p.instance_units, H),
+                contract.speed_changes(p.speed, p.generations),
+            )
+            for p in pools
+        ),
         targets=tuple(
             engine.TargetSpec(
                 t.name,
@@ -74,6 +83,13 @@ def build_input(
                 t.capacity,
                 params[t.speed.path],
                 params[t.startup_hours.path],
+                contract.availability_changes(
+                    t.capacity,
+                    t.unavailable,
+                    t.availability,
+                    H,
+                    stream(seed, replication, f"overflow.{t.name}.availability", _AVAILABILITY),
+                ),
             )
             for t in scenario.overflow
         ),
@@ -84,11 +100,72 @@ def build_input(
         backfill_depth=scenario.policy.backfill_depth,
     )
     prices = metrics.Prices(
-        pool_price=tuple(params[p.price_per_unit_hour.path] for p in pools),
-        target_price=tuple(params[t.price_per_unit_hour.path] for t in scenario.overflow),
-        target_transfer=tuple(params[t.transfer_usd_per_job.path] for t in scenario.overflow),
+        pools=tuple(
+            metrics.PoolTerms(
+                price=_path(
+                    p.price_per_unit_hour.path,
+                    params,
+                    p.price_path,
+                    seed,
+                    replication,
+                    n_months,
+                    p.generations,
+                ),
+                contracted=metrics.by_year(p.reserved),
+                credit_fraction=p.credit_fraction,
+                payment=p.payment,
+                od_price=(
+                    np.full(n_months, params[p.on_demand_price_per_unit_hour.path])
+                    if p.on_demand_price_per_unit_hour is not None
+                    else None
+                ),
+                speed=_monthly_speed(contract.speed_changes(p.speed, p.generations), H, n_months),
+                work_per_unit_hour=p.work_per_unit_hour,
+            )
+            for p in pools
+        ),
+        targets=tuple(
+            metrics.TargetTerms(
+                price=_path(
+                    t.price_per_unit_hour.path, params, t.price_path, seed, replication, n_months
+                ),
+                transfer=params[t.transfer_usd_per_job.path],
+                speed=params[t.speed.path],
+                eligible=t.name in scenario.contract.eligible_targets,
+            )
+            for t in scenario.overflow
+        ),
+        contract=scenario.contract,
     )
     return inp, prices, paths
+
+
+_PRICE, _AVAILABILITY = 5, 6  # seed-tree components (see sim.workload)
+
+
+def _path(
+    key: str,
+    params: dict[str, float],
+    path: PricePath | None,
+    seed: int,
+    replication: int,
+    n_months: int,
+    generations: tuple[Generation, ...] = (),
+) -> FloatArray:
+    rng = stream(seed, replication, key, _PRICE)
+    return contract.price_path(params[key], path, params, n_months, rng, generations)
+
+
+def _monthly_speed(
+    changes: tuple[tuple[float, float], ...], horizon_hours: float, n_months: int
+) -> FloatArray:
+    """Time-averaged hardware speed in each contract month."""
+    edges = metrics.month_edges(horizon_hours)
+    starts = np.asarray([t for t, _ in changes], dtype=float)
+    ends = np.append(starts[1:], horizon_hours)
+    speeds = np.asarray([v for _, v in changes], dtype=float)
+    out: FloatArray = metrics.binned_integral(starts, ends, speeds, edges) / np.diff(edges)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +179,7 @@ class Replication:
     record: engine.EngineRecord | None = None
     spend: dict[tuple[str, str, str], FloatArray] | None = None
     wait_counts: dict[str, FloatArray] | None = None
+    contract: dict[str, FloatArray] | None = None
 
 
 def run_replication(
@@ -125,6 +203,7 @@ def run_replication(
         rec if keep_record else None,
         out.spend,
         out.wait_counts,
+        out.contract,
     )
 
 
@@ -226,6 +305,7 @@ def assemble(
         timeseries=timeseries_frame(scenario, reps),
         spend=spend_frame(scenario, reps),
         waits=waits_frame(reps),
+        contract=contract_frame(scenario, reps),
         jobs=pd.concat([r.jobs for r in reps if r.jobs is not None], ignore_index=True)
         if record_jobs
         else None,
@@ -276,6 +356,29 @@ def spend_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame
                     }
                 )
             )
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(2, "month_start", _month_start(scenario, df["month"]))
+    return df
+
+
+def contract_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:
+    """One row per replication × contract month: eligible spend, committed dollars not yet
+    spent (lock-in exposure), cash paid and its present value."""
+    frames = []
+    for r in reps:
+        cols = r.contract or {}
+        if not cols:
+            continue
+        n = len(next(iter(cols.values())))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "replication": np.full(n, r.index, dtype=np.int64),
+                    "month": np.arange(n, dtype=np.int64),
+                    **cols,
+                }
+            )
+        )
     df = pd.concat(frames, ignore_index=True)
     df.insert(2, "month_start", _month_start(scenario, df["month"]))
     return df

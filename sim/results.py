@@ -77,6 +77,9 @@ class RunResult:
     """One row per replication × job workload × wait bin: how many started jobs waited so long."""
     jobs: pd.DataFrame | None = None
     """One row per job, when recorded."""
+    contract: pd.DataFrame | None = None
+    """One row per replication × contract month: eligible spend, commitment remaining (lock-in
+    exposure), cash paid and its present value [USD]."""
 
     @property
     def n(self) -> int:

@@ -40,7 +40,7 @@ from sim.errors import ScenarioError, did_you_mean
 
 HOURS_PER_YEAR = 8760.0
 QUEUES = ("fifo", "priority", "backfill")
-_SECTIONS = ("scenario", "pools", "overflow", "workloads", "policy")
+_SECTIONS = ("scenario", "pools", "overflow", "workloads", "policy", "contract")
 PLACEMENTS = ("best-fit", "first-fit")
 
 _DIST_PARAMS: dict[str, tuple[str, ...]] = {
@@ -80,6 +80,38 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
+class PricePath:
+    """How a price moves over the horizon: smooth yearly change, scheduled steps, and a
+    geometric Brownian motion around the deterministic path (mean-preserving)."""
+
+    change_per_year: ParamSpec
+    """Relative change per year, compounded smoothly (−0.26 = −26 %/yr)."""
+    steps: tuple[tuple[float, float], ...] = ()
+    """(at [h], factor): the price is multiplied by ``factor`` from the first contract month
+    that starts at or after ``at``."""
+    volatility: ParamSpec | None = None
+    """Annualised volatility of the GBM; ``None`` or 0 for a deterministic path."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The pool's hardware changes at ``at_hours``: new speed, optionally a new price."""
+
+    at_hours: float
+    speed: float
+    price_per_unit_hour: float | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Only ``fraction`` of the contracted units are delivered in [start, end) [h]."""
+
+    start_hours: float
+    end_hours: float
+    fraction: float
+
+
+@dataclass(frozen=True)
 class Pool:
     """A reserved pool of capacity."""
 
@@ -91,6 +123,21 @@ class Pool:
     price_per_unit_hour: ParamSpec
     """USD per reserved unit-hour, paid used or idle."""
     reserved_scale: float = 1.0
+    price_path: PricePath | None = None
+    speed: float = 1.0
+    """Work per unit-hour relative to the reference speed of job durations."""
+    generations: tuple[Generation, ...] = ()
+    delivery: tuple[Delivery, ...] = ()
+    credit_fraction: float = 1.0
+    """Share of the price credited back for contracted units that were not delivered."""
+    on_demand_price_per_unit_hour: ParamSpec | None = None
+    """Reference price for the effective savings rate; default the first target's price."""
+    work_per_unit_hour: float | None = None
+    """Units of useful work (e.g. tokens) per unit-hour at reference speed."""
+    work_unit: str = "work unit"
+    payment: str = "monthly"
+    """``monthly``: reserved capacity is paid month by month; ``upfront``: each contract
+    year's reservation is paid at the start of that year (for NPV)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +152,28 @@ class OverflowTarget:
     speed: ParamSpec
     startup_hours: ParamSpec
     transfer_usd_per_job: ParamSpec
+    price_path: PricePath | None = None
+    unavailable: tuple[tuple[float, float], ...] = ()
+    """Windows [start, end) [h] in which the target takes no new work."""
+    availability: float = 1.0
+    """Probability that the target takes new work in a given contract month (drawn per
+    replication and month)."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A spend commitment (take-or-pay) and the terms of money over time."""
+
+    period: str = "term"
+    """``term``: one commitment over the horizon; ``year``: one per contract year."""
+    commitment_usd: tuple[float, ...] = ()
+    """Committed eligible spend per period (empty: no commitment) [USD]."""
+    eligible_targets: tuple[str, ...] = ()
+    """Overflow targets whose spend counts toward the commitment (reserved pools always do)."""
+    discount: float = 0.0
+    """Private-pricing discount on eligible spend (0.1 = 10 % off list)."""
+    discount_rate: float = 0.0
+    """Annual rate for the net present value of spend."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +253,9 @@ class Scenario:
     """The file it was read from (for messages)."""
     raw: dict[str, Any] = field(repr=False)
     """The scenario as a TOML-ready dict, overrides applied."""
+    contract: Contract = field(default_factory=Contract)
+    base_dir: Path = Path(".")
+    """The folder relative data-file names were resolved against."""
 
     @property
     def horizon_hours(self) -> float:
@@ -195,8 +267,12 @@ class Scenario:
         out: list[ParamSpec] = []
         for p in self.pools.values():
             out.append(p.price_per_unit_hour)
+            if p.on_demand_price_per_unit_hour is not None:
+                out.append(p.on_demand_price_per_unit_hour)
+            out += _path_params(p.price_path)
         for t in self.overflow:
             out += [t.price_per_unit_hour, t.speed, t.startup_hours, t.transfer_usd_per_job]
+            out += _path_params(t.price_path)
         for w in self.workloads.values():
             if isinstance(w, JobsWorkload):
                 out += [w.arrivals_per_day, w.growth_per_year]
@@ -205,6 +281,12 @@ class Scenario:
                 if w.demand_units is not None:
                     out.append(w.demand_units)
         return out
+
+
+def _path_params(path: PricePath | None) -> list[ParamSpec]:
+    if path is None:
+        return []
+    return [path.change_per_year] + ([path.volatility] if path.volatility is not None else [])
 
 
 # --------------------------------------------------------------------------- reading
@@ -484,14 +566,67 @@ def _read_trace(
 # --------------------------------------------------------------------------- building
 
 
+_PRICE_KEYS = ("price_change_per_year", "price_steps", "price_volatility")
+
+
+def _price_path(t: _Table, years: float) -> PricePath | None:
+    """The optional price-path keys of a pool or target."""
+    if not any(t.has(k) for k in _PRICE_KEYS):
+        return None
+    steps = []
+    raw = t.get("price_steps", [])
+    if not isinstance(raw, list):
+        raise t.err("price_steps", f"must be a list of {{ at_years, factor }} tables, got {raw!r}")
+    for i, step in enumerate(raw):
+        st = _Table(t.where, t.sub(f"price_steps[{i}]"), step, ("at_years", "factor"))
+        at = st.number("at_years", low=0.0, high=years)
+        steps.append((at * HOURS_PER_YEAR, st.number("factor", low=0.0, low_open=True)))
+    vol = t.param("price_volatility", 0.0, low=0.0) if t.has("price_volatility") else None
+    return PricePath(t.param("price_change_per_year", 0.0, low=-0.99), tuple(sorted(steps)), vol)
+
+
+def _windows(t: _Table, key: str, years: float) -> list[tuple[float, float, _Table]]:
+    raw = t.get(key, [])
+    if not isinstance(raw, list):
+        raise t.err(key, f"must be a list of tables, got {raw!r}")
+    out = []
+    for i, item in enumerate(raw):
+        w = _Table(
+            t.where,
+            t.sub(f"{key}[{i}]"),
+            item,
+            ("start_years", "end_years", "fraction")
+            if key == "delivery"
+            else ("start_years", "end_years"),
+        )
+        start = w.number("start_years", low=0.0, high=years)
+        end = w.number("end_years", low=0.0, high=math.inf)
+        if end <= start:
+            raise w.err("end_years", f"must be > start_years ({_fmt(start)}), got {_fmt(end)}")
+        out.append((start * HOURS_PER_YEAR, end * HOURS_PER_YEAR, w))
+    return out
+
+
+_POOL_KEYS = (
+    "unit",
+    "instance_units",
+    "reserved",
+    "price_per_unit_hour",
+    "reserved_scale",
+    *_PRICE_KEYS,
+    "speed",
+    "generations",
+    "delivery",
+    "credit_fraction",
+    "on_demand_price_per_unit_hour",
+    "work_per_unit_hour",
+    "work_unit",
+    "payment",
+)
+
+
 def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) -> Pool:
-    t = _Table(
-        where,
-        f"pools.{name}",
-        data,
-        ("unit", "instance_units", "reserved", "price_per_unit_hour", "reserved_scale"),
-        base_dir,
-    )
+    t = _Table(where, f"pools.{name}", data, _POOL_KEYS, base_dir)
     unit = t.string("unit", "unit")
     m = t.integer("instance_units", 1, low=1)
     scale = t.number("reserved_scale", 1.0, low=0.0)
@@ -522,11 +657,57 @@ def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) 
             )
         reserved.append(math.floor(v * scale / m + 1e-9) * m)
     price = t.param("price_per_unit_hour", low=0.0)
-    return Pool(name, unit, m, tuple(reserved), price, scale)
+    gens = []
+    raw_gens = t.get("generations", [])
+    if not isinstance(raw_gens, list):
+        raise t.err("generations", f"must be a list of tables, got {raw_gens!r}")
+    for i, g in enumerate(raw_gens):
+        gt = _Table(
+            where, t.sub(f"generations[{i}]"), g, ("at_years", "speed", "price_per_unit_hour")
+        )
+        gp = gt.number("price_per_unit_hour", low=0.0) if gt.has("price_per_unit_hour") else None
+        gens.append(
+            Generation(
+                gt.number("at_years", low=0.0, high=years) * HOURS_PER_YEAR,
+                gt.number("speed", low=0.0, low_open=True),
+                gp,
+            )
+        )
+    deliveries = [
+        Delivery(a, b, w.number("fraction", low=0.0, high=1.0))
+        for a, b, w in _windows(t, "delivery", years)
+    ]
+    work = (
+        t.number("work_per_unit_hour", low=0.0, low_open=True)
+        if t.has("work_per_unit_hour")
+        else None
+    )
+    od = (
+        t.param("on_demand_price_per_unit_hour", low=0.0)
+        if t.has("on_demand_price_per_unit_hour")
+        else None
+    )
+    return Pool(
+        name,
+        unit,
+        m,
+        tuple(reserved),
+        price,
+        scale,
+        price_path=_price_path(t, years),
+        speed=t.number("speed", 1.0, low=0.0, low_open=True),
+        generations=tuple(sorted(gens, key=lambda g: g.at_hours)),
+        delivery=tuple(deliveries),
+        credit_fraction=t.number("credit_fraction", 1.0, low=0.0, high=1.0),
+        on_demand_price_per_unit_hour=od,
+        work_per_unit_hour=work,
+        work_unit=t.string("work_unit", "work unit"),
+        payment=t.string("payment", "monthly", ("monthly", "upfront")),
+    )
 
 
 def _build_target(
-    where: str, i: int, data: Any, pools: Mapping[str, Pool], base_dir: Path
+    where: str, i: int, data: Any, pools: Mapping[str, Pool], base_dir: Path, years: float
 ) -> OverflowTarget:
     path = f"overflow[{i}]"
     t = _Table(
@@ -541,6 +722,9 @@ def _build_target(
             "speed",
             "startup_hours",
             "transfer_usd_per_job",
+            *_PRICE_KEYS,
+            "unavailable",
+            "availability",
         ),
         base_dir,
     )
@@ -563,6 +747,9 @@ def _build_target(
         speed=t.param("speed", 1.0, low=0.0, low_open=True),
         startup_hours=t.param("startup_hours", 0.0, low=0.0),
         transfer_usd_per_job=t.param("transfer_usd_per_job", 0.0, low=0.0),
+        price_path=_price_path(t, years),
+        unavailable=tuple((a, b) for a, b, _ in _windows(t, "unavailable", years)),
+        availability=t.number("availability", 1.0, low=0.0, high=1.0),
     )
 
 
@@ -740,7 +927,7 @@ def scenario_from_dict(
     over_raw = top.get("overflow", [])
     if not isinstance(over_raw, list):
         raise top.err("overflow", "must be an array of tables: [[overflow]]")
-    targets = tuple(_build_target(where, i, d, pools, base) for i, d in enumerate(over_raw))
+    targets = tuple(_build_target(where, i, d, pools, base, years) for i, d in enumerate(over_raw))
     seen: set[str] = set()
     for tg in targets:
         if tg.name in seen or tg.name in pools:
@@ -760,7 +947,10 @@ def scenario_from_dict(
         p.string("placement", "best-fit", PLACEMENTS),
         p.integer("backfill_depth", 100, low=1),
     )
+    contract = _build_contract(where, top.get("contract", {}), years, targets)
     return Scenario(
+        base_dir=base,
+        contract=contract,
         pools=pools,
         overflow=targets,
         workloads=workloads,
@@ -768,6 +958,56 @@ def scenario_from_dict(
         source=source,
         raw=copy.deepcopy(data),
         **scen_kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _build_contract(
+    where: str, data: Any, years: float, targets: tuple[OverflowTarget, ...]
+) -> Contract:
+    t = _Table(
+        where,
+        "contract",
+        data,
+        ("period", "commitment_usd", "eligible_targets", "discount", "discount_rate"),
+    )
+    period = t.string("period", "term", ("term", "year"))
+    n_years = max(1, math.ceil(years - 1e-9))
+    commitment: tuple[float, ...] = ()
+    if t.has("commitment_usd"):
+        raw = t.get("commitment_usd")
+        if period == "term":
+            commitment = (t.number("commitment_usd", low=0.0),)
+        else:
+            if not isinstance(raw, list) or len(raw) < n_years:
+                raise t.err(
+                    "commitment_usd",
+                    f'with period = "year" must list at least '
+                    f"{n_years} yearly amounts, got {raw!r}",
+                )
+            commitment = tuple(
+                _number(where, t.sub(f"commitment_usd[{i}]"), v, 0.0)
+                for i, v in enumerate(raw[:n_years])
+            )
+    eligible = t.get("eligible_targets", [])
+    names = [x.name for x in targets]
+    if not isinstance(eligible, list):
+        raise t.err(
+            "eligible_targets", f"must be a list of overflow target names, got {eligible!r}"
+        )
+    for i, e in enumerate(eligible):
+        if e not in names:
+            raise ScenarioError(
+                where,
+                f"contract.eligible_targets[{i}]",
+                f"names no overflow target: {e!r}{did_you_mean(str(e), names)}; "
+                f"targets: {', '.join(names)}",
+            )
+    return Contract(
+        period,
+        commitment,
+        tuple(eligible),
+        t.number("discount", 0.0, low=0.0, high=1.0),
+        t.number("discount_rate", 0.0, low=-0.99, high=10.0),
     )
 
 
@@ -879,12 +1119,4 @@ def with_overrides(
     data = copy.deepcopy(scenario.raw)
     for key, value in values.items():
         apply_override(data, key, value, where)
-    return scenario_from_dict(data, scenario.source, _base_of(scenario))
-
-
-def _base_of(scenario: Scenario) -> Path:
-    return (
-        Path(scenario.source).parent
-        if scenario.source and not scenario.source.startswith("<")
-        else Path(".")
-    )
+    return scenario_from_dict(data, scenario.source, scenario.base_dir)

@@ -109,6 +109,9 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
     if result.waits is not None:
         files.append(out / "waits.parquet")
         write_parquet(files[-1], result.waits)
+    if result.contract is not None:
+        files.append(out / "contract.parquet")
+        write_parquet(files[-1], result.contract)
     if result.jobs is not None:
         files.append(out / "jobs.parquet")
         write_parquet(files[-1], result.jobs)

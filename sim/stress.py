@@ -78,17 +78,12 @@ def load_case(base: Scenario, path: Path) -> Case:
     merged = merge(base.raw, patch, str(path))
     merged["scenario"]["name"] = name
     try:
-        sc = scenario_from_dict(merged, str(path), _base_dir(base))
+        sc = scenario_from_dict(merged, str(path), base.base_dir)
     except ScenarioError as exc:
         raise ScenarioError(
             str(path), exc.path, f"{exc.message} (after merging over {base.source})"
         ) from None
     return Case(name, str(head.get("description", "")), sc)
-
-
-def _base_dir(base: Scenario) -> Path:
-    # data files named in the base stay relative to the base scenario's folder
-    return Path(base.source).parent
 
 
 # metrics compared between cases: (label, metric) with <pool>/<workload> expanded
