@@ -205,6 +205,11 @@ def summary_table(result: RunResult) -> Table:
     row("  overflow", "spend_usd.overflow", fmt.usd)
     for t in sc.overflow:
         row(f"    {t.name}", f"spend_usd.overflow.{t.name}", fmt.usd)
+    if sc.contract.commitment_usd:
+        row("  shortfall (take-or-pay)", "spend_usd.shortfall", fmt.usd)
+        row("commitment attainment", "commit_attainment", fmt.pct)
+    row(f"net present value ({sc.contract.discount_rate:.0%}/yr)", "npv_usd.total", fmt.usd)
+    row("effective savings rate vs on-demand", "esr", fmt.pct)
     for p in sc.pools.values():
         table.add_section()
         row(f"{p.name}: utilization", f"utilization.{p.name}", fmt.pct)
@@ -212,6 +217,12 @@ def summary_table(result: RunResult) -> Table:
         row(f"{p.name}: idle {p.unit}-hours", f"idle_unit_hours.{p.name}", fmt.quantity)
         row(f"{p.name}: idle spend", f"idle_spend_usd.{p.name}", fmt.usd)
         row(f"{p.name}: overflow {p.unit}-hours", f"overflow_unit_hours.{p.name}", fmt.quantity)
+        if p.work_per_unit_hour:
+            row(
+                f"{p.name}: cost per million {p.work_unit}s",
+                f"cost_per_work_unit_usd.{p.name}",
+                lambda x: fmt.usd(x * 1e6),
+            )
     for name, w in sc.workloads.items():
         table.add_section()
         if w.kind == "demand":
@@ -453,8 +464,8 @@ def stress_table(summary: dict[str, Any]) -> Table:
     for m in cases[0]["change"]:
         if m.startswith(("utilization.", "jobs_overflowed.")):
             continue  # in summary.json; the table keeps to spend, idle, overflow, waits, work left
-        money = m.startswith("spend_usd")
-        f = fmt.usd if money else fmt.quantity
+        money = m.startswith(("spend_usd", "npv_usd"))
+        f = fmt.usd if money else fmt.pct if m in ("esr", "commit_attainment") else fmt.quantity
         cells = []
         for c in cases:
             d = c["change"][m]["mean"]
@@ -469,6 +480,10 @@ def _metric_label(m: str) -> str:
     parts = m.split(".")
     if m.startswith("spend_usd"):
         return f"Δ {parts[1] if len(parts) > 1 else 'total'} spend"
+    if m == "npv_usd.total":
+        return "Δ net present value of spend"
+    if m in ("esr", "commit_attainment"):
+        return f"Δ {'effective savings rate' if m == 'esr' else 'commitment attainment'}"
     if m.startswith("wait_hours."):
         return f"Δ {parts[-1]} wait h, {'.'.join(parts[1:-1])}"
     head, _, tail = m.partition(".")

@@ -204,11 +204,7 @@ class _Shadow:
         if isinstance(alloc, list):
             delta = self.delta
             if alloc[0][1] == self.pool.m:
-                # whole instances: booked per instance only if lent, else only counted
-                for i, u in alloc:
-                    if i in delta:
-                        delta[i] -= u
-                return
+                return  # whole instances: counted, never booked per instance
             for i, u in alloc:
                 delta[i] -= u
         else:
@@ -231,10 +227,16 @@ class _Shadow:
             return self.free_at(0) - alloc >= self.need
         assert isinstance(alloc, list)
         whole, ge, u = self.whole, self.ge, min(self.units, pool.m)
-        for i, a in alloc:
-            f = self.free_at(i)
-            whole -= (f == pool.m) - (f - a == pool.m)
-            ge -= (f >= u) - (f - a >= u)
+        if alloc[0][1] == pool.m:
+            # whole instances are wholly free now and have no books (nothing on them ends by
+            # the shadow time), so each was whole then too: O(1) instead of a loop
+            whole -= len(alloc)
+            ge -= len(alloc)
+        else:
+            for i, a in alloc:
+                f = self.free_at(i)
+                whole -= (f == pool.m) - (f - a == pool.m)
+                ge -= (f >= u) - (f - a >= u)
         if (whole if self.units > pool.m else ge) < self.need:
             return False
         self.whole, self.ge = whole, ge
@@ -244,6 +246,9 @@ class _Shadow:
         """A job takes ``alloc`` now and gives it back before the shadow time: the free
         units at the shadow time do not change (the books offset the live take)."""
         if isinstance(alloc, list):
+            if alloc[0][1] == self.pool.m:
+                return  # whole instances: no later candidate can be placed on them before
+                # they end, so they need no books (see take and forget)
             for i, u in alloc:
                 self.delta[i] = self.delta.get(i, 0.0) + u
         else:
@@ -322,7 +327,9 @@ class _Engine:
         self.freed = [False] * len(inp.pools)
         self.fresh: list[list[int]] = [[] for _ in inp.pools]
         self.ctx: list[_Shadow | None] = [None] * len(inp.pools)
-        self.owait: list[list[int]] = [[] for _ in inp.pools]
+        # jobs waiting for an overflow target: size -> (expiry order, job), per pool
+        self.owait: list[dict[int, deque[tuple[int, int]]]] = [{} for _ in inp.pools]
+        self.owait_seq = 0
         self.place_due: set[int] = set()
         self.expiries: list[tuple[float, int]] = []
         self.armed = math.inf  # time of the pending expiry event
@@ -563,7 +570,9 @@ class _Engine:
         self.expired[j] = True
         p = self.jpool[j]
         if not self.try_targets(j) and self.pool_targets[p]:
-            self.owait[p].append(j)  # retried whenever a target frees room
+            # retried whenever a target frees room (see retry_overflow)
+            self.owait_seq += 1
+            self.owait[p].setdefault(self.units[j], deque()).append((self.owait_seq, j))
 
     def on_expiries(self, ev: _Call) -> None:
         now = self.env.now
@@ -610,23 +619,32 @@ class _Engine:
             self.retry_overflow(p)
 
     def retry_overflow(self, p: int) -> None:
-        waiting = self.owait[p]
-        if not waiting:
+        """Send waiting jobs to targets that now have room, earliest-expired first.
+
+        Jobs wait in buckets by size, each in expiry order, so a pass costs O(jobs sent ×
+        sizes) rather than O(jobs waiting): the next job sent is always the earliest one
+        that fits, exactly as a scan of one list in expiry order would pick.
+        """
+        buckets = self.owait[p]
+        if not buckets:
             return
         targets = self.pool_targets[p]
-        room = max((self.tfree[k] for k in targets), default=0.0)
-        if room < 1:
-            return  # no target has room for any job
-        keep = []
-        state, units = self.state, self.units
-        for j in waiting:
-            if state[j] != _WAITING:
-                continue  # started on reserved units meanwhile
-            if units[j] > room or not self.try_targets(j):
-                keep.append(j)
-            else:
-                room = max(self.tfree[k] for k in targets)
-        self.owait[p] = keep
+        state = self.state
+        room = max(self.tfree[k] for k in targets)
+        while True:
+            best_seq, best_u = -1, -1
+            for u, dq in buckets.items():
+                if u > room:
+                    continue
+                while dq and state[dq[0][1]] != _WAITING:
+                    dq.popleft()  # started on reserved units meanwhile
+                if dq and (best_u < 0 or dq[0][0] < best_seq):
+                    best_seq, best_u = dq[0][0], u
+            if best_u < 0:
+                return
+            j = buckets[best_u].popleft()[1]
+            self.try_targets(j)
+            room = max(self.tfree[k] for k in targets)
 
     # ------------------------------------------------------------------ queues
     def place_fifo(self, p: int) -> None:
@@ -769,7 +787,7 @@ class _Engine:
         alloc = self.fit(pool, self.units[j])
         if alloc is None:
             return False
-        if self.env.now + self.dur[j] <= ctx.time:
+        if self.env._now + self.dur[j] / self.speed[p] <= ctx.time:  # its end on this hardware
             ctx.lend(alloc)  # gone again by the shadow time
         elif not ctx.take(alloc):
             return False

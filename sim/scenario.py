@@ -579,7 +579,7 @@ def _price_path(t: _Table, years: float) -> PricePath | None:
         raise t.err("price_steps", f"must be a list of {{ at_years, factor }} tables, got {raw!r}")
     for i, step in enumerate(raw):
         st = _Table(t.where, t.sub(f"price_steps[{i}]"), step, ("at_years", "factor"))
-        at = st.number("at_years", low=0.0, high=years)
+        at = st.number("at_years", low=0.0)
         steps.append((at * HOURS_PER_YEAR, st.number("factor", low=0.0, low_open=True)))
     vol = t.param("price_volatility", 0.0, low=0.0) if t.has("price_volatility") else None
     return PricePath(t.param("price_change_per_year", 0.0, low=-0.99), tuple(sorted(steps)), vol)
@@ -599,7 +599,7 @@ def _windows(t: _Table, key: str, years: float) -> list[tuple[float, float, _Tab
             if key == "delivery"
             else ("start_years", "end_years"),
         )
-        start = w.number("start_years", low=0.0, high=years)
+        start = w.number("start_years", low=0.0)
         end = w.number("end_years", low=0.0, high=math.inf)
         if end <= start:
             raise w.err("end_years", f"must be > start_years ({_fmt(start)}), got {_fmt(end)}")
@@ -668,7 +668,7 @@ def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) 
         gp = gt.number("price_per_unit_hour", low=0.0) if gt.has("price_per_unit_hour") else None
         gens.append(
             Generation(
-                gt.number("at_years", low=0.0, high=years) * HOURS_PER_YEAR,
+                gt.number("at_years", low=0.0) * HOURS_PER_YEAR,
                 gt.number("speed", low=0.0, low_open=True),
                 gp,
             )

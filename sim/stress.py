@@ -89,7 +89,15 @@ def load_case(base: Scenario, path: Path) -> Case:
 # metrics compared between cases: (label, metric) with <pool>/<workload> expanded
 def headline_metrics(base: Scenario) -> list[str]:
     """Metrics whose change against the baseline a stress summary reports."""
-    out = ["spend_usd.total", "spend_usd.reserved", "spend_usd.overflow"]
+    out = [
+        "spend_usd.total",
+        "spend_usd.reserved",
+        "spend_usd.overflow",
+        "spend_usd.shortfall",
+        "npv_usd.total",
+        "esr",
+        "commit_attainment",
+    ]
     for p in base.pools:
         out += [f"idle_unit_hours.{p}", f"overflow_unit_hours.{p}", f"utilization.{p}"]
     for name, w in base.workloads.items():

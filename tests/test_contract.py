@@ -191,3 +191,14 @@ def test_availability_is_drawn_per_month_and_shared_across_contract_sizes():
     assert months_down_a == pytest.approx(months_down_b)
     assert 3 <= months_down_a <= 21  # about half of 24 months
     assert Contract().commitment_usd == ()
+
+
+def test_backfilling_uses_durations_on_the_current_generation(tmp_path):
+    # after a 2x generation, a 6-hour job runs 3 hours: it fits before the head's shadow time
+    rows = [(9000, 3, 10), (9001, 4, 1), (9002, 1, 6)]
+    pool = gpu_pool(4)
+    pool["gpu"]["generations"] = [{"at_years": 1.0, "speed": 2.0}]
+    sc = trace_scenario(tmp_path, rows, pool, years=2, policy={"queue": "backfill"})
+    jobs = run_replication(sc, 1, 0, record_jobs=True).jobs
+    # job0 runs 9000-9005; the head (4 units) waits until 9005; job2 ends at 9005 too
+    assert jobs["start_hours"].tolist() == [9000.0, 9005.0, 9002.0]

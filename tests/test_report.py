@@ -85,7 +85,7 @@ def test_utilization_curve_shows_the_reserved_schedule(small_run):
     steps = [p for p in ax.patches if p.get_label() == "reserved (contract)"]
     assert steps, "the reserved step line is drawn"
     levels = set(np.round(steps[0].get_data().values))
-    assert {8192.0, 9216.0} <= levels  # the contract's first two years
+    assert {18432.0, 20480.0} <= levels  # the contract's first two years
     plt.close(fig)
 
 

@@ -71,9 +71,21 @@ def test_bad_stress_files_say_which_file_and_key(base, tmp_path):
         stress.load_case(base, p)
 
 
-def test_stress_cases_are_paired_with_the_baseline(base):
-    files = [ROOT / "configs/stress/price-cut.toml", ROOT / "configs/stress/demand-bust.toml"]
-    res = stress.run_stress(base, files, n=3, seed=4)
+def test_stress_cases_are_paired_with_the_baseline(base, tmp_path):
+    cut = tmp_path / "price-cut.toml"
+    cut.write_text(
+        '[scenario]\nname = "price-cut"\ndescription = "overflow at half price"\n'
+        '[[overflow]]\nname = "aws-capacity-blocks-trn2"\nprice_steps = '
+        '[{ at_years = 0.0, factor = 0.5 }]\n[[overflow]]\nname = "coreweave-h100"\n'
+        "price_steps = [{ at_years = 0.0, factor = 0.5 }]\n[[overflow]]\n"
+        'name = "aws-on-demand-graviton"\nprice_steps = [{ at_years = 0.0, factor = 0.5 }]\n'
+    )
+    files = [cut, ROOT / "configs/stress/demand-bust.toml"]
+    base = load_scenario(
+        ROOT / "configs/baseline.toml",
+        ["scenario.years=0.4", "overflow.coreweave-h100.transfer_usd_per_job=0"],
+    )
+    res = stress.run_stress(base, files, n=2, seed=4)
     cases = {c["case"]: c for c in res.summary["cases"]}
     assert set(cases) == {"baseline", "price-cut", "demand-bust"}
     # a price cut changes no queue: identical waits, lower overflow spend, paired exactly
@@ -81,8 +93,11 @@ def test_stress_cases_are_paired_with_the_baseline(base):
     assert pc["wait_hours.pretraining.p95"]["mean"] == 0
     assert pc["wait_hours.pretraining.p95"]["sd"] == 0
     assert pc["spend_usd.overflow"]["mean"] < 0
+    base_overflow = cases["baseline"]["metrics"]["spend_usd.overflow"]["mean"]
+    # every overflow price halves and no queue changes: overflow spend halves, run by run
+    assert pc["spend_usd.overflow"]["mean"] == pytest.approx(-base_overflow / 2, rel=1e-9)
     assert cases["baseline"]["change"]["spend_usd.total"]["mean"] == 0
     # a bust leaves more of the reservation idle
     assert cases["demand-bust"]["change"]["idle_unit_hours.trainium"]["mean"] > 0
     assert set(res.cases["case"]) == set(cases)
-    assert len(res.cases) == 9
+    assert len(res.cases) == 6
