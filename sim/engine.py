@@ -242,6 +242,12 @@ class _Shadow:
         self.whole, self.ge = whole, ge
         return True
 
+    def can_take_whole(self, k: int) -> bool:
+        """Whether the head still fits if k whole instances are taken past the shadow time."""
+        if self.time == math.inf:
+            return False
+        return (self.whole if self.units > self.pool.m else self.ge) - k >= self.need
+
     def lend(self, alloc: object) -> None:
         """A job takes ``alloc`` now and gives it back before the shadow time: the free
         units at the shadow time do not change (the books offset the live take)."""
@@ -784,10 +790,19 @@ class _Engine:
         pool = self.pools[p]
         ctx = self.ctx[p]
         assert ctx is not None
-        alloc = self.fit(pool, self.units[j])
+        u = self.units[j]
+        ends_first = self.env._now + self.dur[j] / self.speed[p] <= ctx.time  # on this hardware
+        m = pool.m
+        if m > 1 and u >= m:
+            # whole instances: whether they fit, and whether the head still would, are counts,
+            # so decide before choosing instances
+            k = -(-u // m)
+            if len(pool.lev[m]) < k or (not ends_first and not ctx.can_take_whole(k)):
+                return False
+        alloc = self.fit(pool, u)
         if alloc is None:
             return False
-        if self.env._now + self.dur[j] / self.speed[p] <= ctx.time:  # its end on this hardware
+        if ends_first:
             ctx.lend(alloc)  # gone again by the shadow time
         elif not ctx.take(alloc):
             return False

@@ -311,6 +311,53 @@ def wait_cdf(waits: pd.DataFrame, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def commitment_exposure(
+    contract: pd.DataFrame, commitment_usd: float, ax: Axes | None = None
+) -> Axes:
+    """Cumulative eligible spend against the commitment, and the committed dollars not yet
+    spent (lock-in exposure), month by month: median and 5–95 % band across runs."""
+    ax = _ax(ax)
+    c = contract.sort_values(["replication", "month"])
+    c = c.assign(cum=c.groupby("replication")["eligible_spend_usd"].cumsum())
+    dates = pd.to_datetime(c.groupby("month")["month_start"].first().to_numpy())
+    cum = _band(c, "month", "cum")
+    left = _band(c, "month", "commitment_remaining_usd")
+    ax.fill_between(dates, cum["p5"], cum["p95"], color=USED, alpha=0.2, linewidth=0)
+    ax.plot(
+        dates,
+        cum["p50"],
+        color=USED,
+        linewidth=2.2,
+        label="eligible spend to date (median, 5–95 %)",
+    )
+    ax.fill_between(dates, left["p5"], left["p95"], color=PALETTE[3], alpha=0.15, linewidth=0)
+    ax.plot(
+        dates,
+        left["p50"],
+        color=PALETTE[3],
+        linewidth=2.2,
+        label="committed, not yet spent: lock-in exposure",
+    )
+    ax.axhline(
+        commitment_usd,
+        color=RESERVED,
+        linewidth=1.5,
+        linestyle="--",
+        label=f"commitment {fmt.usd(commitment_usd)}",
+    )
+    met = c[c["cum"] >= commitment_usd].groupby("replication")["month_start"].min()
+    share = len(met) / c["replication"].nunique()
+    ax.set_title(f"Spend commitment: met in {fmt.pct(share, 0)} of runs by the end of the term")
+    ax.set_xlabel("month")
+    ax.set_ylabel("USD")
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    usd_axis(ax)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="center left")
+    return ax
+
+
 def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Total spend across replications, with P50 and P90 marked."""
     ax = _ax(ax)

@@ -83,6 +83,18 @@ def run_figures(directory: Path) -> list[Figure]:
                     partial(plots.wait_cdf, waits),
                 )
             )
+    raw = read_toml(directory / "scenario.toml")
+    commitment = raw.get("contract", {}).get("commitment_usd")
+    if (directory / "contract.parquet").exists() and isinstance(commitment, int | float):
+        contract = pd.read_parquet(directory / "contract.parquet")
+        figs.append(
+            (
+                "commitment",
+                "Eligible spend to date against the take-or-pay commitment, and the committed "
+                "dollars not yet spent (lock-in exposure).",
+                partial(plots.commitment_exposure, contract, float(commitment)),
+            )
+        )
     figs.append(
         (
             "spend-distribution",

@@ -21,10 +21,15 @@ from sim.scenario import Scenario
 STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
 
 
-def describe(values: np.ndarray) -> dict[str, float]:
+#: metrics that are shares, whose confidence interval is clipped to [0, 1]
+FRACTIONS = ("utilization.", "coverage.")
+
+
+def describe(values: np.ndarray, upper: float = math.inf) -> dict[str, float]:
     """Mean, sd, 95% confidence interval of the mean (Student t) and percentiles.
 
-    For a sample with no negative value the interval's lower end is clipped at 0.
+    For a sample with no negative value the interval's lower end is clipped at 0; ``upper``
+    clips its upper end (1 for shares).
 
     NaN values (a statistic that does not exist in a replication, e.g. the wait of a
     workload with no started job) are left out.
@@ -38,14 +43,14 @@ def describe(values: np.ndarray) -> dict[str, float]:
     sd = float(x.std(ddof=1)) if n > 1 else 0.0
     half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
     p5, p50, p95 = np.percentile(x, [5, 50, 95])
-    low = mean - half
+    low, high = mean - half, min(mean + half, upper)
     if x.min() >= 0:
         low = max(low, 0.0)  # a quantity that cannot be negative: say so, not "-5.6 h"
     return {
         "mean": mean,
         "sd": sd,
         "ci95_low": low,
-        "ci95_high": mean + half,
+        "ci95_high": high,
         "p5": float(p5),
         "p50": float(p50),
         "p95": float(p95),
@@ -55,7 +60,7 @@ def describe(values: np.ndarray) -> dict[str, float]:
 def summarize(replications: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Statistics of every metric column of a replications frame."""
     return {
-        col: describe(replications[col].to_numpy())
+        col: describe(replications[col].to_numpy(), 1.0 if col.startswith(FRACTIONS) else math.inf)
         for col in replications.columns
         if col not in ("replication",)
     }
