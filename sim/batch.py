@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from sim.montecarlo import run_replication
+from sim.montecarlo import process_context, run_replication
 from sim.scenario import Scenario
 
 ProgressFn = Callable[[int], None]
@@ -100,7 +100,7 @@ def execute(
 def _execute_local(
     todo: Sequence[Block], store: BlockStore, workers: int, progress: ProgressFn | None
 ) -> None:
-    ctx = mp.get_context("forkserver")
+    ctx = process_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: dict[Future[pd.DataFrame], Block] = {}
         queue = list(todo)

@@ -260,6 +260,17 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def process_context() -> mp.context.BaseContext:
+    """How worker processes start: ``fork`` where the platform has it.
+
+    Forked workers inherit the loaded modules (no second import of numpy, pandas and sim per
+    worker) and need no ``if __name__ == "__main__"`` guard in a user's script; elsewhere
+    ``spawn``. Workers only simulate; they never touch the parent's threads (the progress bar).
+    """
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
 def run_many(
     scenario: Scenario,
     seed: int,
@@ -277,7 +288,7 @@ def run_many(
             yield r
         return
     size = max(1, min(16, len(indices) // (workers * 4) or 1))
-    ctx = mp.get_context("forkserver")
+    ctx = process_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [
             pool.submit(_run_chunk, scenario, seed, c, record_jobs) for c in chunks(indices, size)
