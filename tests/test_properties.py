@@ -183,3 +183,25 @@ def test_contract_size_does_not_change_the_demand_seen():
     b = run_replication(big, 9, 3, record_jobs=True).jobs
     np.testing.assert_array_equal(a["submit_hours"], b["submit_hours"])
     assert b["wait_hours"].sum() < a["wait_hours"].sum()
+
+
+def test_parallel_run_from_a_plain_script(tmp_path):
+    """A user's script needs no ``if __name__ == "__main__"`` guard to use workers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import sim\n"
+        f"sc = sim.load_scenario({str(root / 'configs/examples/mmc.toml')!r}, "
+        "['scenario.years=0.02'])\n"
+        "r = sim.run(sc, n=4, workers=2)\n"
+        "print(len(r.replications))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "4"
