@@ -152,28 +152,29 @@ class FolderStore:
         write_parquet(self._path(block_id), frame)
 
 
+def _write_table_dir(
+    out: Path, table: str, frame: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+) -> list[Path]:
+    out = Path(out)
+    files = [out / table, out / "summary.json", out / "scenario.toml"]
+    write_parquet(files[0], frame)
+    write_json(files[1], summary)
+    write_scenario(files[2], scenario)
+    return files
+
+
 def write_sweep(
     out: Path, points: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
 ) -> list[Path]:
     """Write a sweep directory's final files."""
-    out = Path(out)
-    files = [out / "points.parquet", out / "summary.json", out / "scenario.toml"]
-    write_parquet(files[0], points)
-    write_json(files[1], summary)
-    write_scenario(files[2], scenario)
-    return files
+    return _write_table_dir(out, "points.parquet", points, summary, scenario)
 
 
 def write_stress(
     out: Path, cases: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
 ) -> list[Path]:
     """Write a stress directory's final files."""
-    out = Path(out)
-    files = [out / "cases.parquet", out / "summary.json", out / "scenario.toml"]
-    write_parquet(files[0], cases)
-    write_json(files[1], summary)
-    write_scenario(files[2], scenario)
-    return files
+    return _write_table_dir(out, "cases.parquet", cases, summary, scenario)
 
 
 def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
