@@ -273,6 +273,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name, w in scenario.workloads.items():
         out.print(f"  workload {name}: {w.kind} on {w.pool}")
     out.print(f"  policy: queue {scenario.policy.queue}, placement {scenario.policy.placement}")
+    c = scenario.contract
+    if c.commitment_usd:
+        commits = ", ".join(fmt.usd(x) for x in c.commitment_usd)
+        out.print(
+            f"  contract: commitment per {c.period} [{commits}], discount {fmt.pct(c.discount)}, "
+            f"eligible targets: {', '.join(c.eligible_targets) or 'none'}"
+        )
     return 0
 
 

@@ -101,3 +101,24 @@ def test_stress_cases_are_paired_with_the_baseline(base, tmp_path):
     assert cases["demand-bust"]["change"]["idle_unit_hours.trainium"]["mean"] > 0
     assert set(res.cases["case"]) == set(cases)
     assert len(res.cases) == 6
+
+
+def test_stress_with_vary_reoptimizes_the_contract_per_case(base):
+    from sim import grid
+
+    res = stress.run_stress(
+        base,
+        [ROOT / "configs/stress/demand-boom.toml"],
+        n=2,
+        seed=1,
+        axes=[grid.parse_vary("pools.trainium.reserved_scale=0.8,1.2")],
+    )
+    reopt = res.summary["reoptimized"]
+    assert set(reopt) == {"baseline", "demand-boom"}
+    for rec in reopt.values():
+        assert rec["pools.trainium.reserved_scale"] in (0.8, 1.2)
+    assert reopt["baseline"]["objective_change_vs_baseline"] == 0
+    boom = reopt["demand-boom"]
+    assert boom["objective_change_vs_baseline"] == pytest.approx(
+        boom["objective_value"] - reopt["baseline"]["objective_value"]
+    )
