@@ -413,17 +413,22 @@ def sweep_frontier(
     p95 = stats.quantile(0.95).reindex(x).to_numpy()
     ax.plot(x, p95, color=PALETTE[3], linewidth=1.8, linestyle="--", label="P95 spend (tail risk)")
     width = (x[1] - x[0]) if len(x) > 1 else 1.0
-    shaded = False
-    for p in pts:
-        if not p["feasible"]:
-            ax.axvspan(
-                p[key] - width / 2,
-                p[key] + width / 2,
-                color="#D55E00",
-                alpha=0.08,
-                label=None if shaded else "breaks a constraint",
-            )
-            shaded = True
+    runs: list[list[float]] = []  # contiguous sizes that break a constraint, shaded as one span
+    for p, prev in zip(pts, [None, *pts[:-1]], strict=True):
+        if p["feasible"]:
+            continue
+        if prev is not None and not prev["feasible"] and runs:
+            runs[-1][1] = p[key]
+        else:
+            runs.append([p[key], p[key]])
+    for i, (lo, hi) in enumerate(runs):
+        ax.axvspan(
+            lo - width / 2,
+            hi + width / 2,
+            color="#D55E00",
+            alpha=0.08,
+            label="breaks a constraint" if i == 0 else None,
+        )
     rec = summary.get("recommended")
     if rec is not None:
         ax.axvline(rec[key], color=PALETTE[2], linewidth=2)
@@ -440,7 +445,7 @@ def sweep_frontier(
     ax.set_xlabel(_key_label(key))
     ax.set_ylabel("total spend over the term (USD)")
     usd_axis(ax)
-    ax.legend(loc="lower left")
+    ax.legend(loc="best")
     return ax
 
 
