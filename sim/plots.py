@@ -153,7 +153,24 @@ def utilization_curves(
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     qty_axis(ax)
-    ax.set_ylim(bottom=0)
+    # keep the contract and the medians readable: a runaway queue in a few runs may push the
+    # upper band far up; clip it and say so
+    top = 1.25 * float(max(reserved.max(), used["p95"].max(), demand["p50"].max()))
+    if float(demand["p95"].max()) > top:
+        ax.set_ylim(0, top)
+        ax.annotate(
+            "the wanted 5–95 % band runs above the top in some months",
+            (1, 0),
+            xycoords="axes fraction",
+            xytext=(-4, 4),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=9,
+            color="#777777",
+        )
+    else:
+        ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", ncols=2)
     return ax
 
