@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
+from numpy.typing import NDArray
 from simpy.events import Event
 
 from sim.distributions import FloatArray
-from sim.scenario import HOURS_PER_YEAR
 from sim.workload import IntArray, JobStream, hours_in_horizon
 
 _COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
@@ -53,15 +53,6 @@ class PoolSpec:
     """(time [h], units reserved and delivered from then on), the first at t = 0."""
     speed_changes: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
     """(time [h], speed of the pool's hardware from then on), the first at t = 0."""
-
-    @classmethod
-    def by_year(cls, name: str, instance_units: int, reserved: tuple[int, ...]) -> PoolSpec:
-        """A pool whose reservation changes only at contract-year boundaries."""
-        return cls(
-            name,
-            instance_units,
-            tuple((y * HOURS_PER_YEAR, units) for y, units in enumerate(reserved)),
-        )
 
 
 @dataclass(frozen=True)
@@ -122,14 +113,11 @@ class EngineRecord:
     held_units: IntArray
     """Units held while running: on an instance-granular pool, whole instances for
     jobs larger than one instance [unit]."""
-    expired: NDArray_bool = field(repr=False)
+    expired: NDArray[np.bool_] = field(repr=False)
     """True for jobs whose wait ran out (sent, or waiting, for an overflow target)."""
     reserved_changes: tuple[tuple[FloatArray, FloatArray], ...]
     """Per pool, (times [h], change in reserved units [unit]), starting at t = 0."""
     demand: tuple[DemandServed | None, ...]
-
-
-NDArray_bool = np.ndarray
 
 
 class _Call(Event):

@@ -58,27 +58,6 @@ class Prices:
     targets: tuple[TargetTerms, ...]
     contract: Contract = field(default_factory=Contract)
 
-    @classmethod
-    def flat(
-        cls,
-        pool_price: tuple[float, ...],
-        target_price: tuple[float, ...],
-        target_transfer: tuple[float, ...],
-        n_months: int,
-        reserved: tuple[tuple[int, ...], ...],
-    ) -> Prices:
-        """Constant prices, no contract: the simplest terms."""
-        return cls(
-            tuple(
-                PoolTerms(np.full(n_months, pp), by_year(r))
-                for pp, r in zip(pool_price, reserved, strict=True)
-            ),
-            tuple(
-                TargetTerms(np.full(n_months, tp), tt)
-                for tp, tt in zip(target_price, target_transfer, strict=True)
-            ),
-        )
-
 
 def by_year(reserved: tuple[int, ...]) -> tuple[tuple[float, int], ...]:
     """(time, units) change points of a schedule given per contract year."""

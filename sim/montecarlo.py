@@ -7,7 +7,6 @@ or the order in which replications finish.
 
 from __future__ import annotations
 
-import datetime as dt
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -448,8 +447,3 @@ def run(
     workers = default_workers() if workers is None else workers
     reps = list(run_many(scenario, seed, range(n), workers, record_jobs, progress))
     return assemble(scenario, seed, reps, record_jobs)
-
-
-def start_date(scenario: Scenario) -> dt.date:
-    """Calendar date of hour 0."""
-    return scenario.start

@@ -7,7 +7,6 @@ slide-sized type, one palette, units on every axis, money as people write it.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -536,8 +535,3 @@ def stress_metrics(summary: dict[str, Any]) -> list[str]:
         or m.startswith(("idle_unit_hours.", "overflow_unit_hours."))
         or (m.startswith("wait_hours.") and m.endswith(".p95"))
     ]
-
-
-def start_of(ts: pd.DataFrame) -> dt.date:
-    """The calendar date of the first month in a timeseries frame."""
-    return pd.Timestamp(ts["month_start"].min()).date()
