@@ -32,6 +32,16 @@ def build(
     return scenario_from_dict(data, "<test>", base_dir)
 
 
+#: a job workload that never submits a job (for pools whose reservation alone is under test)
+NO_JOBS: dict[str, Any] = {
+    "kind": "jobs",
+    "pool": "gpu",
+    "arrivals_per_day": 0.0,
+    "units": 1,
+    "duration_hours": 1,
+}
+
+
 def gpu_pool(reserved: Any = 10, m: int = 1, price: float = 1.0) -> dict[str, Any]:
     return {
         "gpu": {

@@ -11,7 +11,7 @@ from sim import contract
 from sim.distributions import Fixed
 from sim.montecarlo import run_replication
 from sim.scenario import HOURS_PER_YEAR, Contract, ParamSpec, PricePath
-from tests.helpers import build, gpu_pool, od, trace_scenario
+from tests.helpers import NO_JOBS, build, gpu_pool, od, trace_scenario
 
 H_MONTH = HOURS_PER_YEAR / 12
 
@@ -19,15 +19,7 @@ H_MONTH = HOURS_PER_YEAR / 12
 def idle_pool_scenario(contract_table=None, years=1.0, pool_extra=None, overflow=None):
     pool = gpu_pool(10, price=1.0)
     pool["gpu"].update(pool_extra or {})
-    sc_wl = {
-        "j": {
-            "kind": "jobs",
-            "pool": "gpu",
-            "arrivals_per_day": 0.0,
-            "units": 1,
-            "duration_hours": 1,
-        }
-    }
+    sc_wl = {"j": dict(NO_JOBS)}
     sc = build(pool, sc_wl, overflow, years=years)
     if contract_table is not None:
         from sim import with_overrides
@@ -138,15 +130,7 @@ def test_undelivered_capacity_is_credited_and_unavailable_targets_take_no_work(t
     pool["gpu"]["credit_fraction"] = 0.75
     sc = build(
         pool,
-        {
-            "j": {
-                "kind": "jobs",
-                "pool": "gpu",
-                "arrivals_per_day": 0.0,
-                "units": 1,
-                "duration_hours": 1,
-            }
-        },
+        {"j": dict(NO_JOBS)},
         years=1,
     )
     m = run_replication(sc, 1, 0).metrics

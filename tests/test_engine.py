@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.montecarlo import run_replication
-from tests.helpers import build, gpu_pool, od, trace_scenario
+from tests.helpers import NO_JOBS, build, gpu_pool, od, trace_scenario
 
 
 def one(scenario):  # the record of replication 0
@@ -139,13 +139,7 @@ def test_demand_takes_free_units_each_hour_but_never_preempts(tmp_path):
         gpu_pool(4),
         {
             "d": {"kind": "demand", "pool": "gpu", "demand_units": 3.0},
-            "j": {
-                "kind": "jobs",
-                "pool": "gpu",
-                "arrivals_per_day": 0.0,
-                "units": 1,
-                "duration_hours": 1,
-            },
+            "j": dict(NO_JOBS),
         },
         [od()],
         years=0.01,
