@@ -430,6 +430,17 @@ class _Engine:
             pool.free += units
             return
         assert isinstance(alloc, list)
+        m = pool.m
+        if len(alloc) > 1 and not pool.deficit and all(u == m for _, u in alloc):
+            # whole instances (a job larger than one): move them back as a set at C speed
+            ids = [i for i, _ in alloc]
+            pool.lev[0].difference_update(ids)
+            pool.lev[pool.m].update(ids)
+            inst_free = pool.inst_free
+            for i in ids:
+                inst_free[i] = pool.m
+            pool.free += pool.m * len(ids)
+            return
         for i, u in alloc:
             new = pool.inst_free[i] + u
             if new == pool.m and pool.deficit >= pool.m:
@@ -472,6 +483,16 @@ class _Engine:
             pool.free -= alloc
             return alloc
         assert isinstance(alloc, list)
+        if len(alloc) > 1 and all(u == pool.m for _, u in alloc):
+            # whole instances, all wholly free now: move them as a set at C speed
+            ids = [i for i, _ in alloc]
+            pool.lev[pool.m].difference_update(ids)
+            pool.lev[0].update(ids)
+            inst_free = pool.inst_free
+            for i in ids:
+                inst_free[i] = 0
+            pool.free -= pool.m * len(ids)
+            return pool.m * len(ids)
         held = 0
         for i, u in alloc:
             self.set_inst_free(pool, i, pool.inst_free[i] - u)
