@@ -115,6 +115,8 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
     if result.jobs is not None:
         files.append(out / "jobs.parquet")
         write_parquet(files[-1], result.jobs)
+    else:
+        (out / "jobs.parquet").unlink(missing_ok=True)  # from an earlier run with --record-jobs
     return files
 
 

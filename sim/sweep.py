@@ -20,8 +20,9 @@ from scipy import stats
 from sim import batch
 from sim.errors import ScenarioError, did_you_mean
 from sim.grid import Axis, grid_points, point_scenarios
+from sim.montecarlo import run_replication
 from sim.results import describe
-from sim.scenario import DemandWorkload, Scenario
+from sim.scenario import DemandWorkload, Scenario, with_overrides
 from sim.workload import demand_path, draw_params
 
 OBJECTIVES = ("mean", "p95", "cvar95")
@@ -152,9 +153,11 @@ def run_sweep(
     total = n
     if on_total:
         on_total(n * len(points))
+    if constraints:  # name the bad metric before any work, from a few simulated hours
+        probe = with_overrides(base, {"scenario.years": 0.001}, "--constraint")
+        _check_constraints(constraints, list(run_replication(probe, seed, 0).metrics))
     blocks = make_blocks(scenarios, points, seed, 0, n, workers)
     frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
-    _check_constraints(constraints, frame)
     precision: dict[str, Any] | None = None
     if target_ci_pct is not None:
         while True:
@@ -184,10 +187,9 @@ def run_sweep(
     return SweepResult(frame, summary, keys)
 
 
-def _check_constraints(constraints: Sequence[Constraint], frame: pd.DataFrame) -> None:
+def _check_constraints(constraints: Sequence[Constraint], names: Sequence[str]) -> None:
     for c in constraints:
-        if c.metric not in frame.columns:
-            names = [col for col in frame.columns if col != "replication"]
+        if c.metric not in names:
             raise ScenarioError(
                 "--constraint", str(c), f"no metric {c.metric!r}{did_you_mean(c.metric, names)}"
             )
