@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from cycler import cycler
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from sim import fmt
 from sim.metrics import HOURS_PER_MONTH
@@ -43,6 +43,7 @@ _RC: dict[str, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.axisbelow": True,
     "grid.color": "#E5E5E5",
     "grid.linewidth": 0.8,
     "legend.frameon": False,
@@ -395,6 +396,7 @@ def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Ax
     ax.set_title(f"Total spend over the term across {len(x)} runs")
     ax.set_xlabel("total spend (USD)")
     ax.set_ylabel("runs")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     usd_axis(ax, "x")
     return ax
 
