@@ -313,6 +313,10 @@ class _Engine:
         }[inp.queue]
         self.backfill = inp.queue == "backfill"
         self.njobs = n
+        self.spare: list[_Call] = []  # processed completion events, for reuse
+        # callback lists shared by reused events (SimPy only reads them)
+        self.arrive_cb = [self.on_arrive]
+        self.complete_cb = [self.on_complete]
         self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
         self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
         self.blist: list[list[int]] = [[] for _ in inp.pools]
@@ -506,7 +510,10 @@ class _Engine:
         j = ev.arg
         nxt = j + 1
         if nxt < self.njobs:
-            env.schedule(_Call(env, self.on_arrive, nxt), _ARRIVE, self.submit[nxt] - now)  # type: ignore[arg-type]
+            # the arrival chain reuses its event: SimPy has finished with it once its callbacks run
+            ev.callbacks = self.arrive_cb
+            ev.arg = nxt
+            env.schedule(ev, _ARRIVE, self.submit[nxt] - now)  # type: ignore[arg-type]
         p = self.jpool[j]
         self.state[j] = _WAITING
         self.enqueue(p, j)
@@ -556,7 +563,14 @@ class _Engine:
         self.ran_on[j] = 0
         if self.backfill:
             pool.running[j] = now + d
-        env.schedule(_Call(env, self.on_complete, j), _COMPLETE, d)  # type: ignore[arg-type]
+        spare = self.spare
+        if spare:  # a processed completion event, reused (see on_complete)
+            ev = spare.pop()
+            ev.callbacks = self.complete_cb
+            ev.arg = j
+        else:
+            ev = _Call(env, self.on_complete, j)
+        env.schedule(ev, _COMPLETE, d)  # type: ignore[arg-type]
 
     def try_targets(self, j: int) -> bool:
         u = self.units[j]
@@ -607,6 +621,7 @@ class _Engine:
 
     def on_complete(self, ev: _Call) -> None:
         j = ev.arg
+        self.spare.append(ev)  # SimPy is done with it once its callbacks run
         self.state[j] = _DONE
         p = self.jpool[j]
         where = self.ran_on[j]
