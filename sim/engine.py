@@ -29,6 +29,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import simpy
@@ -315,8 +316,8 @@ class _Engine:
         self.njobs = n
         self.spare: list[_Call] = []  # processed completion events, for reuse
         # callback lists shared by reused events (SimPy only reads them)
-        self.arrive_cb = [self.on_arrive]
-        self.complete_cb = [self.on_complete]
+        self.arrive_cb: list[Callable[[Any], None]] = [self.on_arrive]
+        self.complete_cb: list[Callable[[Any], None]] = [self.on_complete]
         self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
         self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
         self.blist: list[list[int]] = [[] for _ in inp.pools]
