@@ -260,3 +260,39 @@ def test_backfill_matches_a_from_scratch_easy_reference(tmp_path, seed):
     got = jobs["start_hours"].to_numpy()
     assert np.mean(jobs["wait_hours"] > 0) > 0.2  # a congested queue, where backfilling matters
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("m", [1, 4])
+def test_a_shrinking_reservation_drains_without_losing_or_double_counting_units(m):
+    # a busy pool whose reservation halves at the year boundary, with demand sharing it
+    sc = build(
+        gpu_pool([16, 8], m=m),
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 30,
+                "units": {"dist": "choice", "values": [1, 2, 4, 8]},
+                "duration_hours": {"dist": "exponential", "mean": 6},
+                "max_wait_hours": 4,
+            },
+            "d": {"kind": "demand", "pool": "gpu", "demand_units": 2.0, "noise_cv": 0.5},
+        },
+        [od()],
+        years=1.1,
+    )
+    rep = run_replication(sc, 3, 0, record_jobs=True, keep_record=True)
+    m_ = rep.metrics
+    contracted = 16 * 8760 + 8 * (1.1 * 8760 - 8760)
+    # what is reserved is at least the contract (busy units stay until they drain), never
+    # less, and no more than the contract plus the drain of the largest units ever held
+    assert m_["reserved_unit_hours.gpu"] >= contracted - 1e-6
+    assert m_["reserved_unit_hours.gpu"] <= contracted + 8 * 2000
+    assert m_["used_unit_hours.gpu"] <= m_["reserved_unit_hours.gpu"] + 1e-6
+    assert (rep.monthly["gpu"]["idle_unit_hours"] >= -1e-6).all()
+    # after the drain the level is the new contract: the last change points end at 8 units
+    t, d = rep.record.reserved_changes[0]
+    assert np.cumsum(d)[-1] == 8
+    jobs = rep.jobs
+    late = jobs[(jobs["ran_on"] == "gpu") & (jobs["start_hours"] > 8760 + 500)]
+    assert len(late) > 50 and late["units"].max() <= 8  # the smaller pool keeps working
