@@ -291,7 +291,7 @@ def test_a_shrinking_reservation_drains_without_losing_or_double_counting_units(
     assert m_["used_unit_hours.gpu"] <= m_["reserved_unit_hours.gpu"] + 1e-6
     assert (rep.monthly["gpu"]["idle_unit_hours"] >= -1e-6).all()
     # after the drain the level is the new contract: the last change points end at 8 units
-    t, d = rep.record.reserved_changes[0]
+    _, d = rep.record.reserved_changes[0]
     assert np.cumsum(d)[-1] == 8
     jobs = rep.jobs
     late = jobs[(jobs["ran_on"] == "gpu") & (jobs["start_hours"] > 8760 + 500)]
