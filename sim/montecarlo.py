@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,19 +207,16 @@ def run_replication(
 
 
 def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
+    """One row per job; ``ran_on`` is the pool or target name, empty if it never started."""
     j = rec.jobs
     wl = (
         np.asarray(names.job_workloads, dtype=object)[j.workload] if len(j) else np.empty(0, object)
     )
-    where = np.asarray(["", *[names.pools[0]] * 0], dtype=object)
-    ran_on = np.empty(len(j), dtype=object)
-    ran_on[:] = ""
-    pools = np.asarray(names.pools, dtype=object)
+    ran_on = np.full(len(j), "", dtype=object)
     on_res = rec.ran_on == 0
-    ran_on[on_res] = pools[j.pool[on_res]]
+    ran_on[on_res] = np.asarray(names.pools, dtype=object)[j.pool[on_res]]
     for k, t in enumerate(names.targets):
         ran_on[rec.ran_on == k + 1] = t
-    del where
     seq = np.zeros(len(j), dtype=np.int64)
     for w in range(len(names.job_workloads)):
         mine = j.workload == w
@@ -289,16 +286,20 @@ def run_many(
     size = max(1, min(16, len(indices) // (workers * 4) or 1))
     ctx = process_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(_run_chunk, scenario, seed, c, record_jobs) for c in chunks(indices, size)
-        ]
-        pending = {id(f): f for f in futures}
-        for f in futures:
+        futures = {
+            pool.submit(_run_chunk, scenario, seed, c, record_jobs): n
+            for n, c in enumerate(chunks(indices, size))
+        }
+        done: dict[int, list[Replication]] = {}
+        following = 0
+        for f in as_completed(futures):  # progress as chunks finish, results in order
             batch = f.result()
-            pending.pop(id(f))
+            done[futures[f]] = batch
             if progress:
                 progress(len(batch))
-            yield from batch
+            while following in done:
+                yield from done.pop(following)
+                following += 1
 
 
 def assemble(
