@@ -159,9 +159,11 @@ def render(figs: list[Figure], out: Path) -> list[tuple[str, str, str]]:
 def _cell(v: Any, metric: str) -> str:
     if not isinstance(v, int | float) or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    if metric.startswith(("spend_usd", "idle_spend_usd")):
+    if metric.startswith(("spend_usd", "idle_spend_usd", "npv_usd", "credit_usd")):
         return fmt.usd(v)
-    if metric.startswith(("utilization", "coverage")):
+    if metric.startswith("cost_per_work_unit_usd"):
+        return f"${v:.3g}"
+    if metric.startswith(("utilization", "coverage", "esr", "commit_attainment")):
         return fmt.pct(v)
     return fmt.quantity(v)
 
@@ -192,10 +194,40 @@ def run_tables(directory: Path) -> str:
         for m, st in s["metrics"].items()
     ]
     return (
-        f"<p>{s['replications']} runs, seed {s['seed']}, "
+        _headline(s["metrics"]) + f"<p>{s['replications']} runs, seed {s['seed']}, "
         f"capsim {html.escape(str(s['version']))}.</p>"
         + _table(["metric", "mean", "95% CI of mean", "P5", "P50", "P95"], rows)
     )
+
+
+_HEADLINE = (
+    ("spend_usd.total", "Total spend over the term"),
+    ("spend_usd.shortfall", "Take-or-pay shortfall"),
+    ("npv_usd.total", "Net present value of spend"),
+    ("esr", "Effective savings rate vs on-demand"),
+)
+
+
+def _headline(metrics: dict[str, dict[str, float]]) -> str:
+    """The few numbers a reader wants first: mean and the P5–P95 range."""
+    items = []
+    keys = [k for k, _ in _HEADLINE] + sorted(
+        m for m in metrics if m.startswith(("utilization.", "idle_spend_usd."))
+    )
+    labels = dict(_HEADLINE)
+    for m in keys:
+        if m not in metrics or metrics[m]["mean"] is None:
+            continue
+        st = metrics[m]
+        label = labels.get(m) or m.replace("idle_spend_usd.", "Idle reserved capacity, ").replace(
+            "utilization.", "Utilization, "
+        )
+        items.append(
+            f"<li><b>{html.escape(label)}</b>: {_cell(st['mean'], m)} "
+            f"<span style='color:#666'>(P5–P95 {_cell(st['p5'], m)} – {_cell(st['p95'], m)})"
+            "</span></li>"
+        )
+    return "<h2>Headline</h2><ul class='headline'>" + "".join(items) + "</ul>"
 
 
 def sweep_tables(directory: Path) -> str:
@@ -254,6 +286,7 @@ table{border-collapse:collapse;font-size:.9em;margin:1em 0}
 td,th{padding:.25em .7em;text-align:right;
 border-bottom:1px solid #eee} td:first-child,th:first-child{text-align:left}
 pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em} .rec{font-size:1.1em}
+ul.headline{font-size:1.1em;line-height:1.6}
 """
 
 
@@ -269,6 +302,8 @@ def write_report(directory: Path) -> Path:
     name = html.escape(str(meta.get("name", directory.name)))
     desc = html.escape(str(meta.get("description", "")))
     body = [f"<h1>capsim {kind}: {name}</h1>", f"<p>{desc}</p>"]
+    if kind == "run":
+        body.append(_headline(store.read_json(directory / "summary.json")["metrics"]))
     for stem, caption, b64 in rendered:
         body.append(
             f"<figure><img alt='{html.escape(stem)}' src='data:image/png;base64,{b64}'>"

@@ -223,3 +223,12 @@ def test_cli_errors_exit_2_with_one_clear_line(argv, message, capsys, monkeypatc
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_run_report_opens_with_a_headline_in_people_units(small_run):
+    _, out = small_run
+    html = report.write_report(out).read_text()
+    head = html.split("<h2>Headline</h2>")[1].split("</ul>")[0]
+    assert html.index("<h2>Headline</h2>") < html.index("<figure>")  # first thing a reader sees
+    assert re.search(r"Total spend over the term</b>: \$[0-9.]+[kMB]", head)
+    assert re.search(r"Utilization, trainium</b>: [0-9.]+%", head)
