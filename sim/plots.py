@@ -82,6 +82,23 @@ def _band(frame: pd.DataFrame, by: str, col: str) -> pd.DataFrame:
     return pd.DataFrame({"p5": g.quantile(0.05), "p50": g.median(), "p95": g.quantile(0.95)})
 
 
+def _median_and_band(
+    ax: Axes,
+    x: Any,
+    band: pd.DataFrame,
+    color: str,
+    label: str,
+    band_label: str | None = None,
+    alpha: float = 0.2,
+    linewidth: float = 2.2,
+) -> None:
+    """A median line over its 5–95 % band (columns p5, p50, p95 of ``band``)."""
+    ax.fill_between(
+        x, band["p5"], band["p95"], color=color, alpha=alpha, linewidth=0, label=band_label
+    )
+    ax.plot(x, band["p50"], color=color, linewidth=linewidth, label=label)
+
+
 def _month_hours(ts: pd.DataFrame, horizon_hours: float | None) -> pd.Series:
     months = ts["month"].drop_duplicates().sort_values()
     hours = pd.Series(HOURS_PER_MONTH, index=months.to_numpy())
@@ -112,26 +129,17 @@ def utilization_curves(
     reserved = (t["reserved_unit_hours"] / t["h"]).groupby(t["month"]).median()
     used = _band(t.assign(v=t["used_unit_hours"] / t["h"]), "month", "v")
     demand = _band(t.assign(v=t["demand_unit_hours"] / t["h"]), "month", "v")
-    ax.fill_between(
+    _median_and_band(
+        ax,
         x,
-        demand["p5"],
-        demand["p95"],
-        color=DEMAND,
+        demand,
+        DEMAND,
+        "wanted (running + queued), median",
+        "wanted, 5–95 %",
         alpha=0.18,
-        linewidth=0,
-        label="wanted, 5–95 %",
+        linewidth=2,
     )
-    ax.plot(x, demand["p50"], color=DEMAND, linewidth=2, label="wanted (running + queued), median")
-    ax.fill_between(
-        x,
-        used["p5"],
-        used["p95"],
-        color=USED,
-        alpha=0.2,
-        linewidth=0,
-        label="in use on reserved, 5–95 %",
-    )
-    ax.plot(x, used["p50"], color=USED, linewidth=2.2, label="in use on reserved, median")
+    _median_and_band(ax, x, used, USED, "in use on reserved, median", "in use on reserved, 5–95 %")
     step = x[-1] - x[-2] if len(x) > 1 else pd.Timedelta(days=30)
     edges = mdates.date2num([*x, x[-1] + step])
     ax.stairs(
@@ -339,21 +347,9 @@ def commitment_exposure(
     dates = pd.to_datetime(c.groupby("month")["month_start"].first().to_numpy())
     cum = _band(c, "month", "cum")
     left = _band(c, "month", "commitment_remaining_usd")
-    ax.fill_between(dates, cum["p5"], cum["p95"], color=USED, alpha=0.2, linewidth=0)
-    ax.plot(
-        dates,
-        cum["p50"],
-        color=USED,
-        linewidth=2.2,
-        label="eligible spend to date (median, 5–95 %)",
-    )
-    ax.fill_between(dates, left["p5"], left["p95"], color=PALETTE[3], alpha=0.15, linewidth=0)
-    ax.plot(
-        dates,
-        left["p50"],
-        color=PALETTE[3],
-        linewidth=2.2,
-        label="committed, not yet spent: lock-in exposure",
+    _median_and_band(ax, dates, cum, USED, "eligible spend to date (median, 5–95 %)")
+    _median_and_band(
+        ax, dates, left, PALETTE[3], "committed, not yet spent: lock-in exposure", alpha=0.15
     )
     ax.axhline(
         commitment_usd,

@@ -103,20 +103,19 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
     write_json(files[1], result.to_json_dict(version))
     write_parquet(files[2], result.replications)
     write_parquet(files[3], result.timeseries)
-    if result.spend is not None:
-        files.append(out / "spend.parquet")
-        write_parquet(files[-1], result.spend)
-    if result.waits is not None:
-        files.append(out / "waits.parquet")
-        write_parquet(files[-1], result.waits)
-    if result.contract is not None:
-        files.append(out / "contract.parquet")
-        write_parquet(files[-1], result.contract)
-    if result.jobs is not None:
-        files.append(out / "jobs.parquet")
-        write_parquet(files[-1], result.jobs)
-    else:
-        (out / "jobs.parquet").unlink(missing_ok=True)  # from an earlier run with --record-jobs
+    optional = {
+        "spend": result.spend,
+        "waits": result.waits,
+        "contract": result.contract,
+        "jobs": result.jobs,
+    }
+    for name, frame in optional.items():
+        path = out / f"{name}.parquet"
+        if frame is not None:
+            files.append(path)
+            write_parquet(path, frame)
+        else:
+            path.unlink(missing_ok=True)  # from an earlier run of another kind (--record-jobs)
     return files
 
 
