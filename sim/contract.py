@@ -16,7 +16,7 @@ import numpy as np
 from sim.distributions import FloatArray
 from sim.scenario import HOURS_PER_YEAR, Contract, Delivery, Generation, PricePath
 
-HOURS_PER_MONTH = HOURS_PER_YEAR / 12
+HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # a contract month, 730 h
 
 
 def month_mid_hours(n_months: int) -> FloatArray:

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.contract import npv, settle_commitment
+from sim.contract import HOURS_PER_MONTH, npv, settle_commitment
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
 from sim.scenario import HOURS_PER_YEAR, Contract
 from sim.workload import hours_in_horizon
 
-HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # a contract month, 730 h
 WAIT_STATS = ("mean", "p50", "p95", "p99", "max")
 
 
@@ -265,33 +264,18 @@ def compute(
             end_cash += reserved_spend
         pool_spend = reserved_spend.copy()
         speed = terms.speed if terms.speed is not None else np.ones(n_months)
-        work_uh = used * speed  # reference-speed unit-hours of work done
-        for k, tp in enumerate(names.target_pool):
-            if tp == p:
-                pool_spend = pool_spend + target_spend_months[k]
-                work_uh = work_uh + target_uh_months[k] * prices.targets[k].speed
+        mine_t = [k for k, tp in enumerate(names.target_pool) if tp == p]
+        overflow_work = np.zeros(n_months)  # reference-speed unit-hours run on targets
+        for k in mine_t:
+            pool_spend = pool_spend + target_spend_months[k]
+            overflow_work = overflow_work + target_uh_months[k] * prices.targets[k].speed
+        work_uh = used * speed + overflow_work  # reference-speed unit-hours of work done
         spend_parts[(pname, "reserved", "")] = reserved_spend
         od = terms.od_price
-        if od is None:
-            mine_t = [k for k, tp in enumerate(names.target_pool) if tp == p]
-            od = prices.targets[mine_t[0]].price if mine_t else None
+        if od is None and mine_t:
+            od = prices.targets[mine_t[0]].price
         if od is not None:
-            equiv = float(
-                np.sum(
-                    (
-                        used
-                        + sum(
-                            (
-                                target_uh_months[k] * prices.targets[k].speed
-                                for k, tp in enumerate(names.target_pool)
-                                if tp == p
-                            ),
-                            np.zeros(n_months),
-                        )
-                    )
-                    * od
-                )
-            )
+            equiv = float(np.sum((used + overflow_work) * od))
             od_equivalent += equiv
             od_spend += float(pool_spend.sum())
             m[f"esr.{pname}"] = 1 - float(pool_spend.sum()) / equiv if equiv > 0 else math.nan
