@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,24 +41,25 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+def _whole(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number >= {low}, got {text!r}"
+            ) from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        return v
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+_positive_int = _whole(1)
+_seed = _whole(0)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -149,21 +149,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar with ETA on stderr; yields an ``advance(n)`` function."""
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("•"),
-        TimeElapsedColumn(),
-        TextColumn("• ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda k: bar.advance(task, k)
+class _Bar:
+    """A rich progress bar with ETA on stderr, whose total can grow (``--target-ci`` adds
+    replications)."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("•"),
+            TimeElapsedColumn(),
+            TextColumn("• ETA"),
+            TimeRemainingColumn(),
+            console=err,
+        )
+        self.task = self.progress.add_task(label, total=0)
+
+    def grow(self, k: int) -> None:
+        total = self.progress.tasks[0].total or 0
+        self.progress.update(self.task, total=total + k)
+
+    def advance(self, k: int) -> None:
+        self.progress.advance(self.task, k)
 
 
 def _load(path: Path, overrides: Sequence[str]) -> Scenario:
@@ -242,9 +250,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.overrides)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
-    with progress_bar(n, f"run {scenario.name}") as advance:
+    bar = _Bar(f"run {scenario.name}")
+    bar.grow(n)
+    with bar.progress:
         result = montecarlo.run(
-            scenario, n, seed, args.workers, record_jobs=args.record_jobs, progress=advance
+            scenario, n, seed, args.workers, record_jobs=args.record_jobs, progress=bar.advance
         )
     out_dir = _out_dir(args, scenario, "run")
     files = store.write_run(out_dir, result, __version__)
@@ -293,28 +303,6 @@ def _report(directory: Path) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     _report(args.directory)
     return 0
-
-
-class _Bar:
-    """A progress bar whose total can grow (``--target-ci`` adds replications)."""
-
-    def __init__(self, label: str) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("• ETA"),
-            TimeRemainingColumn(),
-            console=err,
-        )
-        self.task = self.progress.add_task(label, total=0)
-
-    def grow(self, k: int) -> None:
-        total = self.progress.tasks[0].total or 0
-        self.progress.update(self.task, total=total + k)
-
-    def advance(self, k: int) -> None:
-        self.progress.advance(self.task, k)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

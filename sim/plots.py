@@ -7,7 +7,7 @@ slide-sized type, one palette, units on every axis, money as people write it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,6 +97,21 @@ def _median_and_band(
         x, band["p5"], band["p95"], color=color, alpha=alpha, linewidth=0, label=band_label
     )
     ax.plot(x, band["p50"], color=color, linewidth=linewidth, label=label)
+
+
+def _label_bars(ax: Axes, xs: Any, tops: Any, texts: Sequence[str]) -> None:
+    """A bold label just above each bar."""
+    for x, top, text in zip(xs, tops, texts, strict=True):
+        ax.annotate(
+            text,
+            (x, top),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=11,
+            fontweight="bold",
+        )
 
 
 def _month_hours(ts: pd.DataFrame, horizon_hours: float | None) -> pd.Series:
@@ -212,24 +227,12 @@ def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | Non
         label="idle, median (whiskers 5–95 %)",
     )
     top = float((med["idle_unit_hours"] + err[1]).max() or 1.0)
-    for y, (v, usd) in zip(
-        years, zip(med["idle_unit_hours"], med["idle_spend_usd"], strict=True), strict=True
-    ):
-        ax.annotate(
-            fmt.usd(usd),
-            (y, v),
-            xytext=(0, 4),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=11,
-            fontweight="bold",
-        )
+    _label_bars(ax, years, med["idle_unit_hours"], [fmt.usd(v) for v in med["idle_spend_usd"]])
     ax.set_ylim(0, top * 1.15)
     total = per_rep.groupby("replication")["idle_spend_usd"].sum().median()
     ax.set_title(
         f"{pool}: idle reserved {unit}-hours by contract year — "
-        f"{fmt.usd(total)} paid for idle capacity"
+        f"median {fmt.usd(total)} paid for idle capacity"
     )
     ax.set_xlabel("contract year")
     ax.set_ylabel(f"idle {unit}-hours per year")
@@ -275,16 +278,7 @@ def spend_by_year(spend: pd.DataFrame, ax: Axes | None = None) -> Axes:
             linewidth=0.5,
         )
         bottom += table[col].to_numpy()
-    for y, tot in zip(table.index, bottom, strict=True):
-        ax.annotate(
-            fmt.usd(tot),
-            (y, tot),
-            xytext=(0, 4),
-            textcoords="offset points",
-            ha="center",
-            fontsize=11,
-            fontweight="bold",
-        )
+    _label_bars(ax, table.index, bottom, [fmt.usd(v) for v in bottom])
     ax.set_ylim(0, bottom.max() * 1.12 if len(bottom) else 1)
     ax.set_title(
         f"Spend by contract year — {fmt.usd(bottom.sum())} over the term (mean of {n} runs)"
