@@ -84,6 +84,9 @@ class EngineInput:
     placement: str = "best-fit"
     backfill_depth: int = 100
     """How many queue places behind a blocked head backfilling examines per pass."""
+    backfill_reference: bool = False
+    """Recompute the head's reservation and rescan the queue at every placement pass (the
+    plain EASY algorithm), instead of the incremental books: slower, for tests."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,8 +155,8 @@ class _Shadow:
             self.ge = 0
         else:
             self.need = float(-(-units // m)) if units > m else 1.0
-            self.whole = len(pool.lev[m])
-            self.ge = sum(len(pool.lev[level]) for level in range(min(units, m), m + 1))
+            self.whole = pool.lev[m].bit_count()
+            self.ge = sum(pool.lev[level].bit_count() for level in range(min(units, m), m + 1))
 
     def free_at(self, i: int) -> float:
         pool = self.pool
@@ -261,7 +264,9 @@ class _Pool:
         self.free = 0.0  # free units (m > 1: the sum over instances)
         # m > 1: free units per instance (-1 retired) and instances by free level
         self.inst_free: list[int] = []
-        self.lev: list[set[int]] = [set() for _ in range(self.m + 1)]
+        # bit i of lev[k] is set when instance i has exactly k units free: the lowest set bit
+        # is the lowest-numbered instance at that level (ties go to it, as in Slurm)
+        self.lev: list[int] = [0] * (self.m + 1)
         self.change_t: list[float] = []
         self.change_d: list[float] = []
         self.running: dict[int, float] = {}  # job -> end time, on reserved units
@@ -324,6 +329,9 @@ class _Engine:
         self.bhead = [0] * len(inp.pools)
         self.dirty = [True] * len(inp.pools)
         self.freed = [False] * len(inp.pools)
+        # a job was backfilled since the last scan: a job rejected before it may fit now
+        self.rescan = [False] * len(inp.pools)
+        self.nwaiting = [0] * len(inp.pools)  # jobs waiting for the pool (backfill's window)
         self.fresh: list[list[int]] = [[] for _ in inp.pools]
         self.ctx: list[_Shadow | None] = [None] * len(inp.pools)
         # jobs waiting for an overflow target: size -> (expiry order, job), per pool
@@ -378,12 +386,13 @@ class _Engine:
     # ------------------------------------------------------------------ capacity
     def set_inst_free(self, pool: _Pool, i: int, new: int) -> None:
         old = pool.inst_free[i]
+        bit = 1 << i
         if old >= 0:
-            pool.lev[old].discard(i)
+            pool.lev[old] ^= bit
             pool.free -= old
         pool.inst_free[i] = new
         if new >= 0:
-            pool.lev[new].add(i)
+            pool.lev[new] |= bit
             pool.free += new
 
     def record(self, pool: _Pool, delta: float) -> None:
@@ -414,10 +423,12 @@ class _Engine:
                 take = min(int(pool.free), need)
                 pool.free -= take
             else:
-                whole = sorted(pool.lev[pool.m], reverse=True)[: need // pool.m]
-                for i in whole:
-                    self.set_inst_free(pool, i, -1)
-                take = len(whole) * pool.m
+                # retire the highest-numbered wholly free instances
+                n_whole = 0
+                while n_whole < need // pool.m and pool.lev[pool.m]:
+                    self.set_inst_free(pool, pool.lev[pool.m].bit_length() - 1, -1)
+                    n_whole += 1
+                take = n_whole * pool.m
             if take:
                 self.record(pool, -take)
             pool.deficit += need - take
@@ -438,13 +449,14 @@ class _Engine:
         m = pool.m
         if len(alloc) > 1 and not pool.deficit and all(u == m for _, u in alloc):
             # whole instances (a job larger than one): move them back as a set at C speed
-            ids = [i for i, _ in alloc]
-            pool.lev[0].difference_update(ids)
-            pool.lev[pool.m].update(ids)
+            mask = 0
             inst_free = pool.inst_free
-            for i in ids:
-                inst_free[i] = pool.m
-            pool.free += pool.m * len(ids)
+            for i, _ in alloc:
+                mask |= 1 << i
+                inst_free[i] = m
+            pool.lev[0] ^= mask
+            pool.lev[m] |= mask
+            pool.free += m * len(alloc)
             return
         for i, u in alloc:
             new = pool.inst_free[i] + u
@@ -460,27 +472,29 @@ class _Engine:
         if pool.m == 1:
             return u if u <= pool.free else None
         m = pool.m
+        lev = pool.lev
         if u <= m:
-            if self.first_fit:
-                best = -1
+            if self.first_fit:  # the lowest-numbered instance with room
+                s = 0
                 for level in range(u, m + 1):
-                    s = pool.lev[level]
-                    if s:
-                        c = min(s)
-                        if best < 0 or c < best:
-                            best = c
-                return None if best < 0 else [(best, u)]
-            for level in range(u, m + 1):
-                s = pool.lev[level]
+                    s |= lev[level]
+                return [((s & -s).bit_length() - 1, u)] if s else None
+            for level in range(u, m + 1):  # the fewest free units that fit, lowest number
+                s = lev[level]
                 if s:
-                    return [(next(iter(s)), u)]
+                    return [((s & -s).bit_length() - 1, u)]
             return None
+        # whole instances: the k lowest-numbered wholly free ones
         k = -(-u // m)
-        s = pool.lev[m]
-        if len(s) < k:
+        s = lev[m]
+        if s.bit_count() < k:
             return None
-        chosen = sorted(s)[:k] if self.first_fit else [i for i, _ in zip(s, range(k), strict=False)]
-        return [(i, m) for i in chosen]
+        chosen = []
+        for _ in range(k):
+            low = s & -s
+            chosen.append((low.bit_length() - 1, m))
+            s ^= low
+        return chosen
 
     def take(self, pool: _Pool, alloc: object) -> int:
         if pool.m == 1:
@@ -490,14 +504,15 @@ class _Engine:
         assert isinstance(alloc, list)
         if len(alloc) > 1 and all(u == pool.m for _, u in alloc):
             # whole instances, all wholly free now: move them as a set at C speed
-            ids = [i for i, _ in alloc]
-            pool.lev[pool.m].difference_update(ids)
-            pool.lev[0].update(ids)
+            mask = 0
             inst_free = pool.inst_free
-            for i in ids:
+            for i, _ in alloc:
+                mask |= 1 << i
                 inst_free[i] = 0
-            pool.free -= pool.m * len(ids)
-            return pool.m * len(ids)
+            pool.lev[pool.m] ^= mask
+            pool.lev[0] |= mask
+            pool.free -= pool.m * len(alloc)
+            return pool.m * len(alloc)
         held = 0
         for i, u in alloc:
             self.set_inst_free(pool, i, pool.inst_free[i] - u)
@@ -517,6 +532,7 @@ class _Engine:
             env.schedule(ev, _ARRIVE, self.submit[nxt] - now)  # type: ignore[arg-type]
         p = self.jpool[j]
         self.state[j] = _WAITING
+        self.nwaiting[p] += 1
         self.enqueue(p, j)
         mw = self.maxwait[j]
         if mw < math.inf:
@@ -558,6 +574,7 @@ class _Engine:
             self.held[j] = self.take(pool, alloc)
         self.alloc[j] = alloc
         self.state[j] = _RUNNING
+        self.nwaiting[p] -= 1
         self.send[j] = self.start[j] = now
         d = self.dur[j] / self.speed[p]
         self.end[j] = now + d
@@ -581,6 +598,7 @@ class _Engine:
                 now = self.env.now
                 self.tfree[k] -= u
                 self.state[j] = _RUNNING
+                self.nwaiting[self.jpool[j]] -= 1
                 self.held[j] = u
                 self.send[j] = now
                 self.start[j] = now + t.startup_hours
@@ -717,10 +735,17 @@ class _Engine:
         """FIFO with EASY backfilling: later jobs may start if they do not delay the head.
 
         The head gets a reservation at its *shadow time*, the earliest time it fits as
-        running jobs end (by their known end times). A later job may start now if it fits
-        and either ends by the shadow time or leaves the head's reservation intact. When
-        only arrivals happened since the last pass, only the new jobs are examined against
-        the kept reservation (nothing else that could change the answer has changed).
+        running jobs end (by their known end times). A job among the ``backfill_depth``
+        waiting jobs behind the head may start now if it fits and either ends by the shadow
+        time or leaves the head's reservation intact; the window is scanned once, in queue
+        order, at every pass.
+
+        The books are incremental but equal to that full recomputation at every pass: the
+        reservation is kept while nothing but arrivals, foreseen completions and backfills
+        changed (none of these moves the shadow time or the free units at it), and only
+        the new arrivals are examined when nothing else changed since a scan that started
+        no job (every job it rejected would be rejected again on the same state). Any other
+        change recomputes. ``EngineInput.backfill_reference`` recomputes every time.
         """
         pool = self.pools[p]
         q = self.blist[p]
@@ -729,14 +754,23 @@ class _Engine:
         self.fresh[p] = []
         freed = self.freed[p]
         self.freed[p] = False
+        rescan = self.rescan[p]
+        self.rescan[p] = False
+        if self.inp.backfill_reference:
+            self.dirty[p] = True
         if not self.dirty[p] and self.ctx[p] is not None:
-            if not freed:
-                for j in fresh:
-                    if state[j] == _WAITING:
-                        self.try_backfill(p, j)
+            if not freed and not rescan:
+                waiting = [j for j in fresh if state[j] == _WAITING]
+                # waiting jobs behind the head ahead of the first new one: the window holds
+                # the first ``depth`` waiting jobs behind the head
+                ahead = self.nwaiting[p] - 1 - len(waiting)
+                for r, j in enumerate(waiting):
+                    if ahead + r >= self.depth:
+                        break
+                    self.try_backfill(p, j)
                 return
-            # units came back exactly as the reservation foresaw: keep it, unless the head
-            # itself fits now
+            # units came back exactly as the reservation foresaw, or a backfill moved where
+            # jobs fit: keep the reservation and rescan, unless the head itself fits now
             if self.fit(pool, self.units[q[self.bhead[p]]]) is None:
                 self.scan_backfill(p, self.bhead[p])
                 return
@@ -763,31 +797,35 @@ class _Engine:
         self.scan_backfill(p, i)
 
     def scan_backfill(self, p: int, i: int) -> None:
-        """Try the waiting jobs behind the head (at ``q[i]``) against its reservation."""
+        """Try the first ``depth`` waiting jobs behind the head (at ``q[i]``), in order."""
         pool = self.pools[p]
         q = self.blist[p]
         state = self.state
         units = self.units
+        depth = self.depth
+        waiting: list[int] = []
+        k = i + 1
+        n = len(q)
+        while k < n and len(waiting) < depth:
+            j = q[k]
+            if state[j] == _WAITING:
+                waiting.append(j)
+            k += 1
+        if 2 * len(waiting) < k - i - 1:
+            q[i + 1 : k] = waiting  # most of what was read has left the queue: drop it
         cap = self.largest_fit(pool)
-        if cap <= 0:
-            return
-        window = q[i + 1 : i + 1 + self.depth]
-        waiting = [j for j in window if state[j] == _WAITING]
-        if 2 * len(waiting) < len(window):
-            # most of the window has left the queue: drop those (amortised O(1) each)
-            q[i + 1 :] = [j for j in q[i + 1 :] if state[j] == _WAITING]
         for j in waiting:
+            if cap <= 0:
+                return
             if units[j] <= cap and self.try_backfill(p, j):
                 cap = self.largest_fit(pool)
-                if cap <= 0:
-                    return
 
     @staticmethod
     def largest_fit(pool: _Pool) -> int:
         """The largest job that fits now: a job of u units fits iff u <= this."""
         if pool.m == 1:
             return int(pool.free)
-        whole = len(pool.lev[pool.m])
+        whole = pool.lev[pool.m].bit_count()
         if whole:
             return whole * pool.m
         for level in range(pool.m - 1, 0, -1):
@@ -822,7 +860,7 @@ class _Engine:
             # whole instances: whether they fit, and whether the head still would, are counts,
             # so decide before choosing instances
             k = -(-u // m)
-            if len(pool.lev[m]) < k or (not ends_first and not ctx.can_take_whole(k)):
+            if pool.lev[m].bit_count() < k or (not ends_first and not ctx.can_take_whole(k)):
                 return False
         alloc = self.fit(pool, u)
         if alloc is None:
@@ -832,6 +870,7 @@ class _Engine:
         elif not ctx.take(alloc):
             return False
         self.start_reserved(p, j, alloc)
+        self.rescan[p] = True
         return True
 
     # ------------------------------------------------------------------ demand and years
@@ -879,7 +918,8 @@ class _Engine:
                 got = 0.0
                 for level in range(1, pool.m + 1):
                     while need > 0 and pool.lev[level]:
-                        i = min(pool.lev[level])
+                        s = pool.lev[level]
+                        i = (s & -s).bit_length() - 1
                         c = min(level, need)
                         self.set_inst_free(pool, i, level - c)
                         pool.claims.append((i, c))
