@@ -213,6 +213,9 @@ def summary_table(result: RunResult) -> Table:
     row("  overflow", "spend_usd.overflow", fmt.usd)
     for t in sc.overflow:
         row(f"    {t.name}", f"spend_usd.overflow.{t.name}", fmt.usd)
+    for p in sc.pools.values():
+        if s.get(f"spend_usd.overhang.{p.name}", {}).get("mean", 0.0) > 0:
+            row(f"    overhang: {p.name} (on-demand)", f"spend_usd.overhang.{p.name}", fmt.usd)
     if sc.contract.commitment_usd:
         row("  shortfall (take-or-pay)", "spend_usd.shortfall", fmt.usd)
         row("commitment attainment", "commit_attainment", fmt.pct)
@@ -241,6 +244,7 @@ def summary_table(result: RunResult) -> Table:
         row(f"{name}: wait p95 (h)", f"wait_hours.{name}.p95", fmt.quantity)
         row(f"{name}: overflowed jobs", f"jobs_overflowed.{name}", fmt.quantity)
         row(f"{name}: unfinished at horizon", f"jobs_unfinished.{name}", fmt.quantity)
+        row(f"{name}: still queued at horizon", f"jobs_censored.{name}", fmt.quantity)
     return table
 
 

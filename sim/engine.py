@@ -120,8 +120,11 @@ class EngineRecord:
     expired: NDArray[np.bool_] = field(repr=False)
     """True for jobs whose wait ran out (sent, or waiting, for an overflow target)."""
     reserved_changes: tuple[tuple[FloatArray, FloatArray], ...]
-    """Per pool, (times [h], change in reserved units [unit]), starting at t = 0."""
+    """Per pool, (times [h], change in units held [unit]), starting at t = 0: the schedule,
+    plus units still busy after the schedule fell (the overhang) until they drain."""
     demand: tuple[DemandServed | None, ...]
+    schedule: tuple[tuple[tuple[float, int], ...], ...] = ()
+    """Per pool, the delivered schedule as (time [h], units from then on) change points."""
 
 
 class _Call(Event):
@@ -1016,6 +1019,7 @@ class _Engine:
                 for pl in self.pools
             ),
             demand=tuple(self.demand_served),
+            schedule=tuple(spec.capacity_changes for spec in self.inp.pools),
         )
 
 

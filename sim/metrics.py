@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.contract import HOURS_PER_MONTH, npv, settle_commitment
 from sim.distributions import FloatArray
-from sim.engine import EngineRecord
+from sim.engine import DemandServed, EngineRecord
 from sim.scenario import HOURS_PER_YEAR, Contract
 from sim.workload import hours_in_horizon
 
@@ -219,22 +219,36 @@ def compute(
 
     # pools
     for p, pname in enumerate(names.pools):
+        # reserved = the delivered schedule; units held beyond it (busy when it fell) are the
+        # overhang, billed at the on-demand reference price
         ct, cd = rec.reserved_changes[p]
-        reserved = binned_integral(ct, np.full(len(ct), H), cd, edges)
+        held_months = binned_integral(ct, np.full(len(ct), H), cd, edges)
+        st, sl = _schedule_steps(rec.schedule[p])
+        reserved = binned_integral(st, np.full(len(st), H), np.diff(sl, prepend=0.0), edges)
+        overhang_uh = np.maximum(held_months - reserved, 0.0)
         on_p = started & (rec.ran_on == 0) & (jobs.pool == p)
-        used = binned_integral(run_start[on_p], run_end[on_p], held[on_p], edges)
+        busy = binned_integral(run_start[on_p], run_end[on_p], held[on_p], edges)
         served = rec.demand[p]
         unserved = np.zeros(n_months)
         demand_months = np.zeros(n_months)
         if served is not None:
-            used = used + hourly_to_months(served.reserved)
+            busy = busy + hourly_to_months(served.reserved)
             unserved = hourly_to_months(served.unserved)
             demand_months = hourly_to_months(served.demand)
+        if overhang_uh.sum() > 0:
+            # busy units fill the schedule first; the rest ran on the overhang
+            used = _busy_within_schedule(
+                run_start[on_p], run_end[on_p], held[on_p], served, st, sl, edges
+            )
+        else:
+            used = busy
+        overhang_work_uh = busy - used
         over_p = started & (rec.ran_on > 0) & (jobs.pool == p)
         overflow = binned_integral(run_start[over_p], run_end[over_p], held[over_p], edges)
         if served is not None:
             for series in served.targets.values():
                 overflow = overflow + hourly_to_months(series)
+        overflow = overflow + overhang_work_uh
         # units waiting in queue: submit until sent (or the horizon)
         mine = jobs.pool == p
         wait_end = np.where(sent, np.minimum(rec.send_hours, H), H)
@@ -262,20 +276,30 @@ def compute(
                 start_cash[y0] += reserved_spend[y0 : y0 + 12].sum()
         else:
             end_cash += reserved_spend
-        pool_spend = reserved_spend.copy()
         speed = terms.speed if terms.speed is not None else np.ones(n_months)
         mine_t = [k for k, tp in enumerate(names.target_pool) if tp == p]
-        overflow_work = np.zeros(n_months)  # reference-speed unit-hours run on targets
+        od = terms.od_price
+        if od is None and mine_t:
+            od = prices.targets[mine_t[0]].price
+        # the overhang: eligible spend with the pool's provider, discounted like the pool
+        overhang_spend = overhang_uh * (od if od is not None else terms.price) * net
+        eligible_months += overhang_spend
+        list_eligible += float(np.sum(overhang_uh * (od if od is not None else terms.price)))
+        end_cash += overhang_spend
+        total_overflow_spend += float(overhang_spend.sum())
+        m[f"spend_usd.overhang.{pname}"] = float(overhang_spend.sum())
+        m[f"overhang_unit_hours.{pname}"] = float(overhang_uh.sum())
+        pool_spend = reserved_spend + overhang_spend
+        # reference-speed unit-hours of work run on targets and on the overhang
+        overflow_work = overhang_work_uh * speed
         for k in mine_t:
             pool_spend = pool_spend + target_spend_months[k]
             overflow_work = overflow_work + target_uh_months[k] * prices.targets[k].speed
         work_uh = used * speed + overflow_work  # reference-speed unit-hours of work done
         spend_parts[(pname, "reserved", "")] = reserved_spend
-        od = terms.od_price
-        if od is None and mine_t:
-            od = prices.targets[mine_t[0]].price
+        spend_parts[(pname, "overhang", "")] = overhang_spend
         if od is not None:
-            equiv = float(np.sum((used + overflow_work) * od))
+            equiv = float(np.sum((used * speed + overflow_work) * od))
             od_equivalent += equiv
             od_spend += float(pool_spend.sum())
             m[f"esr.{pname}"] = 1 - float(pool_spend.sum()) / equiv if equiv > 0 else math.nan
@@ -291,6 +315,7 @@ def compute(
             "used_unit_hours": used,
             "idle_unit_hours": idle,
             "overflow_unit_hours": overflow,
+            "overhang_unit_hours": overhang_uh,
             "demand_unit_hours": job_running + waiting + demand_months,
             "spend_usd": pool_spend,
             "idle_spend_usd": idle * price,
@@ -302,15 +327,20 @@ def compute(
         m[f"idle_unit_hours.{pname}"] = r - u
         m[f"idle_spend_usd.{pname}"] = float((idle * price).sum())
         m[f"utilization.{pname}"] = u / r if r > 0 else math.nan
-        m[f"coverage.{pname}"] = u / (u + o) if u + o > 0 else math.nan
+        # the share of the pool's work (at reference speed) done on reserved units
+        w_res, w_all = float((used * speed).sum()), float(work_uh.sum())
+        m[f"coverage.{pname}"] = w_res / w_all if w_all > 0 else math.nan
         m[f"overflow_unit_hours.{pname}"] = o
         m[f"unserved_unit_hours.pool.{pname}"] = float(unserved.sum())
         total_reserved_spend += float(reserved_spend.sum())
 
     # job workloads
+    # a job still queued at the horizon has a censored wait of horizon - submit
+    all_waits = job_waits(rec)
     for w, wname in enumerate(names.job_workloads):
         mine = jobs.workload == w
-        waits = (rec.start_hours - jobs.submit_hours)[mine & started]
+        waits = all_waits[mine]
+        m[f"jobs_censored.{wname}"] = float((mine & ~started).sum())
         wait_counts[wname] = np.histogram(np.maximum(waits, 0.0), WAIT_BIN_EDGES)[0].astype(float)
         if len(waits):
             q = np.percentile(waits, [50, 95, 99])
@@ -363,6 +393,62 @@ def compute(
         + start_cash * (1 + contract.discount_rate) ** -t_start,
     }
     return ReplicationOutput(m, monthly, spend_parts, wait_counts, contract_series)
+
+
+def job_waits(rec: EngineRecord) -> FloatArray:
+    """Each job's wait [h]: start - submit, or horizon - submit if it had not started by then."""
+    H = rec.horizon_hours
+    started = rec.start_hours < H
+    out: FloatArray = np.where(started, rec.start_hours, H) - rec.jobs.submit_hours
+    return out
+
+
+def _schedule_steps(
+    changes: tuple[tuple[float, int], ...],
+) -> tuple[FloatArray, FloatArray]:
+    """(times, levels) of a schedule's change points."""
+    t = np.asarray([c[0] for c in changes], dtype=float)
+    v = np.asarray([c[1] for c in changes], dtype=float)
+    return t, v
+
+
+def _busy_within_schedule(
+    starts: FloatArray,
+    ends: FloatArray,
+    held: FloatArray,
+    served: DemandServed | None,
+    sched_t: FloatArray,
+    sched_level: FloatArray,
+    edges: FloatArray,
+) -> FloatArray:
+    """∫ min(busy units, scheduled units) dt per bin: busy units fill the schedule first.
+
+    The busy level (jobs on reserved units plus the hourly demand claim) and the schedule
+    are step functions; merged at every change point and bin edge, each segment's
+    integrand is constant.
+    """
+    H = edges[-1]
+    times = [starts, ends, sched_t, edges]
+    deltas = [held, -held, np.zeros(len(sched_t)), np.zeros(len(edges))]
+    if served is not None:
+        claim = served.reserved
+        times.append(np.arange(len(claim), dtype=float))
+        deltas.append(np.diff(claim, prepend=0.0))
+    t = np.concatenate(times)
+    d = np.concatenate(deltas)
+    order = np.argsort(t, kind="stable")
+    t, d = t[order], d[order]
+    level = np.cumsum(d)
+    seg = np.diff(t, append=H)
+    keep = (t < H) & (seg > 0)
+    t, level, seg = t[keep], level[keep], seg[keep]
+    sched = sched_level[np.maximum(np.searchsorted(sched_t, t, side="right") - 1, 0)]
+    inside = np.minimum(level, sched) * seg
+    idx = np.searchsorted(edges, t, side="right") - 1
+    out: FloatArray = np.bincount(idx, weights=inside, minlength=len(edges) - 1)[
+        : len(edges) - 1
+    ].astype(float)
+    return out
 
 
 def _unfinished_work(

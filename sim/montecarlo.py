@@ -207,16 +207,21 @@ def run_replication(
 
 
 def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
-    """One row per job; ``ran_on`` is the pool or target name, empty if it never started."""
+    """One row per job; ``ran_on`` is the pool or target name, empty if it never started.
+
+    A job that had not started by the horizon has empty ``start_hours``/``end_hours`` and
+    its censored wait (horizon − submit), as in the summary's wait statistics.
+    """
     j = rec.jobs
+    started = rec.start_hours < rec.horizon_hours
     wl = (
         np.asarray(names.job_workloads, dtype=object)[j.workload] if len(j) else np.empty(0, object)
     )
     ran_on = np.full(len(j), "", dtype=object)
-    on_res = rec.ran_on == 0
+    on_res = started & (rec.ran_on == 0)
     ran_on[on_res] = np.asarray(names.pools, dtype=object)[j.pool[on_res]]
     for k, t in enumerate(names.targets):
-        ran_on[rec.ran_on == k + 1] = t
+        ran_on[started & (rec.ran_on == k + 1)] = t
     seq = np.zeros(len(j), dtype=np.int64)
     for w in range(len(names.job_workloads)):
         mine = j.workload == w
@@ -227,10 +232,10 @@ def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int
             "workload": wl,
             "job": seq,
             "submit_hours": j.submit_hours,
-            "start_hours": rec.start_hours,
-            "end_hours": rec.end_hours,
-            "wait_hours": rec.start_hours - j.submit_hours,
-            "units": np.where(rec.ran_on >= 0, rec.held_units, j.units),
+            "start_hours": np.where(started, rec.start_hours, np.nan),
+            "end_hours": np.where(started, rec.end_hours, np.nan),
+            "wait_hours": metrics.job_waits(rec),
+            "units": np.where(started, rec.held_units, j.units),
             "ran_on": ran_on,
         }
     )

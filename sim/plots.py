@@ -247,17 +247,16 @@ def spend_by_year(spend: pd.DataFrame, ax: Axes | None = None) -> Axes:
     transfer fees."""
     ax = _ax(ax)
     s = spend.assign(year=_contract_year(spend["month"]))
-    s = s.assign(
-        part=np.where(
-            s["component"] == "reserved",
-            "reserved: " + s["pool"],
-            np.where(
-                s["component"] == "transfer",
-                "transfers: " + s["target"],
-                "overflow: " + s["target"],
-            ),
-        )
-    )
+    labels = {
+        "reserved": "reserved: " + s["pool"],
+        "overhang": "overhang (on-demand): " + s["pool"],
+        "transfer": "transfers: " + s["target"],
+        "shortfall": pd.Series("take-or-pay shortfall", index=s.index),
+    }
+    part = "overflow: " + s["target"]
+    for component, label in labels.items():
+        part = part.where(s["component"] != component, label)
+    s = s.assign(part=part)
     n = s["replication"].nunique()
     table = s.groupby(["year", "part"])["spend_usd"].sum().unstack().fillna(0.0) / n
     table = table.loc[:, table.sum() > 0]

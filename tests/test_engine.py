@@ -112,14 +112,53 @@ def test_reserved_schedule_changes_by_contract_year(tmp_path):
     assert rep.metrics["reserved_unit_hours.gpu"] == pytest.approx(8760 * 3)
 
 
-def test_capacity_drop_waits_for_running_jobs_to_drain(tmp_path):
+def test_capacity_drop_bills_the_schedule_and_the_overhang_at_on_demand(tmp_path):
     # two units then one; a job holds a unit across the boundary until t=9000
     rows = [(0, 1, 9000), (0, 1, 9000)]
-    sc = trace_scenario(tmp_path, rows, gpu_pool([2, 1]), years=2)
+    target = od(price=3.0)
+    sc = trace_scenario(tmp_path, rows, gpu_pool([2, 1]), overflow=[target], years=2)
     rep, _ = one(sc)
-    # 2 units for 9000 h, then 1 unit for the rest: the second unit is released when it drains
-    assert rep.metrics["reserved_unit_hours.gpu"] == pytest.approx(2 * 9000 + 1 * (17520 - 9000))
-    assert rep.metrics["idle_unit_hours.gpu"] == pytest.approx(17520 - 9000)
+    m = rep.metrics
+    # reserved is the schedule, exactly: 2 units in year 1, 1 unit in year 2
+    assert m["reserved_unit_hours.gpu"] == pytest.approx(2 * 8760 + 1 * 8760)
+    assert m["spend_usd.reserved"] == pytest.approx(2 * 8760 + 8760)
+    # the unit still busy from 8760 to 9000 is the overhang, billed at the target's price
+    assert m["overhang_unit_hours.gpu"] == pytest.approx(240)
+    assert m["spend_usd.overhang.gpu"] == pytest.approx(240 * 3.0)
+    assert m["spend_usd.overflow"] == pytest.approx(240 * 3.0)
+    assert m["spend_usd.total"] == pytest.approx(3 * 8760 + 720)
+    # busy units fill the schedule first: idle is what the schedule left unused
+    assert m["idle_unit_hours.gpu"] == pytest.approx(17520 - 9000)
+    assert m["used_unit_hours.gpu"] == pytest.approx(2 * 8760 + 240)
+    assert m["coverage.gpu"] == pytest.approx((2 * 8760 + 240) / (2 * 9000))
+
+
+def test_reserved_spend_is_the_same_in_every_replication_of_a_falling_schedule():
+    # a busy pool whose schedule halves at the year boundary: jobs running then drain
+    sc = build(
+        gpu_pool([16, 8], m=4),
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 40,
+                "units": {"dist": "choice", "values": [1, 4, 8]},
+                "duration_hours": {"dist": "exponential", "mean": 12},
+                "max_wait_hours": 4,
+            }
+        },
+        [od(price=3.0)],
+        years=2,
+    )
+    reps = [run_replication(sc, 5, i).metrics for i in range(6)]
+    reserved = np.array([m["spend_usd.reserved"] for m in reps])
+    assert reserved.std() == 0.0
+    assert reserved[0] == pytest.approx((16 + 8) * 8760 * 1.0)
+    overhang = np.array([m["spend_usd.overhang.gpu"] for m in reps])
+    assert (overhang > 0).all()  # something was always still running at the boundary
+    for m in reps:
+        parts = m["spend_usd.reserved"] + m["spend_usd.overflow"]
+        assert m["spend_usd.total"] == pytest.approx(parts)
 
 
 def test_unfinished_jobs_are_counted_not_dropped(tmp_path):
@@ -284,10 +323,10 @@ def test_a_shrinking_reservation_drains_without_losing_or_double_counting_units(
     rep = run_replication(sc, 3, 0, record_jobs=True, keep_record=True)
     m_ = rep.metrics
     contracted = 16 * 8760 + 8 * (1.1 * 8760 - 8760)
-    # what is reserved is at least the contract (busy units stay until they drain), never
-    # less, and no more than the contract plus the drain of the largest units ever held
-    assert m_["reserved_unit_hours.gpu"] >= contracted - 1e-6
-    assert m_["reserved_unit_hours.gpu"] <= contracted + 8 * 2000
+    # what is reserved is the contract; busy units that stay until they drain are the
+    # overhang, no more than the drain of the largest units ever held
+    assert m_["reserved_unit_hours.gpu"] == pytest.approx(contracted)
+    assert 0 < m_["overhang_unit_hours.gpu"] <= 8 * 2000
     assert m_["used_unit_hours.gpu"] <= m_["reserved_unit_hours.gpu"] + 1e-6
     assert (rep.monthly["gpu"]["idle_unit_hours"] >= -1e-6).all()
     # after the drain the level is the new contract: the last change points end at 8 units
@@ -296,3 +335,52 @@ def test_a_shrinking_reservation_drains_without_losing_or_double_counting_units(
     jobs = rep.jobs
     late = jobs[(jobs["ran_on"] == "gpu") & (jobs["start_hours"] > 8760 + 500)]
     assert len(late) > 50 and late["units"].max() <= 8  # the smaller pool keeps working
+
+
+def test_jobs_still_queued_at_the_horizon_count_with_censored_waits(tmp_path):
+    # one unit, busy past the horizon: job 1 waits from t=10 to the horizon and never starts.
+    # Job 2 overflows at t=8759 but its start-up ends after the horizon: censored too.
+    rows = [(0, 1, 9000), (10, 1, 1), (8758, 1, 1)]
+    target = od(capacity=1, startup_hours=2.0)
+    sc = trace_scenario(tmp_path, rows, gpu_pool(1), overflow=[target], max_wait=1)
+    rep, jobs = one(sc)
+    H = sc.horizon_hours
+    m = rep.metrics
+    # job 1 overflowed at t=11 and started at 13 (start-up 2 h): wait 3 h; job 2 found the
+    # target busy until 14, was sent... at its expiry (8759) and starts at 8761 >= H
+    assert jobs["start_hours"].tolist()[:2] == [0.0, 13.0]
+    assert math.isnan(jobs["start_hours"].tolist()[2])
+    assert math.isnan(jobs["end_hours"].tolist()[2])
+    assert jobs["ran_on"].tolist()[2] == ""
+    waits = [0.0, 3.0, H - 8758]
+    assert jobs["wait_hours"].tolist() == pytest.approx(waits)
+    assert m["jobs_censored.t"] == 1
+    assert m["wait_hours.t.max"] == pytest.approx(max(waits))
+    assert m["wait_hours.t.mean"] == pytest.approx(np.mean(waits))
+
+
+def test_summary_wait_statistics_are_recomputable_from_the_jobs_table():
+    # an undersized pool: many jobs are still queued at the horizon
+    sc = build(
+        gpu_pool(4),
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 30,
+                "units": {"dist": "choice", "values": [1, 2]},
+                "duration_hours": {"dist": "exponential", "mean": 5},
+            }
+        },
+        years=0.2,
+    )
+    rep = run_replication(sc, 2, 0, record_jobs=True)
+    jobs, m = rep.jobs, rep.metrics
+    censored = jobs["start_hours"].isna()
+    assert m["jobs_censored.j"] == censored.sum() > 20
+    assert (jobs["start_hours"].dropna() < sc.horizon_hours).all()
+    w = jobs["wait_hours"].to_numpy()
+    assert not np.isnan(w).any()
+    assert m["wait_hours.j.mean"] == pytest.approx(w.mean())
+    assert m["wait_hours.j.p95"] == pytest.approx(np.percentile(w, 95))
+    assert m["wait_hours.j.max"] == pytest.approx(w.max())
