@@ -41,7 +41,6 @@ from sim.workload import IntArray, JobStream, hours_in_horizon
 
 _COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
 _PENDING, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
-_UNLIMITED = 1e18  # an overflow target's capacity when none is given [unit]
 
 
 @dataclass(frozen=True)
@@ -300,9 +299,11 @@ class _Engine:
         self.alloc: list[object] = [None] * n
         self.pools = [_Pool(p) for p in inp.pools]
         self.targets = inp.targets
-        # "unlimited" is a large finite number so that capacity changes add up (inf − inf)
-        self.tfree = [min(t.capacity, _UNLIMITED) for t in inp.targets]
-        self.tcap = list(self.tfree)
+        # per target: capacity now (inf: unlimited; 0 while unavailable), whole units held by
+        # jobs, units claimed by this hour's demand. Room = capacity − used − claimed: counts
+        # are kept apart so that an unlimited target never loses units to rounding.
+        self.tcap = [t.capacity for t in inp.targets]
+        self.tused = [0] * len(inp.targets)
         self.tclaim = [0.0] * len(inp.targets)
         self.pool_targets: list[list[int]] = [[] for _ in inp.pools]
         for k, t in enumerate(inp.targets):
@@ -596,10 +597,10 @@ class _Engine:
     def try_targets(self, j: int) -> bool:
         u = self.units[j]
         for k in self.pool_targets[self.jpool[j]]:
-            if self.tfree[k] >= u:
+            if self.room(k) >= u:
                 t = self.targets[k]
                 now = self.env.now
-                self.tfree[k] -= u
+                self.tused[k] += u
                 self.state[j] = _RUNNING
                 self.nwaiting[self.jpool[j]] -= 1
                 self.held[j] = u
@@ -667,8 +668,12 @@ class _Engine:
             self.alloc[j] = None
             self.request_place(p, dirty=not foreseen)
         else:
-            self.tfree[where - 1] += self.held[j]
+            self.tused[where - 1] -= self.held[j]
             self.retry_overflow(p)
+
+    def room(self, k: int) -> float:
+        """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
+        return self.tcap[k] - self.tused[k] - self.tclaim[k]
 
     def retry_overflow(self, p: int) -> None:
         """Send waiting jobs to targets that now have room, earliest-expired first.
@@ -682,7 +687,7 @@ class _Engine:
             return
         targets = self.pool_targets[p]
         state = self.state
-        room = max(self.tfree[k] for k in targets)
+        room = max(self.room(k) for k in targets)
         while True:
             best_seq, best_u = -1, -1
             for u, dq in buckets.items():
@@ -696,7 +701,7 @@ class _Engine:
                 return
             j = buckets[best_u].popleft()[1]
             self.try_targets(j)
-            room = max(self.tfree[k] for k in targets)
+            room = max(self.room(k) for k in targets)
 
     # ------------------------------------------------------------------ queues
     def place_fifo(self, p: int) -> None:
@@ -887,9 +892,7 @@ class _Engine:
 
     def on_target_capacity(self, ev: _Call) -> None:
         k, cap = self.target_events[ev.arg]
-        cap = min(cap, _UNLIMITED)
-        self.tfree[k] += cap - self.tcap[k]  # running jobs stay; it may go below zero
-        self.tcap[k] = cap
+        self.tcap[k] = cap  # running jobs stay: room may go below zero
         self.retry_overflow(self.targets[k].pool)
 
     def on_tick(self, ev: _Call) -> None:
@@ -909,7 +912,6 @@ class _Engine:
                 self.release(p, pool.claims, 0)
                 pool.claims = []
             for k in self.pool_targets[p]:
-                self.tfree[k] += self.tclaim[k]
                 self.tclaim[k] = 0.0
             want = served.demand[h]
             if pool.m == 1:
@@ -932,9 +934,8 @@ class _Engine:
             served.reserved[h] = got
             rest = want - got
             for k in self.pool_targets[p]:
-                c = min(rest, self.tfree[k])
+                c = min(rest, self.room(k))
                 if c > 0:
-                    self.tfree[k] -= c
                     self.tclaim[k] = c
                     served.targets[k][h] = c
                     rest -= c

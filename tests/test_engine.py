@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.montecarlo import run_replication
+from sim.montecarlo import build_input, run_replication
 from tests.helpers import NO_JOBS, build, gpu_pool, od, trace_scenario
 
 
@@ -384,3 +384,54 @@ def test_summary_wait_statistics_are_recomputable_from_the_jobs_table():
     assert m["wait_hours.j.mean"] == pytest.approx(w.mean())
     assert m["wait_hours.j.p95"] == pytest.approx(np.percentile(w, 95))
     assert m["wait_hours.j.max"] == pytest.approx(w.max())
+
+
+@pytest.mark.parametrize("capacity", [None, 5])
+def test_a_target_takes_no_new_job_inside_an_unavailable_window(tmp_path, capacity):
+    # the reserved unit is busy all year. B overflows at t=50 and runs into the window
+    # [100, 200) h, ending inside it at 150; C overflows at 160, inside the window, and must
+    # wait for its end: units B held come back, but the target takes no new work until 200.
+    H = 8760.0
+    rows = [(0, 1, 9000), (50, 1, 100), (160, 1, 10)]
+    window = [{"start_years": 100 / H, "end_years": 200 / H}]
+    target = od(capacity=capacity, unavailable=window)
+    sc = trace_scenario(tmp_path, rows, gpu_pool(1), overflow=[target], max_wait=0)
+    _, jobs = one(sc)
+    assert jobs["ran_on"].tolist() == ["gpu", "od", "od"]
+    assert jobs["start_hours"].tolist() == pytest.approx([0.0, 50.0, 200.0])
+
+
+@pytest.mark.parametrize("capacity", [None, 3])
+def test_monthly_availability_is_honoured_by_unlimited_and_finite_targets(capacity):
+    sc = build(
+        gpu_pool(2),
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 24,
+                "units": 1,
+                "duration_hours": {"dist": "exponential", "mean": 3},
+                "max_wait_hours": 0.5,
+            }
+        },
+        [od(capacity=capacity, availability=0.5)],
+        years=1,
+    )
+    inp, _, _ = build_input(sc, 4, 0)
+    rep = run_replication(sc, 4, 0, keep_record=True)
+    rec = rep.record
+    changes = ((0.0, inp.targets[0].capacity), *inp.targets[0].capacity_changes)
+    times = np.array([t for t, _ in changes])
+    up = np.array([c > 0 for _, c in changes])
+    sent = rec.send_hours[rec.ran_on == 1]
+    assert 0 < (~up).sum() < len(up)  # some months down, some up
+    assert len(sent) > 100
+    state = up[np.searchsorted(times, sent, side="right") - 1]
+    assert state.all(), f"{(~state).sum()} jobs sent while the target was down"
+    # and running jobs never exceed a finite capacity
+    if capacity is not None:
+        t = np.concatenate([sent, rec.end_hours[rec.ran_on == 1]])
+        d = np.concatenate([np.ones(len(sent)), -np.ones(len(sent))])
+        o = np.lexsort((d, t))
+        assert np.cumsum(d[o]).max() <= capacity
