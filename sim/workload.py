@@ -63,25 +63,50 @@ class JobStream:
         return len(self.submit_hours)
 
 
+_BLOCK = 4096  # unit-rate points are drawn in blocks of this size, whatever the rate
+
+
+def unit_poisson_points(rng: np.random.Generator, total: float) -> FloatArray:
+    """Points of a unit-rate Poisson process on [0, total): cumulative sums of Exp(1) draws.
+
+    Drawn in blocks of a fixed size, so the i-th point is the same number whatever
+    ``total`` is: a scenario with a higher rate sees the same points, and more of them.
+    """
+    if total <= 0:
+        return np.empty(0)
+    parts = []
+    last = 0.0
+    while True:
+        g = last + np.cumsum(rng.standard_exponential(_BLOCK))
+        parts.append(g)
+        if g[-1] >= total:
+            break
+        last = float(g[-1])
+    points = np.concatenate(parts)
+    out: FloatArray = points[points < total]
+    return out
+
+
 def poisson_arrivals(
     rng: np.random.Generator, rate_per_hour: float, growth_per_year: float, horizon_hours: float
 ) -> FloatArray:
     """Arrival times of a Poisson process with rate ``r0 (1 + g) ** (t / 8760)`` on [0, H).
 
-    Draws the count from the integrated intensity, then places the points by inverting
-    the cumulative intensity at sorted uniforms (exact, vectorised).
+    A time change of one unit-rate process: the i-th arrival is at ``Λ⁻¹(Γ_i)``, where
+    ``Λ`` is the cumulative intensity and ``Γ_i`` the i-th unit-rate point. Exact, and
+    common random numbers survive a change of rate or growth: every arrival moves a
+    little, none is redrawn, and job i keeps its size and duration.
     """
     if rate_per_hour <= 0 or horizon_hours <= 0:
         return np.empty(0)
     k = math.log1p(growth_per_year) / HOURS_PER_YEAR
     if abs(k) < 1e-15:
-        total = rate_per_hour * horizon_hours
-        n = rng.poisson(total)
-        return np.sort(rng.uniform(0.0, horizon_hours, n))
-    total = rate_per_hour * math.expm1(k * horizon_hours) / k
-    n = rng.poisson(total)
-    lam = np.sort(rng.uniform(0.0, total, n))
-    times: FloatArray = np.log1p(lam * k / rate_per_hour) / k
+        points = unit_poisson_points(rng, rate_per_hour * horizon_hours)
+        times: FloatArray = points / rate_per_hour
+    else:
+        total = rate_per_hour * math.expm1(k * horizon_hours) / k
+        points = unit_poisson_points(rng, total)
+        times = np.log1p(points * k / rate_per_hour) / k
     return np.minimum(times, np.nextafter(horizon_hours, 0))
 
 

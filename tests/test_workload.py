@@ -1,0 +1,156 @@
+"""Arrivals, demand paths and parameter draws against their closed forms.
+
+Tolerances come from the standard error of the statistic over independent draws
+(|simulated − theory| < 4 SE), and each test checks that the SE is small enough to matter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.montecarlo import run_replication
+from sim.workload import demand_path, draw_params, job_stream, poisson_arrivals, stream
+from tests.helpers import build, gpu_pool
+
+H_YEAR = 8760.0
+
+
+def jobs_scenario(per_day=50.0, growth=0.0, years=1.0, **kw):
+    return build(
+        gpu_pool(8),
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": per_day,
+                "growth_per_year": growth,
+                "units": {"dist": "choice", "values": [1, 2, 4]},
+                "duration_hours": {"dist": "lognormal", "median": 2.0, "sigma": 0.8},
+                **kw,
+            }
+        },
+        years=years,
+    )
+
+
+@pytest.mark.parametrize("growth", [0.0, 0.3, -0.4])
+def test_arrivals_per_year_match_the_integral_of_the_rate(growth):
+    # rate(t) = r0 (1 + g)^(t / 8760): year y expects r0 ∫ (1+g)^(t/8760) dt over the year
+    r0, years, n = 2.0, 3, 200
+    k = math.log1p(growth) / H_YEAR
+    edges = np.arange(years + 1) * H_YEAR
+    if k == 0:
+        expected = np.full(years, r0 * H_YEAR)
+    else:
+        expected = r0 * np.diff(np.expm1(k * edges)) / k
+    counts = np.array(
+        [
+            np.histogram(poisson_arrivals(stream(9, i, "j", 1), r0, growth, years * H_YEAR), edges)[
+                0
+            ]
+            for i in range(n)
+        ]
+    )
+    mean = counts.mean(axis=0)
+    se = np.sqrt(expected / n)  # Poisson counts: variance = mean
+    assert (se < 0.01 * expected).all()
+    assert (np.abs(mean - expected) < 4 * se).all(), (mean, expected, se)
+    # and the variance is Poisson's (a dispersion check: var/mean ≈ 1)
+    dispersion = counts.var(axis=0, ddof=1) / mean
+    assert (np.abs(dispersion - 1) < 4 * math.sqrt(2 / (n - 1))).all()
+
+
+def test_a_two_percent_rate_change_keeps_every_job_and_pairs_replications():
+    base = jobs_scenario(per_day=40.0, years=0.25)
+    more = sim.with_overrides(base, {"workloads.j.arrivals_per_day": 40.8})
+    a = job_stream(base, 3, 0, draw_params(base, 3, 0))
+    b = job_stream(more, 3, 0, draw_params(more, 3, 0))
+    n = min(len(a), len(b))
+    assert abs(len(b) / len(a) - 1.02) < 0.05
+    # job i is the same job, arriving 2 % earlier (constant rate: time scales by 1/1.02)
+    np.testing.assert_array_equal(a.units[:n], b.units[:n])
+    np.testing.assert_array_equal(a.duration_hours[:n], b.duration_hours[:n])
+    np.testing.assert_allclose(b.submit_hours[:n], a.submit_hours[:n] / 1.02, rtol=1e-12)
+    # so a metric that depends on the random demand stays paired across replications
+    congested = sim.with_overrides(base, {"pools.gpu.reserved": 6})
+    congested_more = sim.with_overrides(more, {"pools.gpu.reserved": 6})
+    key = "wait_hours.j.mean"
+    x = [run_replication(congested, 11, i).metrics[key] for i in range(16)]
+    y = [run_replication(congested_more, 11, i).metrics[key] for i in range(16)]
+    assert np.corrcoef(x, y)[0, 1] > 0.8
+
+
+def test_growth_keeps_pairing_too():
+    a = jobs_scenario(growth=0.20, years=2)
+    b = sim.with_overrides(a, {"workloads.j.growth_per_year": 0.22})
+    ja = job_stream(a, 5, 1, draw_params(a, 5, 1))
+    jb = job_stream(b, 5, 1, draw_params(b, 5, 1))
+    n = min(len(ja), len(jb))
+    np.testing.assert_array_equal(ja.units[:n], jb.units[:n])
+    # faster growth: each job arrives no later than before
+    assert (jb.submit_hours[:n] <= ja.submit_hours[:n] + 1e-9).all()
+    assert np.median(ja.submit_hours[:n] - jb.submit_hours[:n]) < 200
+
+
+def demand_scenario(**kw):
+    return build(
+        gpu_pool(8),
+        {"d": {"kind": "demand", "pool": "gpu", "demand_units": 100.0, **kw}},
+        years=8 * 7 * 24 / H_YEAR,  # eight whole weeks
+    )
+
+
+def test_demand_path_mean_and_daily_profile_match_the_cycle():
+    a_d, a_w, cv = 0.3, 0.1, 0.2
+    sc = demand_scenario(daily_amplitude=a_d, weekly_amplitude=a_w, noise_cv=cv)
+    w = sc.workloads["d"]
+    params = draw_params(sc, 1, 0)
+    path = demand_path(w, 1, 0, params, sc.horizon_hours)
+    n = len(path)
+    assert n == 8 * 168
+    # over whole weeks both cosines average out: the mean is the level, 100 units
+    hours = np.arange(n)
+    base = (
+        100
+        * (1 + a_d * np.cos(2 * np.pi * (hours % 24 - 14) / 24))
+        * (1 + a_w * np.cos(2 * np.pi * ((hours / 24) % 7 - 2.5) / 7))
+    )
+    se = math.sqrt(np.sum((base * cv) ** 2)) / n  # independent lognormal noise of mean 1
+    assert se < 0.01 * 100
+    assert abs(path.mean() - 100) < 4 * se
+    # the average at each hour of the day follows 100 (1 + a_d cos(2π(h − 14)/24))
+    by_hour = path.reshape(-1, 24).mean(axis=0)
+    profile = 100 * (1 + a_d * np.cos(2 * np.pi * (np.arange(24) - 14) / 24))
+    se_h = base.reshape(-1, 24).std(axis=0) / math.sqrt(n / 24) + profile * cv / math.sqrt(n / 24)
+    assert (np.abs(by_hour - profile) < 4 * se_h).all()
+
+
+def test_per_replication_parameter_draws_have_the_stated_mean_and_spread():
+    sc = jobs_scenario(
+        per_day={"dist": "gamma", "mean": 20.0, "cv": 0.25},
+        growth={"dist": "lognormal", "median": 0.2, "sigma": 0.3},
+    )
+    n = 3000
+    draws = [draw_params(sc, 17, i) for i in range(n)]
+    rate = np.array([d["workloads.j.arrivals_per_day"] for d in draws])
+    growth = np.array([d["workloads.j.growth_per_year"] for d in draws])
+    for values, mean, sd in (
+        (rate, 20.0, 5.0),
+        (
+            growth,
+            0.2 * math.exp(0.3**2 / 2),
+            0.2 * math.sqrt((math.exp(0.09) - 1) * math.exp(0.09)),
+        ),
+    ):
+        se = sd / math.sqrt(n)
+        assert abs(values.mean() - mean) < 4 * se
+        # the sample sd of n draws has SE about sd / sqrt(2 n) (x kurtosis: allow 6 SE)
+        assert abs(values.std(ddof=1) - sd) < 6 * sd / math.sqrt(2 * n)
+    # each replication draws its own value, and the same one for every component
+    assert len(np.unique(rate)) == n
+    again = draw_params(sc, 17, 5)
+    assert again == draws[5]
