@@ -75,6 +75,15 @@ def load_case(base: Scenario, path: Path) -> Case:
     name = head["name"]
     if name == BASELINE:
         raise ScenarioError(str(path), "scenario.name", f"{BASELINE!r} is reserved for the base")
+    for key in ("years", "seed"):
+        if key in head:
+            raise ScenarioError(
+                str(path),
+                f"scenario.{key}",
+                f"cannot be changed by a stress file (got {head[key]!r}; the base has "
+                f"{getattr(base, key)!r}): each case must be paired with the base run by run; "
+                f"use --set scenario.{key}=... on the command line to change both",
+            )
     merged = merge(base.raw, patch, str(path))
     merged["scenario"]["name"] = name
     try:
