@@ -282,7 +282,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"reserved by year [{sched}]"
         )
     for t in scenario.overflow:
-        cap = "unlimited" if math.isinf(t.capacity) else fmt.quantity(t.capacity)
+        dist = t.capacity.dist
+        if not dist.is_fixed:
+            cap = f"drawn per run (mean {fmt.quantity(dist.mean())})"
+        else:
+            cap = "unlimited" if math.isinf(dist.mean()) else fmt.quantity(dist.mean())
         out.print(f"  overflow {t.name} -> {t.pool}: capacity {cap}")
     for name, w in scenario.workloads.items():
         out.print(f"  workload {name}: {w.kind} on {w.pool}")

@@ -7,6 +7,7 @@ or the order in which replications finish.
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -71,7 +72,7 @@ def build_input(
                 p.name,
                 p.instance_units,
                 contract.capacity_changes(p.reserved, p.delivery, p.instance_units, H),
-                contract.speed_changes(p.speed, p.generations),
+                contract.speed_changes(params[p.speed.path], p.generations),
             )
             for p in pools
         ),
@@ -79,13 +80,13 @@ def build_input(
             engine.TargetSpec(
                 t.name,
                 names.index(t.pool),
-                t.capacity,
+                _capacity(params[t.capacity.path]),
                 params[t.speed.path],
                 params[t.startup_hours.path],
                 contract.availability_changes(
-                    t.capacity,
+                    _capacity(params[t.capacity.path]),
                     t.unavailable,
-                    t.availability,
+                    params[t.availability.path],
                     H,
                     stream(seed, replication, f"overflow.{t.name}.availability", _AVAILABILITY),
                 ),
@@ -111,15 +112,19 @@ def build_input(
                     p.generations,
                 ),
                 contracted=metrics.by_year(p.reserved),
-                credit_fraction=p.credit_fraction,
+                credit_fraction=params[p.credit_fraction.path],
                 payment=p.payment,
                 od_price=(
                     np.full(n_months, params[p.on_demand_price_per_unit_hour.path])
                     if p.on_demand_price_per_unit_hour is not None
                     else None
                 ),
-                speed=_monthly_speed(contract.speed_changes(p.speed, p.generations), H, n_months),
-                work_per_unit_hour=p.work_per_unit_hour,
+                speed=_monthly_speed(
+                    contract.speed_changes(params[p.speed.path], p.generations), H, n_months
+                ),
+                work_per_unit_hour=(
+                    params[p.work_per_unit_hour.path] if p.work_per_unit_hour is not None else None
+                ),
             )
             for p in pools
         ),
@@ -140,6 +145,11 @@ def build_input(
 
 
 _PRICE, _AVAILABILITY = 5, 6  # seed-tree components (see sim.workload)
+
+
+def _capacity(drawn: float) -> float:
+    """An overflow target's capacity: whole units, or inf for unlimited."""
+    return drawn if math.isinf(drawn) else float(math.floor(drawn))
 
 
 def _path(

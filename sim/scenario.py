@@ -124,15 +124,16 @@ class Pool:
     """USD per reserved unit-hour, paid used or idle."""
     reserved_scale: float = 1.0
     price_path: PricePath | None = None
-    speed: float = 1.0
+    speed: ParamSpec = field(default_factory=lambda: _fixed("speed", 1.0))
     """Work per unit-hour relative to the reference speed of job durations."""
     generations: tuple[Generation, ...] = ()
     delivery: tuple[Delivery, ...] = ()
-    credit_fraction: float = 1.0
+    credit_fraction: ParamSpec = field(default_factory=lambda: _fixed("credit_fraction", 1.0))
     """Share of the price credited back for contracted units that were not delivered."""
     on_demand_price_per_unit_hour: ParamSpec | None = None
-    """Reference price for the effective savings rate; default the first target's price."""
-    work_per_unit_hour: float | None = None
+    """Reference price for the effective savings rate and the overhang; default the first
+    target's price."""
+    work_per_unit_hour: ParamSpec | None = None
     """Units of useful work (e.g. tokens) per unit-hour at reference speed."""
     work_unit: str = "work unit"
     payment: str = "monthly"
@@ -147,17 +148,17 @@ class OverflowTarget:
     name: str
     pool: str
     price_per_unit_hour: ParamSpec
-    capacity: float
-    """Most units in use at once; ``inf`` when unlimited [unit]."""
+    capacity: ParamSpec
+    """Most units in use at once; ``inf`` when unlimited [unit] (a draw is rounded down)."""
     speed: ParamSpec
     startup_hours: ParamSpec
     transfer_usd_per_job: ParamSpec
     price_path: PricePath | None = None
     unavailable: tuple[tuple[float, float], ...] = ()
     """Windows [start, end) [h] in which the target takes no new work."""
-    availability: float = 1.0
-    """Probability that the target takes new work in a given contract month (drawn per
-    replication and month)."""
+    availability: ParamSpec = field(default_factory=lambda: _fixed("availability", 1.0))
+    """Probability that the target takes new work in a given contract month (each month's
+    state drawn per replication)."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ class JobsWorkload:
     growth_per_year: ParamSpec
     units: Distribution
     duration_hours: Distribution
-    max_wait_hours: float
+    max_wait_hours: ParamSpec
+    """Queue this long for reserved capacity, then overflow (``inf``: never) [h]."""
     priority: int
     kind: str = "jobs"
 
@@ -266,21 +268,28 @@ class Scenario:
         """Every per-replication parameter of the scenario."""
         out: list[ParamSpec] = []
         for p in self.pools.values():
-            out.append(p.price_per_unit_hour)
+            out += [p.price_per_unit_hour, p.speed, p.credit_fraction]
             if p.on_demand_price_per_unit_hour is not None:
                 out.append(p.on_demand_price_per_unit_hour)
+            if p.work_per_unit_hour is not None:
+                out.append(p.work_per_unit_hour)
             out += _path_params(p.price_path)
         for t in self.overflow:
             out += [t.price_per_unit_hour, t.speed, t.startup_hours, t.transfer_usd_per_job]
+            out += [t.capacity, t.availability]
             out += _path_params(t.price_path)
         for w in self.workloads.values():
             if isinstance(w, JobsWorkload):
-                out += [w.arrivals_per_day, w.growth_per_year]
+                out += [w.arrivals_per_day, w.growth_per_year, w.max_wait_hours]
             elif isinstance(w, DemandWorkload):
                 out += [w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
                 if w.demand_units is not None:
                     out.append(w.demand_units)
         return out
+
+
+def _fixed(path: str, value: float) -> ParamSpec:
+    return ParamSpec(path, Fixed(value))
 
 
 def _path_params(path: PricePath | None) -> list[ParamSpec]:
@@ -374,8 +383,14 @@ class _Table:
         low: float = -math.inf,
         high: float = math.inf,
         low_open: bool = False,
+        allow_inf: bool = False,
     ) -> ParamSpec:
+        """A number or a distribution drawn once per replication (``allow_inf``: a fixed
+        value may also be "inf")."""
         value = self.get(key, default, required=default is None)
+        if allow_inf and isinstance(value, str | float) and not isinstance(value, bool):
+            number = _number(self.where, self.sub(key), value, low, high, low_open, True)
+            return ParamSpec(self.sub(key), Fixed(number), low, high)
         dist = _distribution(self.where, self.sub(key), value, low, high, low_open, self.base_dir)
         return ParamSpec(self.sub(key), dist, low, high)
 
@@ -678,7 +693,7 @@ def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) 
         for a, b, w in _windows(t, "delivery", years)
     ]
     work = (
-        t.number("work_per_unit_hour", low=0.0, low_open=True)
+        t.param("work_per_unit_hour", low=0.0, low_open=True)
         if t.has("work_per_unit_hour")
         else None
     )
@@ -695,10 +710,10 @@ def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) 
         price,
         scale,
         price_path=_price_path(t, years),
-        speed=t.number("speed", 1.0, low=0.0, low_open=True),
+        speed=t.param("speed", 1.0, low=0.0, low_open=True),
         generations=tuple(sorted(gens, key=lambda g: g.at_hours)),
         delivery=tuple(deliveries),
-        credit_fraction=t.number("credit_fraction", 1.0, low=0.0, high=1.0),
+        credit_fraction=t.param("credit_fraction", 1.0, low=0.0, high=1.0),
         on_demand_price_per_unit_hour=od,
         work_per_unit_hour=work,
         work_unit=t.string("work_unit", "work unit"),
@@ -736,20 +751,17 @@ def _build_target(
             "pool",
             f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
         )
-    capacity = math.inf
-    if t.has("capacity"):
-        capacity = float(math.floor(t.number("capacity", low=0.0, allow_inf=True)))
     return OverflowTarget(
         name=name,
         pool=pool,
         price_per_unit_hour=t.param("price_per_unit_hour", low=0.0),
-        capacity=capacity,
+        capacity=t.param("capacity", math.inf, low=0.0, allow_inf=True),
         speed=t.param("speed", 1.0, low=0.0, low_open=True),
         startup_hours=t.param("startup_hours", 0.0, low=0.0),
         transfer_usd_per_job=t.param("transfer_usd_per_job", 0.0, low=0.0),
         price_path=_price_path(t, years),
         unavailable=tuple((a, b) for a, b, _ in _windows(t, "unavailable", years)),
-        availability=t.number("availability", 1.0, low=0.0, high=1.0),
+        availability=t.param("availability", 1.0, low=0.0, high=1.0),
     )
 
 
@@ -824,7 +836,7 @@ def _build_workload(
                 False,
                 base_dir,
             ),
-            max_wait_hours=t.number("max_wait_hours", math.inf, low=0.0, allow_inf=True),
+            max_wait_hours=t.param("max_wait_hours", math.inf, low=0.0, allow_inf=True),
             priority=t.integer("priority", 0),
         )
     if kind == "trace":

@@ -128,7 +128,7 @@ def job_stream(
             n = len(submit)
             units = w.units.sample(stream(seed, replication, w.name, _UNITS), n)
             dur = w.duration_hours.sample(stream(seed, replication, w.name, _DURATIONS), n)
-            wait = np.full(n, w.max_wait_hours)
+            wait = np.full(n, params[w.max_wait_hours.path])
             prio = np.full(n, float(w.priority))
         else:
             assert isinstance(w, TraceWorkload)

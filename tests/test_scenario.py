@@ -50,7 +50,7 @@ def test_good_scenario_loads(tmp_path):
     assert sc.pools["trn"].reserved == (32, 64)
     assert sc.horizon_hours == 2 * 8760
     assert not sc.overflow[0].price_per_unit_hour.is_fixed
-    assert sc.workloads["train"].max_wait_hours == 12
+    assert sc.workloads["train"].max_wait_hours.dist.mean() == 12
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_set_overrides_apply_dotted_paths_and_overflow_names(tmp_path):
         ],
     )
     assert sc.pools["trn"].reserved == (48,)
-    assert sc.overflow[0].capacity == 64
+    assert sc.overflow[0].capacity.dist.mean() == 64
     assert sc.policy.queue == "backfill"
     with pytest.raises(
         ScenarioError, match=r"--set: overflow\.odd: names no entry \(did you mean \"od\"\?\)"

@@ -154,3 +154,95 @@ def test_per_replication_parameter_draws_have_the_stated_mean_and_spread():
     assert len(np.unique(rate)) == n
     again = draw_params(sc, 17, 5)
     assert again == draws[5]
+
+
+def uncertain_scenario():
+    """Every field the contract says may be uncertain, given as a distribution."""
+    return build(
+        {
+            "gpu": {
+                "unit": "gpu",
+                "reserved": 4,
+                "price_per_unit_hour": 1.0,
+                "speed": {"dist": "uniform", "low": 1.0, "high": 2.0},
+                "credit_fraction": {"dist": "uniform", "low": 0.2, "high": 0.6},
+                "work_per_unit_hour": {"dist": "gamma", "mean": 1000.0, "cv": 0.2},
+            }
+        },
+        {
+            "j": {
+                "kind": "jobs",
+                "pool": "gpu",
+                "arrivals_per_day": 10,
+                "units": 1,
+                "duration_hours": 2,
+                "max_wait_hours": {"dist": "exponential", "mean": 5.0},
+            }
+        },
+        [
+            {
+                "name": "od",
+                "pool": "gpu",
+                "price_per_unit_hour": 3.0,
+                "capacity": {"dist": "uniform", "low": 2.0, "high": 8.0},
+                "speed": {"dist": "uniform", "low": 0.5, "high": 1.5},
+                "availability": {"dist": "uniform", "low": 0.3, "high": 0.9},
+            }
+        ],
+        years=2,
+    )
+
+
+def test_uncertain_fields_are_drawn_once_per_replication_and_reach_the_engine():
+    from sim.montecarlo import build_input
+
+    sc = uncertain_scenario()
+    rows = []
+    for i in range(400):
+        inp, prices, _ = build_input(sc, 21, i)
+        target = inp.targets[0]
+        pool = inp.pools[0]
+        waits = inp.jobs.max_wait_hours
+        assert (waits == waits[0]).all()  # one value per replication, shared by its jobs
+        changes = ((0.0, target.capacity), *target.capacity_changes)
+        times = np.array([t for t, _ in changes])
+        levels = np.array([c for _, c in changes])
+        month_starts = np.arange(24) * 730.0
+        up_months = np.mean(levels[np.searchsorted(times, month_starts, side="right") - 1] > 0)
+        rows.append(
+            (
+                target.capacity,
+                target.speed,
+                pool.speed_changes[0][1],
+                waits[0],
+                prices.pools[0].credit_fraction,
+                prices.pools[0].work_per_unit_hour,
+                up_months,
+            )
+        )
+    cap, tspeed, pspeed, wait, credit, work, up = np.array(rows).T
+    assert set(np.unique(cap)) <= set(range(2, 9)) and len(np.unique(cap)) >= 5  # whole units
+    n = len(rows)
+    for values, mean, sd in (
+        (cap, 4.5, math.sqrt((7**2 - 1) / 12)),  # floor of U(2, 8): uniform on 2..7
+        (tspeed, 1.0, 1 / math.sqrt(12)),
+        (pspeed, 1.5, 1 / math.sqrt(12)),
+        (wait, 5.0, 5.0),
+        (credit, 0.4, 0.4 / math.sqrt(12)),
+        (work, 1000.0, 200.0),
+    ):
+        assert abs(values.mean() - mean) < 4 * sd / math.sqrt(n), (values.mean(), mean)
+    # a month is up with the drawn availability: averaged over replications, 0.6
+    assert abs(up.mean() - 0.6) < 0.03
+
+
+def test_a_drawn_pool_speed_shortens_jobs_on_reserved_units():
+    sc = uncertain_scenario()
+    rep = run_replication(sc, 21, 3, record_jobs=True, keep_record=True)
+    from sim.montecarlo import build_input
+
+    inp, _, _ = build_input(sc, 21, 3)
+    speed = inp.pools[0].speed_changes[0][1]
+    on_pool = rep.jobs[rep.jobs["ran_on"] == "gpu"].dropna()
+    spans = (on_pool["end_hours"] - on_pool["start_hours"]).to_numpy()
+    np.testing.assert_allclose(spans, 2.0 / speed)
