@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import simpy
 from numpy.typing import NDArray
-from simpy.events import Event
+from simpy.events import NORMAL, Event, Timeout
 
 from sim.distributions import FloatArray
 from sim.workload import IntArray, JobStream, hours_in_horizon
@@ -126,15 +126,28 @@ class EngineRecord:
     """Per pool, the delivered schedule as (time [h], units from then on) change points."""
 
 
-class _Call(Event):
-    """An event that calls ``fn(event)``; ``arg`` carries a job or pool index."""
+class _Call(Timeout):
+    """A timeout that calls ``fn(event)`` when processed, at the engine's priority ``prio``
+    among the events of its instant; ``arg`` carries a job or pool index."""
 
-    def __init__(self, env: simpy.Environment, fn: Callable[[_Call], None], arg: int) -> None:
-        self.env = env
-        self.callbacks = [fn]
-        self._value = None
-        self._ok = True
+    def __init__(
+        self, env: simpy.Environment, delay: float, prio: int, fn: Callable[[_Call], None], arg: int
+    ) -> None:
+        self.prio = prio
         self.arg = arg
+        super().__init__(env, delay)
+        self.callbacks.append(fn)
+
+
+class _Env(simpy.Environment):
+    """SimPy's environment, scheduling each :class:`_Call` at its own priority.
+
+    SimPy orders the events of one instant by priority, then by scheduling order; its
+    public ``schedule`` takes the priority, which a timeout otherwise leaves at NORMAL.
+    """
+
+    def schedule(self, event: Event, priority: Any = NORMAL, delay: Any = 0) -> None:
+        super().schedule(event, getattr(event, "prio", priority), delay)
 
 
 class _Shadow:
@@ -279,7 +292,7 @@ class _Pool:
 class _Engine:
     def __init__(self, inp: EngineInput) -> None:
         self.inp = inp
-        self.env = simpy.Environment()
+        self.env = _Env()
         self.H = inp.horizon_hours
         jobs = inp.jobs
         n = len(jobs)
@@ -323,10 +336,6 @@ class _Engine:
         }[inp.queue]
         self.backfill = inp.queue == "backfill"
         self.njobs = n
-        self.spare: list[_Call] = []  # processed completion events, for reuse
-        # callback lists shared by reused events (SimPy only reads them)
-        self.arrive_cb: list[Callable[[Any], None]] = [self.on_arrive]
-        self.complete_cb: list[Callable[[Any], None]] = [self.on_complete]
         self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
         self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
         self.blist: list[list[int]] = [[] for _ in inp.pools]
@@ -355,7 +364,7 @@ class _Engine:
 
     # ------------------------------------------------------------------ scheduling
     def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
-        self.env.schedule(_Call(self.env, fn, arg), prio, delay)  # type: ignore[arg-type]
+        _Call(self.env, delay, prio, fn, arg)
 
     def request_place(self, p: int, dirty: bool = True) -> None:
         """Run placement for pool p now if nothing else is due at this instant, else later.
@@ -364,8 +373,10 @@ class _Engine:
         """
         if dirty:
             self.dirty[p] = True
-        q = self.env._queue  # SimPy's heap of (time, priority, id, event)
-        if q and q[0][0] <= self.env._now and q[0][1] < _PLACE:
+        env = self.env
+        if env.peek() <= env.now:
+            # something else is due at this instant: place after it (a _PLACE event runs
+            # after completions, capacity changes, expiries and arrivals of the instant)
             self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
@@ -526,14 +537,11 @@ class _Engine:
     # ------------------------------------------------------------------ job life
     def on_arrive(self, ev: _Call) -> None:
         env = self.env
-        now = env._now  # the clock (SimPy's attribute; the property costs a call per event)
+        now = env.now
         j = ev.arg
         nxt = j + 1
-        if nxt < self.njobs:
-            # the arrival chain reuses its event: SimPy has finished with it once its callbacks run
-            ev.callbacks = self.arrive_cb
-            ev.arg = nxt
-            env.schedule(ev, _ARRIVE, self.submit[nxt] - now)  # type: ignore[arg-type]
+        if nxt < self.njobs:  # arrivals form a chain: each schedules the next
+            _Call(env, self.submit[nxt] - now, _ARRIVE, self.on_arrive, nxt)
         p = self.jpool[j]
         self.state[j] = _WAITING
         self.nwaiting[p] += 1
@@ -550,8 +558,7 @@ class _Engine:
                 if due < self.armed:
                     self.armed = due
                     self.at(mw, _EXPIRE, self.on_expiries, -1)
-        q = env._queue
-        if not self.place_due and not (q and q[0][0] <= now and q[0][1] < _PLACE):
+        if not self.place_due and env.peek() > now:
             self.placer(p)  # nothing else due now: place at once (the common case)
         else:
             self.request_place(p, dirty=False)
@@ -569,7 +576,7 @@ class _Engine:
     def start_reserved(self, p: int, j: int, alloc: object) -> None:
         pool = self.pools[p]
         env = self.env
-        now = env._now
+        now = env.now
         if pool.m == 1:
             assert isinstance(alloc, int)
             pool.free -= alloc
@@ -585,14 +592,7 @@ class _Engine:
         self.ran_on[j] = 0
         if self.backfill:
             pool.running[j] = now + d
-        spare = self.spare
-        if spare:  # a processed completion event, reused (see on_complete)
-            ev = spare.pop()
-            ev.callbacks = self.complete_cb
-            ev.arg = j
-        else:
-            ev = _Call(env, self.on_complete, j)
-        env.schedule(ev, _COMPLETE, d)  # type: ignore[arg-type]
+        _Call(env, d, _COMPLETE, self.on_complete, j)
 
     def try_targets(self, j: int) -> bool:
         u = self.units[j]
@@ -644,7 +644,6 @@ class _Engine:
 
     def on_complete(self, ev: _Call) -> None:
         j = ev.arg
-        self.spare.append(ev)  # SimPy is done with it once its callbacks run
         self.state[j] = _DONE
         p = self.jpool[j]
         where = self.ran_on[j]
@@ -653,9 +652,7 @@ class _Engine:
             if self.backfill:
                 del self.pools[p].running[j]
                 ctx = self.ctx[p]
-                foreseen = (
-                    ctx is not None and self.env._now < ctx.time and not self.pools[p].deficit
-                )
+                foreseen = ctx is not None and self.env.now < ctx.time and not self.pools[p].deficit
                 if foreseen:
                     assert ctx is not None
                     ctx.forget(self.alloc[j])
@@ -862,7 +859,7 @@ class _Engine:
         ctx = self.ctx[p]
         assert ctx is not None
         u = self.units[j]
-        ends_first = self.env._now + self.dur[j] / self.speed[p] <= ctx.time  # on this hardware
+        ends_first = self.env.now + self.dur[j] / self.speed[p] <= ctx.time  # on this hardware
         m = pool.m
         if m > 1 and u >= m:
             # whole instances: whether they fit, and whether the head still would, are counts,
