@@ -184,12 +184,3 @@ def npv(
         start_t = np.arange(n) / 12
         value += float(np.sum(at_month_start * (1 + annual_rate) ** -start_t))
     return value
-
-
-def annuity_value(payment: float, annual_rate: float, months: int) -> float:
-    """Closed form: the present value of ``payment`` at the end of each of ``months`` months
-    discounted at ``(1 + r) ** (-t)`` — a geometric series in ``v = (1 + r) ** (-1/12)``."""
-    v = (1 + annual_rate) ** (-1 / 12)
-    if abs(1 - v) < 1e-15:
-        return payment * months
-    return payment * v * (1 - v**months) / (1 - v)

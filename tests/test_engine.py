@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.montecarlo import build_input, run_replication
-from tests.helpers import NO_JOBS, build, gpu_pool, od, trace_scenario
+from tests.helpers import build, gpu_pool, od, trace_scenario, write_trace
 
 
 def one(scenario):  # the record of replication 0
@@ -172,23 +172,37 @@ def test_unfinished_jobs_are_counted_not_dropped(tmp_path):
 
 
 def test_demand_takes_free_units_each_hour_but_never_preempts(tmp_path):
-    # a constant demand of 3 on 4 units; a 2-unit job arrives at t=0.5 and must wait
-    # until the hour at which demand no longer holds the units it needs.
+    # 4 units. A job holds 3 of them from t=0.5 to 10.5. Recorded demand is 0 in hour 0 and
+    # 3 units from hour 1 on: while the job runs only 1 unit is free, so the demand takes it
+    # and overflows the other 2; the job keeps its units and ends on time.
+    hours = 88
+    (tmp_path / "demand.csv").write_text("units\n0\n" + "3\n" * (hours - 1))
+    write_trace(tmp_path / "trace.csv", [(0.5, 3, 10)])
     sc = build(
         gpu_pool(4),
         {
-            "d": {"kind": "demand", "pool": "gpu", "demand_units": 3.0},
-            "j": dict(NO_JOBS),
+            "d": {"kind": "demand", "pool": "gpu", "file": "demand.csv"},
+            "t": {"kind": "trace", "pool": "gpu", "file": "trace.csv"},
         },
         [od()],
-        years=0.01,
+        years=hours / 8760,
+        base_dir=tmp_path,
     )
-    rep = run_replication(sc, 0, 0, keep_record=True)
-    H = sc.horizon_hours
-    # demand 3 of 4 units: used = 3 H, idle H
-    assert rep.metrics["used_unit_hours.gpu"] == pytest.approx(3 * H)
+    rep = run_replication(sc, 0, 0, record_jobs=True, keep_record=True)
+    jobs = rep.jobs
+    assert jobs["start_hours"].tolist() == [0.5]
+    assert jobs["end_hours"].tolist() == [10.5]  # never preempted
+    served = rep.record.demand[0]
+    assert served.reserved[0] == 0
+    # hours 1-10: the job holds 3 units, the demand gets the 1 free unit and overflows 2
+    np.testing.assert_array_equal(served.reserved[1:11], 1.0)
+    np.testing.assert_array_equal(served.targets[0][1:11], 2.0)
+    # from hour 11 the job is gone: all 3 units of demand on reserved, none overflows
+    np.testing.assert_array_equal(served.reserved[11:], 3.0)
+    np.testing.assert_array_equal(served.targets[0][11:], 0.0)
     assert rep.metrics["unserved_unit_hours.d"] == 0
-    assert math.isclose(rep.metrics["utilization.gpu"], 0.75)
+    used = 3 * 10 + 1 * 10 + 3 * (hours - 11)
+    assert rep.metrics["used_unit_hours.gpu"] == pytest.approx(used)
 
 
 def test_demand_overflows_in_order_then_is_unserved():

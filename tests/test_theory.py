@@ -179,7 +179,8 @@ def test_newsvendor_reserved_level_minimizes_mean_spend():
 
 
 def test_waits_agree_job_by_job_with_ciw(tmp_path):
-    ciw = pytest.importorskip("ciw")
+    import ciw  # a dev dependency: missing it must fail the run, not skip it
+
     rng = np.random.default_rng(5)
     n, c = 3000, 3
     inter = rng.exponential(1.0, n)
