@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test lint typecheck pytest bench readme clean
 
 setup: $(STAMP)
 
@@ -17,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/capsim run configs/baseline.toml -n 8 --out runs/baseline --report
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks docs
+	$(BIN)/ruff format --check sim tests benchmarks docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,6 +30,9 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+readme: $(STAMP)  # re-run the README's worked example and paste its output
+	$(BIN)/python docs/readme_example.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
