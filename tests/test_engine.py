@@ -449,3 +449,28 @@ def test_monthly_availability_is_honoured_by_unlimited_and_finite_targets(capaci
         d = np.concatenate([np.ones(len(sent)), -np.ones(len(sent))])
         o = np.lexsort((d, t))
         assert np.cumsum(d[o]).max() <= capacity
+
+
+def test_coverage_counts_work_at_reference_speed(tmp_path):
+    # one unit of hardware twice as fast as the reference; two jobs of 10 reference hours at
+    # t=0: one runs on the pool for 5 h, the other overflows at once and runs 10 h at speed 1.
+    # Each did the same work, so coverage is one half (not 5 / (5 + 10) unit-hours).
+    pool = gpu_pool(1)
+    pool["gpu"]["speed"] = 2.0
+    sc = trace_scenario(tmp_path, [(0, 1, 10), (0, 1, 10)], pool, overflow=[od()], max_wait=0)
+    rep, jobs = one(sc)
+    assert jobs["ran_on"].tolist() == ["gpu", "od"]
+    assert rep.metrics["used_unit_hours.gpu"] == pytest.approx(5.0)
+    assert rep.metrics["overflow_unit_hours.gpu"] == pytest.approx(10.0)
+    assert rep.metrics["coverage.gpu"] == pytest.approx(0.5)
+
+
+def test_the_engine_uses_only_simpys_public_api():
+    import re
+    from pathlib import Path
+
+    import sim.engine
+
+    source = Path(sim.engine.__file__).read_text()
+    private = re.findall(r"\.(_queue|_now|_value|_ok|_eid|_defused)\b", source)
+    assert not private, f"SimPy internals used: {sorted(set(private))}"
