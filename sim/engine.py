@@ -135,7 +135,7 @@ class _Call(Timeout):
     ) -> None:
         self.prio = prio
         self.arg = arg
-        super().__init__(env, delay)
+        _timeout_init(self, env, delay)
         self.callbacks.append(fn)
 
 
@@ -147,7 +147,13 @@ class _Env(simpy.Environment):
     """
 
     def schedule(self, event: Event, priority: Any = NORMAL, delay: Any = 0) -> None:
-        super().schedule(event, getattr(event, "prio", priority), delay)
+        # a timeout asks for NORMAL; every NORMAL event here is a _Call (SimPy's own events,
+        # such as run()'s ``until``, are URGENT)
+        _schedule(self, event, event.prio if priority is NORMAL else priority, delay)  # type: ignore[attr-defined]
+
+
+_timeout_init = Timeout.__init__
+_schedule = simpy.Environment.schedule
 
 
 class _Shadow:
@@ -808,22 +814,40 @@ class _Engine:
         state = self.state
         units = self.units
         depth = self.depth
-        waiting: list[int] = []
-        k = i + 1
-        n = len(q)
-        while k < n and len(waiting) < depth:
-            j = q[k]
-            if state[j] == _WAITING:
-                waiting.append(j)
-            k += 1
-        if 2 * len(waiting) < k - i - 1:
-            q[i + 1 : k] = waiting  # most of what was read has left the queue: drop it
         cap = self.largest_fit(pool)
-        for j in waiting:
-            if cap <= 0:
-                return
-            if units[j] <= cap and self.try_backfill(p, j):
+        if cap <= 0:
+            return
+        # the window, read in slices (list comprehensions: this is the hot loop of a deep queue)
+        end = min(i + 1 + depth, len(q))
+        waiting = [j for j in q[i + 1 : end] if state[j] == _WAITING]
+        while len(waiting) < depth and end < len(q):
+            more = q[end : end + depth]
+            end += len(more)
+            waiting += [j for j in more if state[j] == _WAITING]
+        if 2 * len(waiting) < end - i - 1:
+            q[i + 1 : end] = waiting  # most of what was read has left the queue: drop it
+        # a size that did not fit, or would break the reservation, fails again for every
+        # later job of that size until a job starts (the state is the same): skip those
+        no_fit: set[int] = set()
+        no_keep: set[int] = set()
+        ctx = self.ctx[p]
+        assert ctx is not None
+        now, shadow, speed, dur = self.env.now, ctx.time, self.speed[p], self.dur
+        for j in [j for j in waiting[:depth] if units[j] <= cap]:
+            u = units[j]
+            if u > cap or u in no_fit:
+                continue
+            ends = now + dur[j] / speed <= shadow  # as ends_first(p, j)
+            if not ends and u in no_keep:
+                continue
+            if self.try_backfill(p, j, ends):
                 cap = self.largest_fit(pool)
+                if cap <= 0:
+                    return
+                no_fit.clear()
+                no_keep.clear()
+            else:
+                (no_fit if ends else no_keep).add(u)
 
     @staticmethod
     def largest_fit(pool: _Pool) -> int:
@@ -853,13 +877,20 @@ class _Engine:
         ctx.time = found
         return ctx
 
-    def try_backfill(self, p: int, j: int) -> bool:
+    def ends_first(self, p: int, j: int) -> bool:
+        """Whether job j, started now on the pool's hardware, ends by the shadow time."""
+        ctx = self.ctx[p]
+        assert ctx is not None
+        return self.env.now + self.dur[j] / self.speed[p] <= ctx.time
+
+    def try_backfill(self, p: int, j: int, ends_first: bool | None = None) -> bool:
         """Start job j now if it fits and keeps the head's reservation; say whether it did."""
         pool = self.pools[p]
         ctx = self.ctx[p]
         assert ctx is not None
         u = self.units[j]
-        ends_first = self.env.now + self.dur[j] / self.speed[p] <= ctx.time  # on this hardware
+        if ends_first is None:
+            ends_first = self.ends_first(p, j)
         m = pool.m
         if m > 1 and u >= m:
             # whole instances: whether they fit, and whether the head still would, are counts,
