@@ -54,7 +54,7 @@ def build_input(
     pools = tuple(scenario.pools.values())
     names = list(scenario.pools)
     paths = {
-        n: demand_path(w, seed, replication, params, H)
+        n: demand_path(scenario, n, seed, replication, params)
         for n, w in scenario.workloads.items()
         if isinstance(w, DemandWorkload)
     }

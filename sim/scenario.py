@@ -40,7 +40,16 @@ from sim.errors import ScenarioError, did_you_mean
 
 HOURS_PER_YEAR = 8760.0
 QUEUES = ("fifo", "priority", "backfill")
-_SECTIONS = ("scenario", "pools", "overflow", "workloads", "policy", "contract")
+_SECTIONS = (
+    "scenario",
+    "pools",
+    "overflow",
+    "workloads",
+    "changes",
+    "shocks",
+    "policy",
+    "contract",
+)
 PLACEMENTS = ("best-fit", "first-fit")
 
 _DIST_PARAMS: dict[str, tuple[str, ...]] = {
@@ -179,12 +188,13 @@ class Contract:
 
 @dataclass(frozen=True)
 class JobsWorkload:
-    """Poisson job arrivals with smooth exponential growth."""
+    """Poisson job arrivals with growth compounded by contract year."""
 
     name: str
     pool: str
     arrivals_per_day: ParamSpec
-    growth_per_year: ParamSpec
+    growth_per_year: tuple[ParamSpec, ...]
+    """One rate for every year, or one per contract year (compounded piecewise)."""
     units: Distribution
     duration_hours: Distribution
     max_wait_hours: ParamSpec
@@ -215,7 +225,7 @@ class DemandWorkload:
     name: str
     pool: str
     demand_units: ParamSpec | None
-    growth_per_year: ParamSpec
+    growth_per_year: tuple[ParamSpec, ...]
     daily_amplitude: ParamSpec
     weekly_amplitude: ParamSpec
     noise_cv: ParamSpec
@@ -225,6 +235,34 @@ class DemandWorkload:
 
 
 Workload = JobsWorkload | TraceWorkload | DemandWorkload
+
+
+@dataclass(frozen=True)
+class Change:
+    """A dated multiplier on the arrival rate (jobs) or level (demand) of some workloads:
+    a step at ``start_hours``, or a linear ramp from ×1 at ``start_hours`` to ×factor at
+    ``end_hours``, held after."""
+
+    workloads: tuple[str, ...]
+    kind: str
+    """``step`` or ``ramp``."""
+    start_hours: float
+    end_hours: float
+    factor: ParamSpec
+    """Drawn once per replication."""
+
+
+@dataclass(frozen=True)
+class Shock:
+    """Random episodes: they start as a Poisson process (``per_year``, drawn once per
+    replication); each multiplies demand by its own drawn factor for its drawn duration."""
+
+    name: str
+    """``shocks[i]``: names the episode draws in the seed tree."""
+    workloads: tuple[str, ...]
+    per_year: ParamSpec
+    factor: Distribution
+    duration_years: Distribution
 
 
 @dataclass(frozen=True)
@@ -258,6 +296,11 @@ class Scenario:
     contract: Contract = field(default_factory=Contract)
     base_dir: Path = Path(".")
     """The folder relative data-file names were resolved against."""
+    changes: tuple[Change, ...] = ()
+    shocks: tuple[Shock, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Things the user should see that do not stop the run (e.g. trace rows past the
+    horizon); the command line prints them."""
 
     @property
     def horizon_hours(self) -> float:
@@ -278,11 +321,12 @@ class Scenario:
             out += [t.price_per_unit_hour, t.speed, t.startup_hours, t.transfer_usd_per_job]
             out += [t.capacity, t.availability]
             out += _path_params(t.price_path)
+        out += [c.factor for c in self.changes] + [sh.per_year for sh in self.shocks]
         for w in self.workloads.values():
             if isinstance(w, JobsWorkload):
-                out += [w.arrivals_per_day, w.growth_per_year, w.max_wait_hours]
+                out += [w.arrivals_per_day, *w.growth_per_year, w.max_wait_hours]
             elif isinstance(w, DemandWorkload):
-                out += [w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
+                out += [*w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
                 if w.demand_units is not None:
                     out.append(w.demand_units)
         return out
@@ -765,8 +809,29 @@ def _build_target(
     )
 
 
+def _growth(t: _Table, years: float) -> tuple[ParamSpec, ...]:
+    """``growth_per_year``: one rate (number or distribution), or a list with one per
+    contract year of the horizon (entries past it are ignored)."""
+    raw = t.get("growth_per_year", 0.0)
+    if not isinstance(raw, list):
+        return (t.param("growth_per_year", 0.0, low=-0.99),)
+    n_years = max(1, math.ceil(years - 1e-9))
+    if len(raw) < n_years:
+        raise t.err(
+            "growth_per_year",
+            f"gives {len(raw)} contract years but the horizon has {n_years}; "
+            "give one rate per year or a single rate",
+        )
+    out = []
+    for i, value in enumerate(raw[:n_years]):
+        path = t.sub(f"growth_per_year[{i}]")
+        dist = _distribution(t.where, path, value, -0.99, math.inf, False, t.base_dir)
+        out.append(ParamSpec(path, dist, -0.99))
+    return tuple(out)
+
+
 def _build_workload(
-    where: str, name: str, data: Any, pools: Mapping[str, Pool], base_dir: Path
+    where: str, name: str, data: Any, pools: Mapping[str, Pool], base_dir: Path, years: float
 ) -> Workload:
     path = f"workloads.{name}"
     if not isinstance(data, dict):
@@ -817,7 +882,7 @@ def _build_workload(
             "pool",
             f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
         )
-    growth = t.param("growth_per_year", 0.0, low=-0.99)
+    growth = _growth(t, years)
     if kind == "jobs":
         return JobsWorkload(
             name=name,
@@ -952,7 +1017,15 @@ def scenario_from_dict(
     wl_raw = top.get("workloads", required=True)
     if not isinstance(wl_raw, dict) or not wl_raw:
         raise top.err("workloads", "must hold at least one [workloads.NAME] table")
-    workloads = {n: _build_workload(where, n, d, pools, base) for n, d in wl_raw.items()}
+    workloads = {n: _build_workload(where, n, d, pools, base, years) for n, d in wl_raw.items()}
+    changes = tuple(
+        _build_change(where, i, d, pools, workloads, years)
+        for i, d in enumerate(_array(top, "changes"))
+    )
+    shocks = tuple(
+        _build_shock(where, i, d, pools, workloads, base)
+        for i, d in enumerate(_array(top, "shocks"))
+    )
     p = _Table(where, "policy", top.get("policy", {}), ("queue", "placement", "backfill_depth"))
     policy = Policy(
         p.string("queue", "fifo", QUEUES),
@@ -969,8 +1042,134 @@ def scenario_from_dict(
         policy=policy,
         source=source,
         raw=copy.deepcopy(data),
+        changes=changes,
+        shocks=shocks,
+        warnings=tuple(_trace_warnings(workloads, years)),
         **scen_kwargs,  # type: ignore[arg-type]
     )
+
+
+def _array(top: _Table, key: str) -> list[Any]:
+    raw = top.get(key, [])
+    if not isinstance(raw, list):
+        raise top.err(key, f"must be an array of tables: [[{key}]]")
+    return raw
+
+
+def _select(
+    t: _Table, pools: Mapping[str, Pool], workloads: Mapping[str, Workload]
+) -> tuple[str, ...]:
+    """The workloads a change or shock applies to: ``pool``, ``workload`` (a name or a
+    list), or neither (every jobs and demand workload)."""
+    if t.has("pool") and t.has("workload"):
+        raise t.err("workload", "give pool or workload, not both")
+    shaped = [n for n, w in workloads.items() if not isinstance(w, TraceWorkload)]
+    if t.has("pool"):
+        pool = t.string("pool")
+        if pool not in pools:
+            raise t.err(
+                "pool",
+                f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
+            )
+        return tuple(n for n in shaped if workloads[n].pool == pool)
+    if not t.has("workload"):
+        return tuple(shaped)
+    raw = t.get("workload")
+    names = raw if isinstance(raw, list) else [raw]
+    if not names or not all(isinstance(n, str) for n in names):
+        raise t.err("workload", f"must be a workload name or a list of names, got {raw!r}")
+    for n in names:
+        if n not in workloads:
+            raise t.err(
+                "workload",
+                f"names no workload: {n!r}{did_you_mean(n, workloads)}; "
+                f"workloads: {', '.join(workloads)}",
+            )
+        if isinstance(workloads[n], TraceWorkload):
+            raise t.err(
+                "workload",
+                f"{n!r} replays a trace as recorded: changes and shocks apply to jobs and "
+                "demand workloads",
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def _build_change(
+    where: str,
+    i: int,
+    data: Any,
+    pools: Mapping[str, Pool],
+    workloads: Mapping[str, Workload],
+    years: float,
+) -> Change:
+    t = _Table(
+        where,
+        f"changes[{i}]",
+        data,
+        ("pool", "workload", "at_years", "start_years", "end_years", "factor"),
+    )
+    selected = _select(t, pools, workloads)
+    factor = t.param("factor", low=0.0)
+    if t.has("at_years"):
+        for key in ("start_years", "end_years"):
+            if t.has(key):
+                raise t.err(key, "give at_years (a step) or start_years and end_years (a ramp)")
+        at = t.number("at_years", low=0.0) * HOURS_PER_YEAR
+        return Change(selected, "step", at, at, factor)
+    if not (t.has("start_years") and t.has("end_years")):
+        raise t.err(
+            "at_years", "is required (a step), or start_years and end_years (a linear ramp)"
+        )
+    start = t.number("start_years", low=0.0)
+    end = t.number("end_years", low=0.0)
+    if end <= start:
+        raise t.err("end_years", f"must be > start_years ({_fmt(start)}), got {_fmt(end)}")
+    return Change(selected, "ramp", start * HOURS_PER_YEAR, end * HOURS_PER_YEAR, factor)
+
+
+def _build_shock(
+    where: str,
+    i: int,
+    data: Any,
+    pools: Mapping[str, Pool],
+    workloads: Mapping[str, Workload],
+    base_dir: Path,
+) -> Shock:
+    t = _Table(
+        where,
+        f"shocks[{i}]",
+        data,
+        ("pool", "workload", "per_year", "factor", "duration_years"),
+        base_dir,
+    )
+    selected = _select(t, pools, workloads)
+    return Shock(
+        f"shocks[{i}]",
+        selected,
+        t.param("per_year", low=0.0),
+        _distribution(where, t.sub("factor"), t.get("factor", required=True), 0.0),
+        _distribution(
+            where,
+            t.sub("duration_years"),
+            t.get("duration_years", required=True),
+            0.0,
+            math.inf,
+            True,
+        ),
+    )
+
+
+def _trace_warnings(workloads: Mapping[str, Workload], years: float) -> list[str]:
+    out = []
+    for name, w in workloads.items():
+        if isinstance(w, TraceWorkload):
+            late = int(np.sum(w.submit_hours >= years * HOURS_PER_YEAR))
+            if late:
+                out.append(
+                    f"workloads.{name}: {late} of {len(w.submit_hours)} trace rows are "
+                    f"submitted at or after the horizon ({_fmt(years)} years) and are left out"
+                )
+    return out
 
 
 def _build_contract(

@@ -314,7 +314,7 @@ def newsvendor_levels(scenario: Scenario, seed: int, n: int = 20) -> dict[str, A
         for i in range(n):
             params = draw_params(scenario, seed, i)
             total = sum(
-                demand_path(w, seed, i, params, scenario.horizon_hours)
+                demand_path(scenario, w.name, seed, i, params)
                 for w in mine
                 if isinstance(w, DemandWorkload)
             )

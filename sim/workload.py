@@ -19,11 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.distributions import FloatArray, lognormal_factor
+from sim.intensity import Factor, Intensity, intensity
 from sim.scenario import (
     HOURS_PER_YEAR,
     DemandWorkload,
     JobsWorkload,
     Scenario,
+    Shock,
     TraceWorkload,
 )
 
@@ -31,6 +33,7 @@ IntArray = NDArray[np.int64]
 
 # component codes of the seed tree
 _PARAM, _ARRIVALS, _UNITS, _DURATIONS, _NOISE = range(5)
+_SHOCK_STARTS, _SHOCK_FACTORS, _SHOCK_DURATIONS = 7, 8, 9  # (5, 6: prices, availability)
 
 
 def stream(seed: int, replication: int, name: str, component: int) -> np.random.Generator:
@@ -110,6 +113,70 @@ def poisson_arrivals(
     return np.minimum(times, np.nextafter(horizon_hours, 0))
 
 
+def shock_episodes(
+    shock: Shock, seed: int, replication: int, params: dict[str, float], horizon_hours: float
+) -> list[Factor]:
+    """One replication's episodes of a shock: Poisson starts (a time change of a unit-rate
+    process, so a change of ``per_year`` keeps the pairing), each with its own factor and
+    duration (episode i keeps them)."""
+    rate = params[shock.per_year.path] / HOURS_PER_YEAR
+    if rate <= 0 or horizon_hours <= 0:
+        return []
+    starts = (
+        unit_poisson_points(
+            stream(seed, replication, shock.name, _SHOCK_STARTS), rate * horizon_hours
+        )
+        / rate
+    )
+    n = len(starts)
+    factors = np.maximum(
+        shock.factor.sample(stream(seed, replication, shock.name, _SHOCK_FACTORS), n), 0.0
+    )
+    years = shock.duration_years.sample(stream(seed, replication, shock.name, _SHOCK_DURATIONS), n)
+    ends = starts + np.maximum(years, 0.0) * HOURS_PER_YEAR
+    return [
+        Factor("episode", float(a), float(b), float(f))
+        for a, b, f in zip(starts, ends, factors, strict=True)
+    ]
+
+
+def workload_factors(
+    scenario: Scenario, name: str, seed: int, replication: int, params: dict[str, float]
+) -> list[Factor]:
+    """The dated changes and the shock episodes that apply to workload ``name``."""
+    out = [
+        Factor(c.kind, c.start_hours, c.end_hours, params[c.factor.path])
+        for c in scenario.changes
+        if name in c.workloads
+    ]
+    for sh in scenario.shocks:
+        if name in sh.workloads:
+            out += shock_episodes(sh, seed, replication, params, scenario.horizon_hours)
+    return out
+
+
+def workload_intensity(
+    scenario: Scenario,
+    w: JobsWorkload | DemandWorkload,
+    base: float,
+    seed: int,
+    replication: int,
+    params: dict[str, float],
+) -> Intensity:
+    """``base`` × the workload's growth by year × its changes and shock episodes."""
+    growth = [params[g.path] for g in w.growth_per_year]
+    factors = workload_factors(scenario, w.name, seed, replication, params)
+    return intensity(base, growth, factors, scenario.horizon_hours)
+
+
+def _plain(scenario: Scenario, w: JobsWorkload | DemandWorkload) -> bool:
+    """One growth rate and nothing else shaping the workload: the closed forms apply."""
+    shaped = any(w.name in c.workloads for c in scenario.changes) or any(
+        w.name in sh.workloads for sh in scenario.shocks
+    )
+    return len(w.growth_per_year) == 1 and not shaped
+
+
 def job_stream(
     scenario: Scenario, seed: int, replication: int, params: dict[str, float]
 ) -> JobStream:
@@ -121,10 +188,13 @@ def job_stream(
     for wi, w in enumerate(job_wls):
         if isinstance(w, JobsWorkload):
             rate = params[w.arrivals_per_day.path] / 24.0
-            growth = params[w.growth_per_year.path]
-            submit = poisson_arrivals(
-                stream(seed, replication, w.name, _ARRIVALS), rate, growth, horizon
-            )
+            rng = stream(seed, replication, w.name, _ARRIVALS)
+            if _plain(scenario, w):
+                submit = poisson_arrivals(rng, rate, params[w.growth_per_year[0].path], horizon)
+            else:
+                inten = workload_intensity(scenario, w, rate, seed, replication, params)
+                points = unit_poisson_points(rng, inten.total())
+                submit = np.minimum(inten.inverse(points), np.nextafter(horizon, 0))
             n = len(submit)
             units = w.units.sample(stream(seed, replication, w.name, _UNITS), n)
             dur = w.duration_hours.sample(stream(seed, replication, w.name, _DURATIONS), n)
@@ -169,18 +239,30 @@ def hours_in_horizon(horizon_hours: float) -> FloatArray:
 
 
 def demand_path(
-    w: DemandWorkload, seed: int, replication: int, params: dict[str, float], horizon_hours: float
+    scenario: Scenario,
+    name: str,
+    seed: int,
+    replication: int,
+    params: dict[str, float],
+    noise: bool = True,
 ) -> FloatArray:
-    """Hourly demand of one ``demand`` workload [unit], one value per hour slot.
+    """Hourly demand of the ``demand`` workload ``name`` [unit], one value per hour slot.
 
-    Synthetic: ``D0 (1+g)^(t/8760) (1 + a_d cos(2π(h-14)/24)) (1 + a_w cos(2π(d-2.5)/7))``
-    with the daily peak at 14:00 and the weekly peak mid-week, times an independent
-    lognormal factor of mean 1 per hour. Recorded: the recording repeated to fill the
-    horizon, times the growth and noise factors.
+    Synthetic: ``D0 G(t) M(t) (1 + a_d cos(2π(h-14)/24)) (1 + a_w cos(2π(d-2.5)/7))`` with
+    the daily peak at 14:00 and the weekly peak mid-week, times an independent lognormal
+    factor of mean 1 per hour (``noise=False``: its mean, 1). G compounds the growth by
+    contract year and M multiplies the dated changes and shock episodes, both at the start
+    of the hour. Recorded: the recording repeated to fill the horizon, times G, M and noise.
     """
-    n = math.ceil(horizon_hours - 1e-9)
+    w = scenario.workloads[name]
+    assert isinstance(w, DemandWorkload)
+    n = math.ceil(scenario.horizon_hours - 1e-9)
     t = np.arange(n, dtype=float)
-    growth = (1.0 + params[w.growth_per_year.path]) ** (t / HOURS_PER_YEAR)
+    if _plain(scenario, w):
+        growth = (1.0 + params[w.growth_per_year[0].path]) ** (t / HOURS_PER_YEAR)
+    else:
+        inten = workload_intensity(scenario, w, 1.0, seed, replication, params)
+        growth = inten.growth_factor(t) * inten.multiplier(t)
     if w.recording is not None:
         reps = math.ceil(n / len(w.recording))
         base = np.tile(w.recording, reps)[:n]
@@ -196,6 +278,51 @@ def demand_path(
             * (1 + a_d * np.cos(2 * np.pi * (hour_of_day - 14) / 24))
             * (1 + a_w * np.cos(2 * np.pi * (day_of_week - 2.5) / 7))
         )
-    noise = lognormal_factor(stream(seed, replication, w.name, _NOISE), params[w.noise_cv.path], n)
-    out: FloatArray = np.maximum(base * growth * noise, 0.0)
+    level = base * growth
+    if noise:
+        cv = params[w.noise_cv.path]
+        level = level * lognormal_factor(stream(seed, replication, w.name, _NOISE), cv, n)
+    out: FloatArray = np.maximum(level, 0.0)
+    return out
+
+
+def offered_work_by_year(scenario: Scenario, draws: int = 100) -> dict[str, FloatArray]:
+    """Expected offered work of each jobs and demand workload per contract year [unit-hours
+    at reference speed], without simulating: arrivals from the exact cumulative intensity
+    (jobs: × mean units × mean duration), demand from its noise-free path; averaged over the
+    parameter and shock draws of replications 0 .. draws-1 (fixed parameters: exact).
+    """
+    H = scenario.horizon_hours
+    n_years = max(1, math.ceil(H / HOURS_PER_YEAR - 1e-9))
+    edges = np.minimum(np.arange(n_years + 1) * HOURS_PER_YEAR, H)
+    uncertain = any(not p.is_fixed for p in scenario.params()) or bool(scenario.shocks)
+    n = draws if uncertain else 1
+    out: dict[str, FloatArray] = {}
+    seed = scenario.seed
+    for name, w in scenario.workloads.items():
+        total = np.zeros(n_years)
+        if isinstance(w, JobsWorkload):
+            rng = np.random.default_rng(0)
+            units = np.maximum(1.0, np.ceil(w.units.sample(rng, 20_000) - 1e-9)).mean()
+            per_job = units * w.duration_hours.mean()
+            for i in range(n):
+                params = draw_params(scenario, seed, i)
+                inten = workload_intensity(
+                    scenario, w, params[w.arrivals_per_day.path] / 24.0, seed, i, params
+                )
+                total += np.diff(inten.cumulative(edges)) * per_job
+        elif isinstance(w, DemandWorkload):
+            lengths = hours_in_horizon(H)
+            year = np.minimum((np.arange(len(lengths)) // HOURS_PER_YEAR).astype(int), n_years - 1)
+            for i in range(n):
+                params = draw_params(scenario, seed, i)
+                path = demand_path(scenario, name, seed, i, params, noise=False)
+                total += np.bincount(year, weights=path * lengths, minlength=n_years)
+        else:
+            assert isinstance(w, TraceWorkload)
+            keep = w.submit_hours < H
+            year = np.minimum((w.submit_hours[keep] // HOURS_PER_YEAR).astype(int), n_years - 1)
+            work = np.maximum(1, np.ceil(w.units[keep] - 1e-9)) * w.duration_hours[keep]
+            total = np.bincount(year, weights=work, minlength=n_years).astype(float) * n
+        out[name] = total / n
     return out

@@ -109,7 +109,7 @@ def test_demand_path_mean_and_daily_profile_match_the_cycle():
     sc = demand_scenario(daily_amplitude=a_d, weekly_amplitude=a_w, noise_cv=cv)
     w = sc.workloads["d"]
     params = draw_params(sc, 1, 0)
-    path = demand_path(w, 1, 0, params, sc.horizon_hours)
+    path = demand_path(sc, w.name, 1, 0, params)
     n = len(path)
     assert n == 8 * 168
     # over whole weeks both cosines average out: the mean is the level, 100 units
