@@ -481,6 +481,13 @@ def _distribution(
     """A number or a ``{dist = ...}`` table. Fixed values are checked against the bounds."""
     if not isinstance(value, dict):
         return Fixed(_number(where, path, value, low, high, low_open))
+    if set(value) in ({"times"}, {"plus"}):
+        raise ScenarioError(
+            where,
+            path,
+            f"a relative value ({value!r}) belongs in a stress file, merged over a base "
+            "(capsim stress, or capsim validate STRESS.toml --base SCENARIO.toml)",
+        )
     kind = value.get("dist")
     if kind is None:
         raise ScenarioError(

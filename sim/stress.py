@@ -2,14 +2,19 @@
 
 A stress file is a TOML scenario fragment with its own ``[scenario] name`` (and
 ``description``). Tables merge key by key; ``[[overflow]]`` entries merge by ``name``
-(a new name adds a target). Every case runs replication indices 0..n-1 from the same
-seed as the baseline, so each difference is paired: same demand, different world.
+(a new name adds a target); ``[[changes]]`` and ``[[shocks]]`` are added to the base's;
+any number may be written relative to the base (``{ times = 0.6 }``, ``{ plus = -0.1 }``);
+data-file paths are relative to the stress file. Every case runs replication indices
+0..n-1 from the same seed as the baseline, so each difference is paired: same demand,
+different world.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import math
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,10 +32,79 @@ from sim.sweep import BLOCK, Constraint, block_id, run_sweep
 BASELINE = "baseline"
 
 
+#: distribution parameters a relative value leaves alone: shapes, weights, files
+_SHAPE_KEYS = ("dist", "sigma", "cv", "weights", "file", "column")
+#: for ``plus``: the parameters a shift moves, by family (others are not shift-closed)
+_SHIFT_KEYS = {
+    "fixed": ("value",),
+    "uniform": ("low", "high"),
+    "normal": ("mean",),
+    "choice": ("values",),
+}
+_ARRAYS = ("changes", "shocks")  # added to the base's, never merged
+
+
+def is_relative(value: Any) -> bool:
+    """``{ times = x }`` or ``{ plus = x }``."""
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("times", "plus")
+
+
+def relative(base: Any, patch: dict[str, Any], where: str, path: str) -> Any:
+    """Apply ``{ times = x }`` or ``{ plus = x }`` to a base value: a number, each entry of a
+    list, or a distribution's location and scale parameters (``plus``: its location)."""
+    ((op, x),) = patch.items()
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        raise ScenarioError(where, f"{path}.{op}", f"must be a finite number, got {x!r}")
+    if base is None:
+        raise ScenarioError(
+            where, path, f"{{ {op} = {x} }} is relative to the base, which sets no {path}"
+        )
+    if isinstance(base, bool):
+        raise ScenarioError(where, path, f"{{ {op} = ... }} needs a number, the base has {base!r}")
+    if isinstance(base, int | float):
+        return base * x if op == "times" else base + x
+    if isinstance(base, str) and base.strip().lower() in ("inf", "infinity"):
+        return base  # unlimited stays unlimited
+    if isinstance(base, list):
+        return [relative(v, patch, where, f"{path}[{i}]") for i, v in enumerate(base)]
+    if isinstance(base, dict) and "dist" in base:
+        kind = base["dist"]
+        if kind == "empirical":
+            raise ScenarioError(
+                where, path, "an empirical distribution resamples its file: restate it instead"
+            )
+        if op == "times":
+            keys = [k for k in base if k not in _SHAPE_KEYS]
+        elif kind in _SHIFT_KEYS:
+            keys = [k for k in _SHIFT_KEYS[kind] if k in base]
+        else:
+            raise ScenarioError(
+                where,
+                path,
+                f"{{ plus = ... }} does not keep a {kind} distribution a {kind}; "
+                "use { times = ... } or restate it",
+            )
+        out = dict(base)
+        for k in keys:
+            out[k] = relative(base[k], patch, where, f"{path}.{k}")
+        return out
+    raise ScenarioError(where, path, f"{{ {op} = ... }} needs a number, the base has {base!r}")
+
+
 def merge(
-    base: dict[str, Any], patch: dict[str, Any], where: str, path: str = ""
+    base: dict[str, Any],
+    patch: dict[str, Any],
+    where: str,
+    path: str = "",
+    rebase: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
-    """Deep-merge ``patch`` into a copy of ``base`` (overflow targets by name)."""
+    """Deep-merge ``patch`` into a copy of ``base``.
+
+    Overflow targets merge by name; ``[[changes]]`` and ``[[shocks]]`` are added to the
+    base's; ``{ times = x }`` / ``{ plus = x }`` apply to the base's value; ``rebase`` maps a
+    data-file path of the patch (relative to the patch's own file) to one relative to the
+    base's folder.
+    """
     out = copy.deepcopy(base)
     for key, value in patch.items():
         sub = f"{path}.{key}" if path else key
@@ -43,13 +117,28 @@ def merge(
                     raise ScenarioError(
                         where, f"overflow[{i}].name", "is required: a stress target merges by name"
                     )
-                match = [x for x in targets if x.get("name") == t["name"]]
-                if match:
-                    match[0].update(copy.deepcopy(t))
+                at = [k for k, x in enumerate(targets) if x.get("name") == t["name"]]
+                if at:
+                    targets[at[0]] = merge(
+                        targets[at[0]], t, where, f"overflow.{t['name']}", rebase
+                    )
                 else:
-                    targets.append(copy.deepcopy(t))
+                    targets.append(merge({}, t, where, f"overflow.{t['name']}", rebase))
+        elif key in _ARRAYS and not path:
+            if not isinstance(value, list):
+                raise ScenarioError(where, key, f"must be an array of tables: [[{key}]]")
+            out[key] = list(out.get(key, [])) + [
+                merge({}, v, where, f"{key}[{i}]", rebase) if isinstance(v, dict) else v
+                for i, v in enumerate(value)
+            ]
+        elif is_relative(value):
+            out[key] = relative(out.get(key), value, where, sub)
+        elif key == "file" and isinstance(value, str) and rebase is not None:
+            out[key] = rebase(value)
         elif isinstance(value, dict) and isinstance(out.get(key), dict) and "dist" not in value:
-            out[key] = merge(out[key], value, where, sub)
+            out[key] = merge(out[key], value, where, sub, rebase)
+        elif isinstance(value, dict):
+            out[key] = merge({}, value, where, sub, rebase)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -84,7 +173,12 @@ def load_case(base: Scenario, path: Path) -> Case:
                 f"{getattr(base, key)!r}): each case must be paired with the base run by run; "
                 f"use --set scenario.{key}=... on the command line to change both",
             )
-    merged = merge(base.raw, patch, str(path))
+    here = path.resolve().parent
+
+    def rebase(file: str) -> str:  # paths in a stress file are relative to the stress file
+        return os.path.relpath(here / file, base.base_dir.resolve())
+
+    merged = merge(base.raw, patch, str(path), rebase=rebase)
     merged["scenario"]["name"] = name
     try:
         sc = scenario_from_dict(merged, str(path), base.base_dir)

@@ -150,3 +150,95 @@ def test_a_stress_file_that_changes_nothing_differs_by_zero_in_every_replication
     diff = rows.loc["same", metrics].to_numpy() - rows.loc["baseline", metrics].to_numpy()
     assert len(metrics) > 20
     assert (diff[~np.isnan(diff)] == 0).all()
+
+
+def test_relative_values_follow_the_base(base, tmp_path):
+    patch = {
+        "scenario": {"name": "rel"},
+        "pools": {"trainium": {"reserved": {"times": 0.5}, "price_per_unit_hour": {"plus": -0.18}}},
+        "workloads": {
+            "pretraining": {
+                "arrivals_per_day": {"times": 0.6},
+                "growth_per_year": {"plus": 0.1},  # a normal: its mean moves, its sd stays
+                "duration_hours": {"times": 2.0},  # a lognormal: its median scales
+            },
+            "experiments": {"units": {"times": 2}},  # a choice: every value
+        },
+        "overflow": [{"name": "coreweave-h100", "price_per_unit_hour": {"times": 0.5}}],
+    }
+    raw = base.raw
+    merged = stress.merge(raw, patch, "rel.toml")
+    assert merged["pools"]["trainium"]["reserved"] == [
+        r / 2 for r in raw["pools"]["trainium"]["reserved"]
+    ]
+    assert merged["pools"]["trainium"]["price_per_unit_hour"] == pytest.approx(1.68 - 0.18)
+    pre, pre0 = merged["workloads"]["pretraining"], raw["workloads"]["pretraining"]
+    assert pre["arrivals_per_day"] == pytest.approx(0.6 * pre0["arrivals_per_day"])
+    assert pre["growth_per_year"]["mean"] == pytest.approx(pre0["growth_per_year"]["mean"] + 0.1)
+    assert pre["growth_per_year"]["sd"] == pre0["growth_per_year"]["sd"]
+    assert pre["duration_hours"]["median"] == 2 * pre0["duration_hours"]["median"]
+    assert pre["duration_hours"]["sigma"] == pre0["duration_hours"]["sigma"]
+    ex0 = raw["workloads"]["experiments"]["units"]
+    assert merged["workloads"]["experiments"]["units"]["values"] == [2 * v for v in ex0["values"]]
+    assert merged["workloads"]["experiments"]["units"]["weights"] == ex0["weights"]
+    cw = next(t for t in merged["overflow"] if t["name"] == "coreweave-h100")
+    assert cw["price_per_unit_hour"] == pytest.approx(6.16 / 2)
+    assert cw["pool"] == "trainium"  # the rest of the target is kept
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        (
+            {"workloads": {"pretraining": {"duration_hours": {"plus": 1}}}},
+            r"plus = \.\.\. \} does not keep a lognormal",
+        ),
+        (
+            {"pools": {"trainium": {"credit_fraction": {"times": 2}}}},
+            r"which sets no pools\.trainium\.credit_fraction",
+        ),
+        (
+            {"workloads": {"pretraining": {"arrivals_per_day": {"times": "x"}}}},
+            r"arrivals_per_day\.times: must be a finite number",
+        ),
+    ],
+)
+def test_bad_relative_values_name_the_key(base, patch, message):
+    with pytest.raises(ScenarioError, match=message):
+        stress.merge(base.raw, {"scenario": {"name": "x"}, **patch}, "bad.toml")
+
+
+def test_a_relative_value_outside_a_stress_file_is_explained(tmp_path):
+    from tests.helpers import build, gpu_pool
+
+    with pytest.raises(ScenarioError, match="belongs in a stress file"):
+        build(
+            gpu_pool(),
+            {
+                "j": {
+                    "kind": "jobs",
+                    "pool": "gpu",
+                    "arrivals_per_day": {"times": 2},
+                    "units": 1,
+                    "duration_hours": 1,
+                }
+            },
+        )
+
+
+def test_stress_changes_add_to_the_base_and_paths_are_relative_to_the_stress_file(base, tmp_path):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "sizes.csv").write_text("value\n1\n2\n")
+    case = folder / "case.toml"
+    case.write_text(
+        '[scenario]\nname = "case"\n'
+        '[workloads.experiments]\nunits = { dist = "empirical", file = "sizes.csv" }\n'
+        '[[changes]]\npool = "trainium"\nat_years = 0.05\nfactor = 0.5\n'
+    )
+    first = stress.load_case(base, case).scenario
+    assert len(first.changes) == 1
+    assert sorted(np.unique(first.workloads["experiments"].units.values)) == [1, 2]
+    # a second case over a base that already has a change: the two compose
+    again = stress.load_case(first, case).scenario
+    assert len(again.changes) == 2
