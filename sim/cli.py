@@ -96,9 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--record-jobs", action="store_true", help="write jobs.parquet (one row per job)"
     )
 
-    p = sub.add_parser("validate", help="check a scenario and print what it holds")
-    p.add_argument("scenario", type=Path)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario (or a stress file over a base) and print what it holds",
+    )
+    p.add_argument("scenario", type=Path, help="a scenario, or a stress file with --base")
+    p.add_argument(
+        "--base",
+        type=Path,
+        help="the base scenario a stress file is merged over; shows the offered work of both",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one key of the scenario (of the base, with --base); repeatable",
+    )
 
     p = sub.add_parser("sweep", help="run a grid of contract sizes and recommend one")
     p.add_argument("scenario", type=Path)
@@ -175,7 +190,19 @@ class _Bar:
 
 
 def _load(path: Path, overrides: Sequence[str]) -> Scenario:
-    return load_scenario(path, list(overrides))
+    try:
+        scenario = load_scenario(path, list(overrides))
+    except ScenarioError as exc:
+        if exc.path == "pools" and "required" in exc.message:
+            raise ScenarioError(
+                exc.where,
+                exc.path,
+                f"{exc.message} (a stress file? check it with "
+                f"capsim validate {path} --base SCENARIO.toml)",
+            ) from None
+        raise
+    _warn(scenario)
+    return scenario
 
 
 def _out_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
@@ -270,10 +297,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    scenario = _load(args.scenario, args.overrides)
+    base = None
+    if args.base is not None:
+        from sim import stress
+
+        base = _load(args.base, args.overrides)
+        scenario = stress.load_case(base, args.scenario).scenario
+    else:
+        scenario = _load(args.scenario, args.overrides)
+    if base is not None:
+        _warn(scenario)
+    over = f" (a stress case over {args.base})" if base is not None else ""
     out.print(
-        f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}, "
-        f"{scenario.years:g} years from {scenario.start}"
+        f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}{over}, "
+        f"{scenario.years:g} years from {scenario.start}",
+        highlight=False,
     )
     for p in scenario.pools.values():
         sched = ", ".join(fmt.quantity(r) for r in p.reserved)
@@ -298,7 +336,57 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"  contract: commitment per {c.period} [{commits}], discount {fmt.pct(c.discount)}, "
             f"eligible targets: {', '.join(c.eligible_targets) or 'none'}"
         )
+    for ch in scenario.changes:
+        when = (
+            f"from {ch.start_hours / 8760:g} y"
+            if ch.kind == "step"
+            else f"ramping {ch.start_hours / 8760:g}-{ch.end_hours / 8760:g} y"
+        )
+        out.print(f"  change: x{_param_text(ch.factor)} {when} on {', '.join(ch.workloads)}")
+    for sh in scenario.shocks:
+        out.print(
+            f"  shocks: {_param_text(sh.per_year)} a year on {', '.join(sh.workloads)}, "
+            f"factor mean {sh.factor.mean():.3g}, duration mean {sh.duration_years.mean():.3g} y"
+        )
+    out.print(offered_work_table(scenario, base))
     return 0
+
+
+def _param_text(p: Any) -> str:
+    d = p.dist
+    return f"{d.mean():.3g}" if d.is_fixed else f"{d.mean():.3g} (mean; drawn per run)"
+
+
+def _warn(scenario: Scenario) -> None:
+    for w in scenario.warnings:
+        err.print(f"[yellow]capsim: warning:[/] {scenario.source}: {w}", highlight=False)
+
+
+def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Table:
+    """Expected offered work per workload and contract year (and the change from a base)."""
+    from sim.workload import offered_work_by_year
+
+    work = offered_work_by_year(scenario)
+    before = offered_work_by_year(base) if base is not None else None
+    n_years = len(next(iter(work.values())))
+    table = Table(
+        title="expected offered work per contract year (unit-hours at reference speed)"
+        + (f"; change from {base.name}" if base is not None else ""),
+        title_justify="left",
+    )
+    table.add_column("workload")
+    for y in range(n_years):
+        table.add_column(f"year {y + 1}", justify="right")
+    for name, w in work.items():
+        unit = scenario.pools[scenario.workloads[name].pool].unit
+        cells = [fmt.quantity(v) for v in w]
+        if before is not None and name in before:
+            cells = [
+                f"{c} ({(v / b - 1) * 100:+.0f}%)" if b > 0 else c
+                for c, v, b in zip(cells, w, before[name], strict=True)
+            ]
+        table.add_row(f"{name} ({unit})", *cells)
+    return table
 
 
 def _report(directory: Path) -> None:

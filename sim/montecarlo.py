@@ -232,10 +232,13 @@ def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int
     ran_on[on_res] = np.asarray(names.pools, dtype=object)[j.pool[on_res]]
     for k, t in enumerate(names.targets):
         ran_on[started & (rec.ran_on == k + 1)] = t
-    seq = np.zeros(len(j), dtype=np.int64)
-    for w in range(len(names.job_workloads)):
-        mine = j.workload == w
-        seq[mine] = np.arange(int(mine.sum()))
+    if j.number is not None:  # arrival order, or a trace's CSV row
+        seq = j.number
+    else:
+        seq = np.zeros(len(j), dtype=np.int64)
+        for w in range(len(names.job_workloads)):
+            mine = j.workload == w
+            seq[mine] = np.arange(int(mine.sum()))
     return pd.DataFrame(
         {
             "replication": np.full(len(j), replication, dtype=np.int64),

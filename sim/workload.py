@@ -61,6 +61,9 @@ class JobStream:
     """Index into the scenario's job workloads."""
     pool: IntArray
     """Index into the scenario's pools."""
+    number: IntArray | None = None
+    """The job's number within its workload: arrival order from 0 for a ``jobs`` workload,
+    the CSV data row (1 = the first row after the header) for a trace."""
 
     def __len__(self) -> int:
         return len(self.submit_hours)
@@ -184,6 +187,7 @@ def job_stream(
     horizon = scenario.horizon_hours
     pool_index = {name: i for i, name in enumerate(scenario.pools)}
     parts: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, int, int]] = []
+    numbers: list[IntArray] = []
     job_wls = [w for w in scenario.workloads.values() if not isinstance(w, DemandWorkload)]
     for wi, w in enumerate(job_wls):
         if isinstance(w, JobsWorkload):
@@ -200,6 +204,7 @@ def job_stream(
             dur = w.duration_hours.sample(stream(seed, replication, w.name, _DURATIONS), n)
             wait = np.full(n, params[w.max_wait_hours.path])
             prio = np.full(n, float(w.priority))
+            numbers.append(np.arange(n, dtype=np.int64))
         else:
             assert isinstance(w, TraceWorkload)
             keep = w.submit_hours < horizon
@@ -209,11 +214,12 @@ def job_stream(
             dur = w.duration_hours[keep][order]
             wait = w.max_wait_hours[keep][order]
             prio = w.priority[keep][order]
+            numbers.append(np.flatnonzero(keep)[order].astype(np.int64) + 1)
         parts.append((submit, units, dur, wait, prio, wi, pool_index[w.pool]))
     if not parts:
         empty = np.empty(0)
         ei = np.empty(0, dtype=np.int64)
-        return JobStream(empty, ei, empty, empty, empty, ei, ei)
+        return JobStream(empty, ei, empty, empty, empty, ei, ei, ei)
     submit = np.concatenate([p[0] for p in parts])
     order = np.argsort(submit, kind="stable")
     units_all = np.concatenate([p[1] for p in parts])
@@ -226,6 +232,7 @@ def job_stream(
         priority=np.concatenate([p[4] for p in parts])[order],
         workload=np.concatenate([np.full(len(p[0]), p[5], dtype=np.int64) for p in parts])[order],
         pool=np.concatenate([np.full(len(p[0]), p[6], dtype=np.int64) for p in parts])[order],
+        number=np.concatenate(numbers)[order],
     )
 
 

@@ -474,3 +474,14 @@ def test_the_engine_uses_only_simpys_public_api():
     source = Path(sim.engine.__file__).read_text()
     private = re.findall(r"\.(_queue|_now|_value|_ok|_eid|_defused)\b", source)
     assert not private, f"SimPy internals used: {sorted(set(private))}"
+
+
+def test_trace_jobs_are_numbered_by_csv_row_and_late_rows_are_reported(tmp_path):
+    # rows out of order, one past the one-year horizon
+    rows = [(5.0, 1, 1), (1.0, 1, 1), (9000.0, 1, 1), (3.0, 1, 1)]
+    sc = trace_scenario(tmp_path, rows, gpu_pool(2))
+    _, jobs = one(sc)
+    assert jobs["submit_hours"].tolist() == [1.0, 3.0, 5.0]
+    assert jobs["job"].tolist() == [2, 4, 1]  # the CSV data row each came from
+    assert len(sc.warnings) == 1
+    assert "1 of 4 trace rows are submitted at or after the horizon" in sc.warnings[0]
