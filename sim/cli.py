@@ -541,28 +541,45 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
 
 def stress_table(summary: dict[str, Any]) -> Table:
-    """Each case's change against the baseline (paired means), one column per case."""
+    """One row per case: the baseline's levels, then each case's paired change against it
+    (± half its 95 % CI), for the headline metrics that some case moves. The report and
+    summary.json hold every metric with levels and intervals."""
     cases = summary["cases"]
+    first = cases[0]["change"]
+    wanted = ["spend_usd.total", "spend_usd.shortfall", "esr"]
+    wanted += [m for m in first if m.startswith("idle_spend_usd.")]
+    wanted += [m for m in first if m.startswith("wait_hours.") and m.endswith(".p95")][:2]
+    metrics = [
+        m
+        for m in wanted
+        if m in first
+        and not all(c["change"][m]["mean"] == 0 and c["change"][m]["sd"] == 0 for c in cases[1:])
+    ]
     table = Table(
-        title="stress cases: mean change against the baseline (paired replications)",
+        title=(
+            f"stress cases: the baseline's mean, and each case's mean change against it "
+            f"(paired replications, {summary.get('replications', '?')} each; ± half the 95% CI)"
+        ),
         title_justify="left",
     )
-    table.add_column("metric")
-    for c in cases:
-        table.add_column(c["case"], justify="right")
-    base = cases[0]["metrics"]
-    table.add_row("total spend", *[fmt.usd(c["metrics"]["spend_usd.total"]["mean"]) for c in cases])
-    for m in cases[0]["change"]:
-        if m.startswith(("utilization.", "jobs_overflowed.")):
-            continue  # in summary.json; the table keeps to spend, idle, overflow, waits, work left
-        money = m.startswith(("spend_usd", "npv_usd"))
-        f = fmt.usd if money else fmt.pct if m in ("esr", "commit_attainment") else fmt.quantity
+    table.add_column("case", no_wrap=True)
+    for m in metrics:
+        table.add_column(_metric_label(m), justify="right")
+    table.add_row(
+        cases[0]["case"], *[fmt.metric_value(cases[0]["metrics"][m]["mean"], m) for m in metrics]
+    )
+    for c in cases[1:]:
         cells = []
-        for c in cases:
-            d = c["change"][m]["mean"]
-            cells.append("–" if c["case"] == "baseline" else ("+" if d > 0 else "") + f(d))
-        table.add_row(_metric_label(m), *cells)
-    del base
+        for m in metrics:
+            ch = c["change"][m]
+            half = (ch["ci95_high"] - ch["ci95_low"]) / 2
+            spread = (
+                ""
+                if not half or math.isnan(half)
+                else f"\n± {fmt.metric_change(half, m).lstrip('+')}"
+            )
+            cells.append(fmt.metric_change(ch["mean"], m) + spread)
+        table.add_row(c["case"], *cells)
     return table
 
 
@@ -570,16 +587,18 @@ def _metric_label(m: str) -> str:
     """A short human label for a metric name."""
     parts = m.split(".")
     if m.startswith("spend_usd"):
-        return f"Δ {parts[1] if len(parts) > 1 else 'total'} spend"
+        return f"{parts[1] if len(parts) > 1 else 'total'} spend"
     if m == "npv_usd.total":
-        return "Δ net present value of spend"
+        return "net present value of spend"
     if m in ("esr", "commit_attainment"):
-        return f"Δ {'effective savings rate' if m == 'esr' else 'commitment attainment'}"
+        return "effective savings rate" if m == "esr" else "commitment attainment"
+    if m.startswith("esr."):
+        return f"savings rate, {parts[1]}"
     if m.startswith("wait_hours."):
-        return f"Δ {parts[-1]} wait h, {'.'.join(parts[1:-1])}"
+        return f"{parts[-1]} wait h, {'.'.join(parts[1:-1])}"
     head, _, tail = m.partition(".")
-    what = head.replace("_unit_hours", " unit-h").replace("_", " ")
-    return f"Δ {what}, {tail}"
+    what = head.replace("_unit_hours", " unit-h").replace("_usd", "").replace("_", " ")
+    return f"{what}, {tail}"
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -35,3 +35,41 @@ def _sig(v: float, digits: int) -> str:
     decimals = max(0, digits - 1 - math.floor(math.log10(v)))
     text = f"{v:.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+_MONEY = ("spend_usd", "idle_spend_usd", "npv_usd", "credit_usd")
+_RATES = ("utilization", "coverage", "esr", "commit_attainment")
+
+
+def is_rate(metric: str) -> bool:
+    """Metrics that are shares (shown in %, their changes in percentage points)."""
+    return metric.startswith(_RATES)
+
+
+def metric_value(v: float, metric: str) -> str:
+    """A metric's value in its unit: dollars, a percentage, or a quantity."""
+    if v is None or not isinstance(v, int | float) or math.isnan(v):
+        return "–"
+    if metric.startswith(_MONEY):
+        return usd(v)
+    if metric.startswith("cost_per_work_unit_usd"):
+        return f"${v:.3g}"
+    if is_rate(metric):
+        return pct(v)
+    return quantity(v)
+
+
+def metric_change(v: float, metric: str) -> str:
+    """A signed change of a metric: dollars, percentage points for shares, or a quantity."""
+    if v is None or not isinstance(v, int | float) or math.isnan(v):
+        return "–"
+    sign = "+" if v > 0 else ""
+    if is_rate(metric):
+        return f"{sign}{100 * v:.1f} pp"
+    return sign + metric_value(v, metric)
+
+
+def metric_interval(low: float, high: float, metric: str, change: bool = False) -> str:
+    """``low – high`` in the metric's unit (of a change: signed, pp for shares)."""
+    f = metric_change if change else metric_value
+    return f"{f(low, metric)} – {f(high, metric)}"

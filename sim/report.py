@@ -157,19 +157,11 @@ def render(figs: list[Figure], out: Path) -> list[tuple[str, str, str]]:
 
 
 def _cell(v: Any, metric: str) -> str:
-    if not isinstance(v, int | float) or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if metric.startswith(("spend_usd", "idle_spend_usd", "npv_usd", "credit_usd")):
-        return fmt.usd(v)
-    if metric.startswith("cost_per_work_unit_usd"):
-        return f"${v:.3g}"
-    if metric.startswith(("utilization", "coverage", "esr", "commit_attainment")):
-        return fmt.pct(v)
-    return fmt.quantity(v)
+    return fmt.metric_value(v, metric)
 
 
 def _signed(v: float, metric: str) -> str:
-    return ("+" if v > 0 else "") + _cell(v, metric)
+    return fmt.metric_change(v, metric)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -262,19 +254,26 @@ def sweep_tables(directory: Path) -> str:
 
 
 def stress_tables(directory: Path) -> str:
+    """Per metric and case: the level (mean, 95 % CI) and the paired change against the
+    baseline with its CI, in the metric's unit (percentage points for shares)."""
     s = store.read_json(directory / "summary.json")
     cases = s["cases"]
     metrics = list(cases[0]["change"])
-    rows = [
-        [m]
-        + [
-            _cell(c["metrics"][m]["mean"], m)
-            + ("" if c["case"] == "baseline" else f" ({_signed(c['change'][m]['mean'], m)})")
-            for c in cases
-        ]
-        for m in metrics
-    ]
-    return _table(["metric (mean; change vs baseline)"] + [c["case"] for c in cases], rows)
+    n = s.get("replications", "")
+    rows = []
+    for m in metrics:
+        row = [m]
+        for c in cases:
+            lv, ch = c["metrics"][m], c["change"][m]
+            level_ci = fmt.metric_interval(lv["ci95_low"], lv["ci95_high"], m)
+            text = f"{_cell(lv['mean'], m)} [{level_ci}]"
+            if c["case"] != "baseline":
+                ci = fmt.metric_interval(ch["ci95_low"], ch["ci95_high"], m, change=True)
+                text += f"; change {_signed(ch['mean'], m)} [{ci}]"
+            row.append(text)
+        rows.append(row)
+    head = f"metric: mean [95% CI]; paired change vs baseline [95% CI], {n} replications"
+    return _table([head] + [c["case"] for c in cases], rows)
 
 
 CSS = """

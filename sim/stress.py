@@ -202,7 +202,13 @@ def headline_metrics(base: Scenario) -> list[str]:
         "commit_attainment",
     ]
     for p in base.pools:
-        out += [f"idle_unit_hours.{p}", f"overflow_unit_hours.{p}", f"utilization.{p}"]
+        out += [
+            f"idle_unit_hours.{p}",
+            f"idle_spend_usd.{p}",
+            f"overflow_unit_hours.{p}",
+            f"utilization.{p}",
+            f"esr.{p}",
+        ]
     for name, w in base.workloads.items():
         if w.kind == "demand":
             out.append(f"unserved_unit_hours.{name}")

@@ -242,3 +242,73 @@ def test_stress_changes_add_to_the_base_and_paths_are_relative_to_the_stress_fil
     # a second case over a base that already has a change: the two compose
     again = stress.load_case(first, case).scenario
     assert len(again.changes) == 2
+
+
+def test_the_shipped_stress_library_runs_and_each_case_moves_what_it_says():
+    base = load_scenario(ROOT / "configs/baseline.toml", ["scenario.years=1.5"])
+    files = sorted((ROOT / "configs/stress").glob("*.toml"))
+    res = stress.run_stress(base, files, n=1, seed=3, workers=2)
+    cases = {c["case"]: c for c in res.summary["cases"]}
+    assert set(cases) == {"baseline", *(f.stem for f in files)}
+    rows = res.cases.set_index("case")
+
+    def arrived(case, w="pretraining"):
+        return rows.loc[case, f"jobs_arrived.{w}"]
+
+    # -40 % from year 2 on 1.5 years: about 1 − 0.4 × 0.5 / 1.5 = 87 % of the jobs
+    assert 0.75 < arrived("training-drop") / arrived("baseline") < 0.95
+    assert arrived("demand-boom") > 1.3 * arrived("baseline")
+    assert arrived("demand-bust") < 0.7 * arrived("baseline")
+    # the boom starts in year 3: nothing changes within 1.5 years
+    assert arrived("boom-and-return") == arrived("baseline")
+    assert arrived("experiment-shocks", "pretraining") == arrived("baseline")
+    assert cases["price-cut"]["change"]["wait_hours.pretraining.p95"]["mean"] == 0
+
+
+def test_the_stress_table_shows_levels_changes_in_units_and_skips_still_metrics():
+    import io
+
+    from rich.console import Console
+
+    from sim.cli import stress_table
+
+    def stat(mean, lo, hi, sd=1.0):
+        return {"mean": mean, "sd": sd, "ci95_low": lo, "ci95_high": hi}
+
+    summary = {
+        "replications": 4,
+        "cases": [
+            {
+                "case": "baseline",
+                "metrics": {
+                    "esr": stat(0.33, 0.3, 0.36),
+                    "spend_usd.total": stat(4e9, 3.9e9, 4.1e9),
+                    "spend_usd.shortfall": stat(0, 0, 0),
+                },
+                "change": {
+                    "esr": stat(0, 0, 0, 0),
+                    "spend_usd.total": stat(0, 0, 0, 0),
+                    "spend_usd.shortfall": stat(0, 0, 0, 0),
+                },
+            },
+            {
+                "case": "bust",
+                "metrics": {
+                    "esr": stat(0.2, 0.1, 0.3),
+                    "spend_usd.total": stat(3.6e9, 3.5e9, 3.7e9),
+                    "spend_usd.shortfall": stat(0, 0, 0),
+                },
+                "change": {
+                    "esr": stat(-0.13, -0.15, -0.11),
+                    "spend_usd.total": stat(-4e8, -5e8, -3e8),
+                    "spend_usd.shortfall": stat(0, 0, 0, 0),
+                },
+            },
+        ],
+    }
+    console = Console(width=200, file=io.StringIO())
+    console.print(stress_table(summary))
+    text = console.file.getvalue()
+    assert "33.0%" in text and "-13.0 pp" in text and "± 2.0 pp" in text  # rates: % and pp
+    assert "-$400M" in text and "± $100M" in text
+    assert "shortfall" not in text  # zero in every case: left out
