@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -37,7 +38,7 @@ out = Console(width=None if sys.stdout.isatty() else 132)  # tables stay whole i
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        err.print(f"[red]capsim: error:[/] {message}", highlight=False)
+        err.print(f"[red]capsim: error:[/] {escape(message)}", highlight=False)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -62,22 +63,26 @@ _positive_int = _whole(1)
 _seed = _whole(0)
 
 
+def _set_option(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=text
+    )
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-n", "--replications", type=_positive_int, help="replications (default: the scenario's)"
     )
     p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one scenario key (dotted path, TOML value); repeatable",
-    )
+    _set_option(p, "override one scenario key (dotted path, TOML value); repeatable")
     p.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     p.add_argument("--report", action="store_true", help="also write figures and report.html")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an earlier capsim output folder at --out (never a folder of other files)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,14 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="the base scenario a stress file is merged over; shows the offered work of both",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one key of the scenario (of the base, with --base); repeatable",
-    )
+    _set_option(p, "override one key of the scenario (of the base, with --base); repeatable")
 
     p = sub.add_parser("sweep", help="run a grid of contract sizes and recommend one")
     p.add_argument("scenario", type=Path)
@@ -281,14 +279,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.overrides)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
+    out_dir = _out_dir(args, scenario, "run")
+    store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force)  # before any work
     bar = _Bar(f"run {scenario.name}")
     bar.grow(n)
     with bar.progress:
         result = montecarlo.run(
             scenario, n, seed, args.workers, record_jobs=args.record_jobs, progress=bar.advance
         )
-    out_dir = _out_dir(args, scenario, "run")
-    files = store.write_run(out_dir, result, __version__)
+    files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, __version__))
     out.print(summary_table(result))
     out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
     if args.report:
@@ -359,7 +358,9 @@ def _param_text(p: Any) -> str:
 
 def _warn(scenario: Scenario) -> None:
     for w in scenario.warnings:
-        err.print(f"[yellow]capsim: warning:[/] {scenario.source}: {w}", highlight=False)
+        err.print(
+            f"[yellow]capsim: warning:[/] {escape(f'{scenario.source}: {w}')}", highlight=False
+        )
 
 
 def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Table:
@@ -413,6 +414,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = _out_dir(args, scenario, "sweep")
     grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
+    store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
+    if args.force and not args.resume:
+        store.clear_out(out_dir)
     store.check_manifest(
         out_dir,
         {
@@ -420,7 +424,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "seed": seed,
             "replications": n,
             "vary": [[a.key, list(a.values)] for a in axes],
-            "overrides": list(args.overrides),
+            **store.fingerprint(scenario),
             "objective": args.objective,
             "target_ci": args.target_ci,
         },
@@ -518,6 +522,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     for f in args.stress:  # fail fast on a bad stress file
         stress.load_case(scenario, f)
     out_dir = _out_dir(args, scenario, "stress")
+    store.prepare_out(out_dir, [*store.inputs_of(scenario), *args.stress], force=args.force)
     bar = _Bar(f"stress {scenario.name}")
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
     with bar.progress:
@@ -532,7 +537,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
             constraints,
             progress=bar.advance,
         )
-    store.write_stress(out_dir, result.cases, result.summary, scenario)
+    store.replace_dir(
+        out_dir, lambda tmp: store.write_stress(tmp, result.cases, result.summary, scenario)
+    )
     out.print(stress_table(result.summary))
     out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
     if args.report:
@@ -616,10 +623,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
-        err.print(f"[red]capsim: error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    except FileNotFoundError as exc:
-        err.print(f"[red]capsim: error:[/] {exc}", highlight=False, soft_wrap=True)
+    except OSError as exc:  # a file that cannot be read or written: the user's to fix
+        err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print("capsim: interrupted")

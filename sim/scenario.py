@@ -465,6 +465,24 @@ def _number(
     return value
 
 
+def _safe_name(where: str, path: str, name: str) -> None:
+    """Names end up in folder and file names: one safe path component each."""
+    bad = (
+        not name.strip()
+        or name in (".", "..")
+        or any(c in name for c in "/\\")
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+        or len(name) > 100
+    )
+    if bad:
+        raise ScenarioError(
+            where,
+            path,
+            "must be a name of 1 to 100 characters without slashes or control characters, "
+            f"and not . or .., got {name!r}",
+        )
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
 
@@ -795,6 +813,7 @@ def _build_target(
         base_dir,
     )
     name = t.string("name")
+    _safe_name(where, t.sub("name"), name)
     t.path = f"overflow.{name}"
     pool = t.string("pool")
     if pool not in pools:
@@ -988,8 +1007,7 @@ def scenario_from_dict(
         ("name", "description", "start", "years", "replications", "seed"),
     )
     name = s.string("name")
-    if not name.strip() or any(c in name for c in "/\\"):
-        raise s.err("name", f"must be a non-empty name without slashes, got {name!r}")
+    _safe_name(where, "scenario.name", name)
     start = s.get("start", dt.date(2026, 1, 1))
     if isinstance(start, dt.datetime):
         start = start.date()
@@ -1007,6 +1025,8 @@ def scenario_from_dict(
     pools_raw = top.get("pools", required=True)
     if not isinstance(pools_raw, dict) or not pools_raw:
         raise top.err("pools", "must hold at least one [pools.NAME] table")
+    for n in pools_raw:
+        _safe_name(where, f"pools.{n}", n)
     pools = {n: _build_pool(where, n, d, years, base) for n, d in pools_raw.items()}
     over_raw = top.get("overflow", [])
     if not isinstance(over_raw, list):
@@ -1024,10 +1044,11 @@ def scenario_from_dict(
     wl_raw = top.get("workloads", required=True)
     if not isinstance(wl_raw, dict) or not wl_raw:
         raise top.err("workloads", "must hold at least one [workloads.NAME] table")
+    for n in wl_raw:
+        _safe_name(where, f"workloads.{n}", n)
     workloads = {n: _build_workload(where, n, d, pools, base, years) for n, d in wl_raw.items()}
     changes = tuple(
-        _build_change(where, i, d, pools, workloads, years)
-        for i, d in enumerate(_array(top, "changes"))
+        _build_change(where, i, d, pools, workloads) for i, d in enumerate(_array(top, "changes"))
     )
     shocks = tuple(
         _build_shock(where, i, d, pools, workloads, base)
@@ -1107,7 +1128,6 @@ def _build_change(
     data: Any,
     pools: Mapping[str, Pool],
     workloads: Mapping[str, Workload],
-    years: float,
 ) -> Change:
     t = _Table(
         where,

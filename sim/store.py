@@ -6,12 +6,13 @@ so a killed process never leaves a half-written file under a final name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,131 @@ from sim.errors import ScenarioError
 from sim.results import RunResult
 from sim.scenario import Scenario
 
+#: files that mark a folder as capsim output (safe for --force to replace)
+_OUTPUT_MARKS = ("summary.json", "manifest.json", "chunks")
+
+
+def inputs_of(scenario: Scenario) -> list[Path]:
+    """The files a scenario reads: its own file and every data file it names."""
+    source = Path(scenario.source)
+    return ([source] if source.exists() else []) + data_files_of(scenario)
+
+
+def data_files_of(scenario: Scenario) -> list[Path]:
+    """Every data file (trace, recording, empirical values) the scenario names."""
+    found: list[Path] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if k == "file" and isinstance(v, str):
+                    found.append(scenario.base_dir / v)
+                else:
+                    walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v)
+
+    walk(scenario.raw)
+    return found
+
+
+def prepare_out(
+    out: Path, inputs: Sequence[Path], force: bool = False, resume: bool = False
+) -> None:
+    """Check ``--out`` before any work is done.
+
+    Refused (exit 2, nothing touched): a folder that holds an input of the run; a file; a
+    folder that is not empty, unless ``resume`` (the caller checks it holds the same
+    interrupted work) or ``force`` and it is capsim output (never a folder of the user's
+    own files). Then checks that the folder can be written.
+    """
+    out = Path(out)
+    where = "--out"
+    target = out.resolve()
+    for f in inputs:
+        fr = Path(f).resolve()
+        if fr == target or target in fr.parents:
+            raise ScenarioError(
+                where, str(out), f"holds {f}, an input of this run: choose another folder"
+            )
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(where, str(out), "exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        interrupted = (out / "manifest.json").exists() and not (out / "summary.json").exists()
+        if resume:
+            if not interrupted:
+                raise ScenarioError(
+                    "--resume", str(out), "holds no interrupted sweep (no manifest.json)"
+                )
+            return
+        if not force:
+            hint = "add --resume to complete the interrupted work in it, " if interrupted else ""
+            raise ScenarioError(
+                where,
+                str(out),
+                f"is not empty: {hint}add --force to replace it, or choose another folder",
+            )
+        if not any((out / m).exists() for m in _OUTPUT_MARKS):
+            raise ScenarioError(
+                "--force",
+                str(out),
+                "holds files capsim did not write (no summary.json or manifest.json): "
+                "refusing to replace it; choose another folder",
+            )
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.probe.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ScenarioError(str(out), "", f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def clear_out(out: Path) -> None:
+    """Remove an earlier capsim output folder (``--force``), so no stale file survives."""
+    if Path(out).is_dir():
+        shutil.rmtree(out)
+
+
+def replace_dir(out: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Write a whole folder beside ``out`` and rename it into place: it appears whole or not
+    at all, and a failure leaves any earlier folder exactly as it was. Returns the files, as
+    they are named under ``out``."""
+    out = Path(out)
+    parent = out.resolve().parent
+    old: Path | None = None
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    except OSError as exc:
+        raise ScenarioError(str(out), "", f"cannot write {out}: {exc.strerror or exc}") from None
+    try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700: give it the user's usual mode
+        files = write(tmp)
+        if out.exists():
+            old = parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            os.replace(old, out)
+        raise ScenarioError(str(out), "", f"cannot write {out}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return [out / f.relative_to(tmp) for f in files]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` and rename ``tmp`` to ``path``."""
@@ -30,6 +156,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600: the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -178,6 +305,37 @@ def write_stress(
     return _write_table_dir(out, "cases.parquet", cases, summary, scenario)
 
 
+def fingerprint(scenario: Scenario) -> dict[str, Any]:
+    """What a resumed sweep must agree on: the scenario as resolved (overrides applied, so
+    the same overrides in another order agree), and the bytes of every data file it reads."""
+    resolved = _clean(_toml_ready(scenario.raw))
+    canonical = json.dumps(resolved, sort_keys=True, default=str)
+    files = {}
+    for f in data_files_of(scenario):
+        try:
+            files[str(f)] = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+        except OSError:
+            files[str(f)] = "unreadable"
+    return {
+        "scenario_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
+        "resolved_scenario": json.loads(canonical),
+        "data_files": files,
+    }
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> str:
+    """The dotted key path of the first difference between two JSON-like values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in sorted(set(old) | set(new)):
+            if old.get(k) != new.get(k):
+                return _first_difference(old.get(k), new.get(k), f"{path}.{k}" if path else k)
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return f"{path}: it had {old!r}, now {new!r}"
+
+
 def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
     """Record what a sweep is (``manifest.json``); on ``--resume``, insist it is the same one."""
     path = Path(out) / "manifest.json"
@@ -188,14 +346,25 @@ def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
                 "--resume", str(out), "holds no interrupted sweep (no manifest.json)"
             )
         old = read_json(path)
-        diff = [k for k in clean if old.get(k) != clean[k]]
+        diff = [k for k in clean if old.get(k) != clean[k] and k != "scenario_sha256"]
         if diff:
             k = diff[0]
+            if k == "resolved_scenario":
+                what = "the scenario (as resolved, overrides applied) changed at " + (
+                    _first_difference(old.get(k), clean[k])
+                )
+            elif k == "data_files":
+                changed = [f for f in clean[k] if old.get(k, {}).get(f) != clean[k][f]] or sorted(
+                    set(old.get(k, {})) - set(clean[k])
+                )
+                what = f"data file {changed[0]} changed since the sweep started"
+            else:
+                what = f"{k}: it had {old.get(k)!r}, now {clean[k]!r}"
             raise ScenarioError(
                 "--resume",
-                k,
-                f"differs from the interrupted sweep in {out}: it had "
-                f"{old.get(k)!r}, now {clean[k]!r}; rerun with the same options or a new --out",
+                str(out),
+                f"differs from the interrupted sweep: {what}; rerun with the same scenario "
+                "and options, or a new --out",
             )
         return
     chunks = Path(out) / "chunks"

@@ -185,15 +185,6 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
         _sweep_cmd(part, []), capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert again.returncode == 2 and "--resume" in again.stderr
-    subprocess.run(_sweep_cmd(part, ["--resume"]), check=True, capture_output=True, cwd=ROOT)
-    after = {p.name: p.stat().st_mtime_ns for p in (part / "chunks").glob("*.parquet")}
-    assert all(after[k] == v for k, v in before.items()), "finished chunks were redone"
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(full / "points.parquet"), pd.read_parquet(part / "points.parquet")
-    )
-    a = json.loads((full / "summary.json").read_text())
-    b = json.loads((part / "summary.json").read_text())
-    assert a == b
     # resuming with other options is refused
     other = subprocess.run(
         _sweep_cmd(part, ["--resume", "--seed", "9"]),
@@ -203,6 +194,20 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
         check=False,
     )
     assert other.returncode == 2 and "differs from the interrupted sweep" in other.stderr
+    subprocess.run(_sweep_cmd(part, ["--resume"]), check=True, capture_output=True, cwd=ROOT)
+    after = {p.name: p.stat().st_mtime_ns for p in (part / "chunks").glob("*.parquet")}
+    assert all(after[k] == v for k, v in before.items()), "finished chunks were redone"
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(full / "points.parquet"), pd.read_parquet(part / "points.parquet")
+    )
+    a = json.loads((full / "summary.json").read_text())
+    b = json.loads((part / "summary.json").read_text())
+    assert a == b
+    # a finished sweep has nothing to resume, and is not replaced without --force
+    done = subprocess.run(
+        _sweep_cmd(part, ["--resume"]), capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 2 and "holds no interrupted sweep" in done.stderr
 
 
 def test_dask_local_cluster_gives_identical_results(tmp_path):

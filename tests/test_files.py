@@ -1,0 +1,204 @@
+"""What capsim promises about the user's files: nothing overwritten, nothing mixed.
+
+Each test runs the command line as a user would (a subprocess) on a tiny scenario.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim import store
+from sim.errors import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+MMC = ROOT / "configs/examples/mmc.toml"
+SHORT = ["--set", "scenario.years=0.01", "-n", "2", "--workers", "1"]
+
+
+def capsim(*args, cwd=ROOT, limit_bytes=None):
+    def limit():  # a file-size limit, as `ulimit -f` sets it
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        preexec_fn=limit if limit_bytes else None,
+    )
+
+
+def test_a_non_empty_out_is_refused_and_force_leaves_no_stale_file(tmp_path):
+    out = tmp_path / "run"
+    first = capsim("run", MMC, *SHORT, "--out", out, "--record-jobs")
+    assert first.returncode == 0, first.stderr
+    assert (out / "jobs.parquet").exists()
+    (out / "report.html").write_text("<html>an old report</html>")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    again = capsim("run", MMC, *SHORT, "--out", out)
+    assert again.returncode == 2
+    assert "is not empty" in again.stderr and "--force" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing touched
+    forced = capsim("run", MMC, *SHORT, "--out", out, "--force")
+    assert forced.returncode == 0, forced.stderr
+    names = {p.name for p in out.iterdir()}
+    assert "jobs.parquet" not in names and "report.html" not in names  # no stale files
+    assert "summary.json" in names
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders
+
+
+def test_out_never_holds_an_input_and_force_never_replaces_a_users_folder(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    scenario = work / "scenario.toml"
+    shutil.copy(MMC, scenario)
+    for extra in ([], ["--force"]):
+        r = capsim("run", scenario, *SHORT, "--out", ".", *extra, cwd=work)
+        assert r.returncode == 2, r.stderr
+        assert "an input of this run" in r.stderr
+    assert scenario.read_bytes() == MMC.read_bytes()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    r = capsim("run", MMC, *SHORT, "--out", mine, "--force")
+    assert r.returncode == 2 and "refusing to replace it" in r.stderr
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_a_failed_write_leaves_the_earlier_folder_exactly_as_it_was(tmp_path):
+    out = tmp_path / "run"
+    assert capsim("run", MMC, *SHORT, "--out", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # a 16 kB file-size limit: replications.parquet (~23 kB) cannot be written
+    r = capsim("run", MMC, *SHORT, "--out", out, "--force", limit_bytes=16 * 1024)
+    assert r.returncode == 2, r.stderr
+    assert f"cannot write {out}" in r.stderr and "Traceback" not in r.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_replace_dir_is_all_or_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+
+    def half_then_disk_full(tmp):
+        (tmp / "a.txt").write_text("new")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.raises(ScenarioError, match=r"cannot write .*No space left on device"):
+        store.replace_dir(out, half_then_disk_full)
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    files = store.replace_dir(
+        out, lambda tmp: [tmp / "a.txt"] if (tmp / "a.txt").write_text("x") else []
+    )
+    assert files == [out / "a.txt"] and [p.name for p in out.iterdir()] == ["a.txt"]
+
+
+def test_files_get_the_users_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        assert capsim("run", MMC, *SHORT, "--out", out).returncode == 0
+    finally:
+        os.umask(old)
+    assert (out / "summary.json").stat().st_mode & 0o777 == 0o644
+    assert out.stat().st_mode & 0o777 == 0o755
+
+
+def interrupted_sweep(tmp_path, scenario, *extra):
+    out = tmp_path / "sweep"
+    r = capsim("sweep", scenario, *SHORT, "--vary", "pools.gpu.reserved=9,10", "--out", out, *extra)
+    assert r.returncode == 0, r.stderr
+    (out / "summary.json").unlink()  # as if killed before the end
+    (out / "points.parquet").unlink()
+    return out
+
+
+def test_resume_refuses_an_edited_scenario_and_names_the_key(tmp_path):
+    scenario = tmp_path / "mmc.toml"
+    shutil.copy(MMC, scenario)
+    out = interrupted_sweep(tmp_path, scenario)
+    scenario.write_text(MMC.read_text().replace("arrivals_per_day = 48", "arrivals_per_day = 50"))
+    r = capsim(
+        "sweep", scenario, *SHORT, "--vary", "pools.gpu.reserved=9,10", "--out", out, "--resume"
+    )
+    assert r.returncode == 2
+    assert "workloads.jobs.arrivals_per_day: it had 48, now 50" in r.stderr
+    assert not (out / "summary.json").exists()  # nothing mixed in
+
+
+def test_resume_accepts_the_same_overrides_in_another_order(tmp_path):
+    sets = ["--set", 'policy.queue="backfill"', "--set", "workloads.jobs.max_wait_hours=2"]
+    out = interrupted_sweep(tmp_path, MMC, *sets)
+    swapped = [*sets[2:], *sets[:2]]
+    r = capsim(
+        "sweep",
+        MMC,
+        *SHORT,
+        "--vary",
+        "pools.gpu.reserved=9,10",
+        "--out",
+        out,
+        "--resume",
+        *swapped,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (out / "summary.json").exists()
+
+
+def test_resume_refuses_an_edited_data_file(tmp_path):
+    (tmp_path / "trace.csv").write_text("submit_hours,units,duration_hours\n1,1,2\n3,2,1\n")
+    scenario = tmp_path / "trace.toml"
+    scenario.write_text(
+        '[scenario]\nname = "t"\nyears = 0.01\n[pools.gpu]\nreserved = 4\nprice_per_unit_hour = 1\n'
+        '[workloads.t]\nkind = "trace"\npool = "gpu"\nfile = "trace.csv"\n'
+    )
+    out = interrupted_sweep(tmp_path, scenario)
+    (tmp_path / "trace.csv").write_text("submit_hours,units,duration_hours\n1,1,2\n3,2,9\n")
+    r = capsim(
+        "sweep", scenario, *SHORT, "--vary", "pools.gpu.reserved=9,10", "--out", out, "--resume"
+    )
+    assert r.returncode == 2 and "data file" in r.stderr and "trace.csv changed" in r.stderr
+
+
+def test_error_text_is_never_read_as_markup(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MMC.read_text().replace("[policy]", '[policy]\n"[/x]" = 1'))
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "[/x]" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("scenario.name", '".."'),
+        ("scenario.name", '"a/b"'),
+        ("scenario.name", '"tab\\there"'),
+        ("scenario.name", '"' + "x" * 101 + '"'),
+    ],
+)
+def test_names_that_would_escape_the_output_folder_are_refused(tmp_path, key, value):
+    r = capsim("run", MMC, *SHORT, "--set", f"{key}={value}", "--out", tmp_path / "o")
+    assert r.returncode == 2, r.stderr
+    assert "must be a name of 1 to 100 characters" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_pool_and_workload_names_are_checked_too(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MMC.read_text().replace("[workloads.jobs]", '[workloads.".."]'))
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and "workloads...: must be a name" in r.stderr
