@@ -11,13 +11,13 @@ resume without redoing them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
 
-from sim.montecarlo import process_context, run_replication
+from sim import executor
+from sim.montecarlo import run_replication
 from sim.scenario import Scenario
 
 ProgressFn = Callable[[int], None]
@@ -99,21 +99,14 @@ def execute(
 def _execute_local(
     todo: Sequence[Block], store: BlockStore, workers: int, progress: ProgressFn | None
 ) -> None:
-    ctx = process_context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: dict[Future[pd.DataFrame], Block] = {}
-        queue = list(todo)
-        # keep a bounded number of blocks in flight so memory stays flat
-        while queue or pending:
-            while queue and len(pending) < 2 * workers:
-                b = queue.pop(0)
-                pending[pool.submit(run_block, b)] = b
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                b = pending.pop(f)
-                store.save(b.id, f.result())
-                if progress:
-                    progress(b.stop - b.start)
+    # a bounded number of blocks in flight, so memory stays flat; each finished block is
+    # saved at once, so an interrupt loses only the blocks still running
+    workers = executor.clamp_workers(workers, len(todo))
+    for n, frame in executor.unordered(run_block, todo, workers):
+        b = todo[n]
+        store.save(b.id, frame)
+        if progress:
+            progress(b.stop - b.start)
 
 
 def _execute_dask(

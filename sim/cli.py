@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,18 @@ from sim.results import RunResult
 from sim.scenario import Scenario, load_scenario
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that workers are stopped and work is kept."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 132)  # tables stay whole in logs and pipes
 
@@ -61,6 +76,23 @@ def _whole(low: int) -> Callable[[str], int]:
 
 _positive_int = _whole(1)
 _seed = _whole(0)
+
+
+@contextmanager
+def _keep_on_interrupt(out_dir: Path) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say what was kept and how to go on."""
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated):
+        kept = len(list((out_dir / "chunks").glob("*.parquet")))
+        err.print(
+            escape(
+                f"capsim: stopped; {kept} finished blocks are kept in {out_dir}: "
+                "run the same command with --resume to complete the sweep"
+            ),
+            highlight=False,
+        )
+        raise
 
 
 def _set_option(p: argparse.ArgumentParser, text: str) -> None:
@@ -435,7 +467,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     bar = _Bar(f"sweep {scenario.name}")
     from sim.montecarlo import default_workers
 
-    with bar.progress:
+    with bar.progress, _keep_on_interrupt(out_dir):
         result = sweep.run_sweep(
             scenario,
             axes,
@@ -620,6 +652,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``capsim`` console script."""
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
@@ -630,7 +664,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print("capsim: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        err.print("capsim: terminated")
+        return EXIT_TERMINATED
 
 
 if __name__ == "__main__":  # pragma: no cover

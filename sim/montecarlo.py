@@ -8,16 +8,14 @@ or the order in which replications finish.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from sim import contract, engine, metrics
+from sim import contract, engine, executor, metrics
 from sim.distributions import FloatArray
 from sim.results import RunResult
 from sim.scenario import DemandWorkload, Generation, PricePath, Scenario
@@ -255,7 +253,7 @@ def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int
 
 
 def _run_chunk(
-    scenario: Scenario, seed: int, indices: Sequence[int], record_jobs: bool
+    scenario: Scenario, seed: int, indices: Sequence[int], record_jobs: bool = False
 ) -> list[Replication]:
     return [run_replication(scenario, seed, i, record_jobs) for i in indices]
 
@@ -268,21 +266,7 @@ def chunks(indices: Sequence[int], size: int) -> Iterator[list[int]]:
 
 def default_workers() -> int:
     """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def process_context() -> mp.context.BaseContext:
-    """How worker processes start: ``fork`` where the platform has it.
-
-    Forked workers inherit the loaded modules (no second import of numpy, pandas and sim per
-    worker) and need no ``if __name__ == "__main__"`` guard in a user's script; elsewhere
-    ``spawn``. Workers only simulate; they never touch the parent's threads (the progress bar).
-    """
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
+    return executor.cores()
 
 
 def run_many(
@@ -293,31 +277,31 @@ def run_many(
     record_jobs: bool = False,
     progress: ProgressFn | None = None,
 ) -> Iterator[Replication]:
-    """Yield replications ``indices`` in order, computed on ``workers`` processes."""
-    if workers <= 1 or len(indices) <= 1:
+    """Yield replications ``indices`` in order, computed on ``workers`` processes.
+
+    Chunks of replications run on local processes with a bounded number in flight (memory
+    stays flat for any count); an interrupt stops the workers at once.
+    """
+    size = max(1, min(16, len(indices) // (max(workers, 1) * 4) or 1))
+    parts = list(chunks(indices, size))
+    workers = executor.clamp_workers(workers, len(parts))
+    if workers <= 1:
         for i in indices:
             r = run_replication(scenario, seed, i, record_jobs)
             if progress:
                 progress(1)
             yield r
         return
-    size = max(1, min(16, len(indices) // (workers * 4) or 1))
-    ctx = process_context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {
-            pool.submit(_run_chunk, scenario, seed, c, record_jobs): n
-            for n, c in enumerate(chunks(indices, size))
-        }
-        done: dict[int, list[Replication]] = {}
-        following = 0
-        for f in as_completed(futures):  # progress as chunks finish, results in order
-            batch = f.result()
-            done[futures[f]] = batch
-            if progress:
-                progress(len(batch))
-            while following in done:
-                yield from done.pop(following)
-                following += 1
+    task = partial(_run_chunk, scenario, seed, record_jobs=record_jobs)
+    done: dict[int, list[Replication]] = {}
+    following = 0
+    for n, batch in executor.unordered(task, parts, workers):  # progress as chunks finish
+        done[n] = batch
+        if progress:
+            progress(len(batch))
+        while following in done:  # results in order
+            yield from done.pop(following)
+            following += 1
 
 
 def assemble(

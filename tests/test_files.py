@@ -9,8 +9,10 @@ import errno
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,67 @@ def test_pool_and_workload_names_are_checked_too(tmp_path):
     bad.write_text(MMC.read_text().replace("[workloads.jobs]", '[workloads.".."]'))
     r = capsim("validate", bad)
     assert r.returncode == 2 and "workloads...: must be a name" in r.stderr
+
+
+def _start(args, tmp_path):
+    import psutil
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    workers = []
+    while time.time() < deadline and len(workers) < 2:  # wait until both workers run
+        time.sleep(0.2)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(workers) >= 2, "the workers never started"
+    time.sleep(1.0)
+    return proc, workers
+
+
+def _gone(workers):
+    import psutil
+
+    time.sleep(0.5)
+    return [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE] == []
+
+
+LONG_RUN = ["--set", "scenario.years=2", "-n", "400", "--workers", "2", "--out"]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_run_stops_at_once_and_leaves_no_worker(tmp_path, sig, code):
+    out = tmp_path / "run"
+    proc, workers = _start(["run", MMC, *LONG_RUN, out], tmp_path)
+    proc.send_signal(sig)
+    proc.wait(timeout=10)  # the old pool drained its queue first: 15-27 s
+    assert proc.returncode == code
+    assert "Traceback" not in proc.stderr.read()
+    assert _gone(workers)
+    assert not out.exists()  # a run folder appears whole or not at all
+
+
+def test_workers_die_with_a_killed_parent(tmp_path):
+    proc, workers = _start(["run", MMC, *LONG_RUN, tmp_path / "run"], tmp_path)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert _gone(workers)
+
+
+def test_an_interrupted_sweep_keeps_its_blocks_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", MMC, "--set", "scenario.years=1", "-n", "200", "--workers", "2"]
+    args += ["--vary", "pools.gpu.reserved=10,11", "--out", out]
+    proc, _ = _start(args, tmp_path)
+    while not list((out / "chunks").glob("*.parquet")):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+    text = proc.stderr.read()
+    assert proc.returncode == 130
+    assert "finished blocks are kept in" in text and "--resume" in text
+    assert list((out / "chunks").glob("*.parquet"))

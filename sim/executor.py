@@ -1,0 +1,125 @@
+"""Local worker processes that stop when told: bounded work in flight, prompt interrupts.
+
+Every parallel path of capsim (replications of a run, blocks of a sweep or stress test)
+goes through :func:`unordered`: a ``multiprocessing`` pool fed a bounded number of tasks
+at a time (memory stays flat whatever the replication count), results handed back as they
+finish. On Ctrl-C, SIGTERM or any error the pool is terminated at once, not drained:
+queued work is dropped, running workers are killed, and the exception goes on to the
+caller (which keeps what finished and says how to resume). Workers ignore SIGINT (the
+parent decides) and, on Linux, die with their parent even if it is killed outright.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing as mp
+import os
+import queue
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_PR_SET_PDEATHSIG = 1
+
+
+def process_context() -> mp.context.BaseContext:
+    """How worker processes start: ``fork`` where the platform has it.
+
+    Forked workers inherit the loaded modules (no second import of numpy, pandas and sim per
+    worker) and need no ``if __name__ == "__main__"`` guard in a user's script; elsewhere
+    ``spawn``. Workers only simulate; they never touch the parent's threads (the progress bar).
+    """
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def cores() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def clamp_workers(workers: int, tasks: int) -> int:
+    """No more workers than tasks or cores, and at least one."""
+    return max(1, min(workers, tasks, cores()))
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:  # die with the parent, even when it is killed with SIGKILL
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            pass
+
+
+_Results = queue.Queue[tuple[int, Any, BaseException | None]]
+
+
+def _put_result(results: _Results, i: int) -> Callable[[Any], None]:
+    def put(value: Any) -> None:
+        results.put((i, value, None))
+
+    return put
+
+
+def _put_error(results: _Results, i: int) -> Callable[[BaseException], None]:
+    def put(error: BaseException) -> None:
+        results.put((i, None, error))
+
+    return put
+
+
+def unordered(
+    fn: Callable[[T], R], tasks: Iterable[T], workers: int, in_flight: int | None = None
+) -> Iterator[tuple[int, R]]:
+    """Yield ``(task index, fn(task))`` as tasks finish on ``workers`` processes.
+
+    At most ``in_flight`` tasks (default two per worker) are submitted at once. If the
+    consumer stops (an exception, Ctrl-C, SIGTERM turned into an exception, or closing the
+    generator), the pool is terminated immediately.
+    """
+    limit = in_flight or 2 * workers
+    results: _Results = queue.Queue()
+    pool = process_context().Pool(workers, initializer=_init_worker)
+    try:
+        todo = iter(enumerate(tasks))
+        pending = 0
+        exhausted = False
+        while True:
+            while not exhausted and pending < limit:
+                nxt = next(todo, None)
+                if nxt is None:
+                    exhausted = True
+                    break
+                i, task = nxt
+                pool.apply_async(
+                    fn,
+                    (task,),
+                    callback=_put_result(results, i),
+                    error_callback=_put_error(results, i),
+                )
+                pending += 1
+            if pending == 0:
+                break
+            try:
+                i, value, error = results.get(timeout=0.2)  # wakes for signals
+            except queue.Empty:
+                continue
+            pending -= 1
+            if error is not None:
+                raise error
+            yield i, value
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()  # a no-op after close and join; otherwise: stop now, drop the rest
+        pool.join()
