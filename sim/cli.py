@@ -31,7 +31,7 @@ from rich.table import Table
 from sim import __version__, fmt
 from sim.errors import ScenarioError
 from sim.results import RunResult
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import ALLOW_EXTERNAL_DATA, Scenario, load_scenario
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -95,6 +95,14 @@ def _keep_on_interrupt(out_dir: Path) -> Iterator[None]:
         raise
 
 
+def _external_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-external-data",
+        action="store_true",
+        help="let the scenario read data files outside its own folder",
+    )
+
+
 def _set_option(p: argparse.ArgumentParser, text: str) -> None:
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=text
@@ -110,6 +118,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     _set_option(p, "override one scenario key (dotted path, TOML value); repeatable")
     p.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     p.add_argument("--report", action="store_true", help="also write figures and report.html")
+    _external_option(p)
     p.add_argument(
         "--force",
         action="store_true",
@@ -144,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the base scenario a stress file is merged over; shows the offered work of both",
     )
     _set_option(p, "override one key of the scenario (of the base, with --base); repeatable")
+    _external_option(p)
 
     p = sub.add_parser("sweep", help="run a grid of contract sizes and recommend one")
     p.add_argument("scenario", type=Path)
@@ -654,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
+    ALLOW_EXTERNAL_DATA.set(bool(getattr(args, "allow_external_data", False)))
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:

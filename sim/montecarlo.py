@@ -283,8 +283,8 @@ def run_many(
     stays flat for any count); an interrupt stops the workers at once.
     """
     size = max(1, min(16, len(indices) // (max(workers, 1) * 4) or 1))
-    parts = list(chunks(indices, size))
-    workers = executor.clamp_workers(workers, len(parts))
+    parts = chunks(indices, size)  # lazily: a billion replications is not a billion tasks
+    workers = executor.clamp_workers(workers, -(-len(indices) // size))
     if workers <= 1:
         for i in indices:
             r = run_replication(scenario, seed, i, record_jobs)

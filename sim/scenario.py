@@ -15,9 +15,11 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import io
 import math
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -555,20 +557,97 @@ def _distribution(
     # empirical
     file = t.string("file")
     column = t.string("column", "value")
-    values_arr = _read_column(where, f"{path}.file", (base_dir or Path(".")) / file, column)
+    values_arr = _read_column(
+        where, f"{path}.file", _data_path(where, f"{path}.file", base_dir, file), column
+    )
     return Empirical(file, column, values_arr)
 
 
-def _read_csv(where: str, path: str, file: Path) -> tuple[list[str], list[list[str]]]:
+class _Rows(list[list[str]]):
+    """CSV data rows, with the physical line each one starts on (``lines``)."""
+
+    lines: list[int]
+
+
+#: whether data files may lie outside the scenario's folder (``--allow-external-data``)
+ALLOW_EXTERNAL_DATA: ContextVar[bool] = ContextVar("allow_external_data", default=False)
+
+
+def _data_path(where: str, path: str, base_dir: Path | None, file: str) -> Path:
+    """A data file named in a scenario, which must lie under the scenario's folder (symlinks
+    resolved) unless external data is allowed."""
+    folder = base_dir if base_dir is not None else Path(".")
+    full = folder / file
+    if not ALLOW_EXTERNAL_DATA.get():
+        root = folder.resolve()
+        if root != full.resolve() and root not in full.resolve().parents:
+            raise ScenarioError(
+                where,
+                path,
+                f"{file!r} lies outside the scenario's folder ({root}): keep data files with "
+                "the scenario, or pass --allow-external-data",
+            )
+    return full
+
+
+def _read_csv(where: str, path: str, file: Path) -> tuple[list[str], _Rows]:
     try:
-        with file.open(newline="") as fh:
-            rows = list(csv.reader(fh))
+        raw = file.read_bytes()
     except OSError as exc:
         raise ScenarioError(where, path, f"cannot read {str(file)!r}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            where,
+            path,
+            f"{str(file)!r} is not UTF-8 text: byte {exc.start} is 0x{raw[exc.start]:02x}",
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    try:
+        for row in reader:
+            starts.append(reader.line_num - row_lines(row) + 1)
+            rows.append(row)
+    except csv.Error as exc:
+        raise ScenarioError(
+            where, path, f"{str(file)!r} is not a valid CSV file (line {reader.line_num}): {exc}"
+        ) from None
     if not rows:
         raise ScenarioError(where, path, f"{str(file)!r} is empty; a header row is required")
     header = [h.strip() for h in rows[0]]
-    return header, rows[1:]
+    data = _Rows(rows[1:])
+    data.lines = starts[1:]
+    if len(header) == 1 and ";" in header[0]:
+        raise ScenarioError(
+            where,
+            path,
+            f"{str(file)!r} looks separated by semicolons (header {_shown(header[0], 60)}): "
+            "capsim reads comma-separated files",
+        )
+    return header, data
+
+
+def row_lines(row: list[str]) -> int:
+    """Physical lines a parsed CSV row spanned (quoted cells may hold line breaks)."""
+    return 1 + sum(cell.count("\n") for cell in row)
+
+
+def _shown(text: str, limit: int = 32) -> str:
+    """A cell as quoted in a message: short, so no message repeats a line of a foreign file."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _columns(header: list[str]) -> str:
+    """The header as listed in a message, if it looks like named columns."""
+    plausible = len(header) <= 50 and all(
+        0 < len(h) <= 40 and h.replace("_", "").replace("-", "").replace(" ", "").isalnum()
+        for h in header
+    )
+    if plausible:
+        return f"; columns: {', '.join(header)}"
+    return "; its first line is not a header of named columns (is it a CSV file?)"
 
 
 def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
@@ -577,8 +656,8 @@ def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
         raise ScenarioError(
             where,
             path,
-            f"{str(file)!r} has no column {column!r}{did_you_mean(column, header)}; "
-            f"columns: {', '.join(header)}",
+            f"{str(file)!r} has no column {column!r}{did_you_mean(column, header)}"
+            f"{_columns(header)}",
         )
     i = header.index(column)
     out = np.empty(len(rows))
@@ -586,13 +665,15 @@ def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
         try:
             out[n] = float(row[i])
         except (ValueError, IndexError):
-            got = row[i] if i < len(row) else "(missing)"
+            got = _shown(row[i]) if i < len(row) else "nothing"
             raise ScenarioError(
-                str(file), f"line {n + 2}", f"column {column!r} must be a number, got {got!r}"
+                str(file), f"line {rows.lines[n]}", f"column {column!r} must be a number, got {got}"
             ) from None
         if not math.isfinite(out[n]):
             raise ScenarioError(
-                str(file), f"line {n + 2}", f"column {column!r} must be finite, got {row[i]!r}"
+                str(file),
+                f"line {rows.lines[n]}",
+                f"column {column!r} must be finite, got {_shown(row[i])}",
             )
     if len(out) == 0:
         raise ScenarioError(where, path, f"{str(file)!r} has no data rows")
@@ -617,7 +698,7 @@ def _read_trace(
     n = len(rows)
     out = {c: np.empty(n) for c in (*required, *optional)}
     for r, row in enumerate(rows):
-        line = f"line {r + 2}"
+        line = f"line {rows.lines[r]}"
         for col in (*required, *optional):
             if col not in idx or idx[col] >= len(row) or row[idx[col]].strip() == "":
                 if col in required:
@@ -935,7 +1016,7 @@ def _build_workload(
         cols = _read_trace(
             where,
             t.sub("file"),
-            base_dir / file,
+            _data_path(where, t.sub("file"), base_dir, file),
             t.number("max_wait_hours", math.inf, low=0.0, allow_inf=True),
             t.integer("priority", 0),
         )
@@ -951,7 +1032,12 @@ def _build_workload(
         )
     if t.has("file"):
         file = t.string("file")
-        recording = _read_column(where, t.sub("file"), base_dir / file, t.string("column", "units"))
+        recording = _read_column(
+            where,
+            t.sub("file"),
+            _data_path(where, t.sub("file"), base_dir, file),
+            t.string("column", "units"),
+        )
         if np.any(recording < 0):
             bad = int(np.argmax(recording < 0))
             raise ScenarioError(
@@ -1316,14 +1402,23 @@ def parse_assignment(text: str, where: str = "--set") -> tuple[str, Any]:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file, turning read and syntax errors into :class:`ScenarioError`."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(str(path), "", "no such file") from None
     except OSError as exc:
         raise ScenarioError(str(path), "", f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            str(path), "", f"is not UTF-8 text: byte {exc.start} is 0x{raw[exc.start]:02x}"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), "", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(str(path), "", "not valid TOML: nested too deeply") from None
 
 
 def load_scenario(

@@ -26,7 +26,7 @@ from sim import batch
 from sim.errors import ScenarioError
 from sim.grid import Axis
 from sim.results import describe
-from sim.scenario import Scenario, read_toml, scenario_from_dict
+from sim.scenario import ALLOW_EXTERNAL_DATA, Scenario, read_toml, scenario_from_dict
 from sim.sweep import BLOCK, Constraint, block_id, run_sweep
 
 BASELINE = "baseline"
@@ -176,16 +176,28 @@ def load_case(base: Scenario, path: Path) -> Case:
     here = path.resolve().parent
 
     def rebase(file: str) -> str:  # paths in a stress file are relative to the stress file
-        return os.path.relpath(here / file, base.base_dir.resolve())
+        full = (here / file).resolve()
+        if not ALLOW_EXTERNAL_DATA.get() and here not in full.parents:
+            raise ScenarioError(
+                str(path),
+                "file",
+                f"{file!r} lies outside the stress file's folder ({here}): keep data files "
+                "with the file that names them, or pass --allow-external-data",
+            )
+        return os.path.relpath(full, base.base_dir.resolve())
 
     merged = merge(base.raw, patch, str(path), rebase=rebase)
     merged["scenario"]["name"] = name
+    # the base's data files were checked when it loaded, the stress file's just now
+    token = ALLOW_EXTERNAL_DATA.set(True)
     try:
         sc = scenario_from_dict(merged, str(path), base.base_dir)
     except ScenarioError as exc:
         raise ScenarioError(
             str(path), exc.path, f"{exc.message} (after merging over {base.source})"
         ) from None
+    finally:
+        ALLOW_EXTERNAL_DATA.reset(token)
     return Case(name, str(head.get("description", "")), sc)
 
 

@@ -268,3 +268,61 @@ def test_an_interrupted_sweep_keeps_its_blocks_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130
     assert "finished blocks are kept in" in text and "--resume" in text
     assert list((out / "chunks").glob("*.parquet"))
+
+
+def trace_project(folder: Path, trace_text: str, file: str = "trace.csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = folder / "s.toml"
+    scenario.write_text(
+        '[scenario]\nname = "t"\nyears = 0.01\n[pools.gpu]\nreserved = 4\nprice_per_unit_hour = 1\n'
+        f'[workloads.t]\nkind = "trace"\npool = "gpu"\nfile = "{file}"\n'
+    )
+    if trace_text is not None:
+        (folder / "trace.csv").write_text(trace_text)
+    return scenario
+
+
+def test_data_files_stay_with_the_scenario_unless_allowed(tmp_path):
+    (tmp_path / "outside.csv").write_text("submit_hours,units,duration_hours\n1,1,1\n")
+    scenario = trace_project(tmp_path / "proj", None, "../outside.csv")
+    r = capsim("validate", scenario)
+    assert r.returncode == 2 and "lies outside the scenario's folder" in r.stderr
+    assert capsim("validate", scenario, "--allow-external-data").returncode == 0
+    # a symlink inside the folder that points out is outside too
+    (tmp_path / "proj" / "link.csv").symlink_to(tmp_path / "outside.csv")
+    linked = trace_project(tmp_path / "proj", None, "link.csv")
+    r = capsim("validate", linked)
+    assert r.returncode == 2 and "lies outside" in r.stderr
+
+
+def test_foreign_files_are_never_echoed(tmp_path):
+    secret = "root:x:0:0:root:/root:/bin/bash-and-a-long-secret-line"
+    scenario = trace_project(tmp_path, None)
+    (tmp_path / "trace.csv").write_text(secret + "\n" + secret + "\n")
+    r = capsim("validate", scenario)
+    assert r.returncode == 2 and secret not in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"submit_hours,units,duration_hours\n1,1,\xff\n", "is not UTF-8 text: byte 38 is 0xff"),
+        (b"submit_hours;units;duration_hours\n1;1;1\n", "looks separated by semicolons"),
+        (b'submit_hours,units,duration_hours\n1,1,"\n2"\n3,x,1\n', "line 4: column 'units'"),
+    ],
+)
+def test_bad_csv_files_are_reported_by_file_and_physical_line(tmp_path, content, message):
+    scenario = trace_project(tmp_path, "")
+    (tmp_path / "trace.csv").write_bytes(content)
+    r = capsim("validate", scenario)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_byte_order_mark_is_fine_and_bad_utf8_is_named(tmp_path):
+    good = tmp_path / "bom.toml"
+    good.write_bytes(b"\xef\xbb\xbf" + MMC.read_bytes())
+    assert capsim("validate", good).returncode == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(MMC.read_bytes().replace(b'name = "mmc"', b'name = "\xff"'))
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and "is not UTF-8 text: byte" in r.stderr
