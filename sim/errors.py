@@ -31,6 +31,10 @@ class ScenarioError(ValueError):
         location = f"{where}: {path}" if path else where
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str]]:
+        # raised in a worker process, it crosses back to the parent by pickle
+        return (type(self), (self.where, self.path, self.message))
+
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``' (did you mean "x"?)'`` for the closest choice, or ``''``."""

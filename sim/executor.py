@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing as mp
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -78,6 +79,25 @@ def _put_error(results: _Results, i: int) -> Callable[[BaseException], None]:
     return put
 
 
+class _Failed:
+    """An exception raised in a worker, carried back as a picklable value: a pool whose
+    worker raises an exception that cannot be unpickled hangs forever."""
+
+    def __init__(self, error: BaseException) -> None:
+        try:
+            pickle.loads(pickle.dumps(error))
+            self.error = error
+        except Exception:
+            self.error = RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def _guarded(fn: Callable[[Any], Any], task: Any) -> Any:
+    try:
+        return fn(task)
+    except Exception as exc:
+        return _Failed(exc)
+
+
 def unordered(
     fn: Callable[[T], R], tasks: Iterable[T], workers: int, in_flight: int | None = None
 ) -> Iterator[tuple[int, R]]:
@@ -102,8 +122,8 @@ def unordered(
                     break
                 i, task = nxt
                 pool.apply_async(
-                    fn,
-                    (task,),
+                    _guarded,
+                    (fn, task),
                     callback=_put_result(results, i),
                     error_callback=_put_error(results, i),
                 )
@@ -115,6 +135,8 @@ def unordered(
             except queue.Empty:
                 continue
             pending -= 1
+            if isinstance(value, _Failed):
+                error = value.error
             if error is not None:
                 raise error
             yield i, value

@@ -16,6 +16,8 @@ def quantity(x: float, digits: int = 3, prefix: str = "") -> str:
         return "–"
     sign = "-" if x < 0 else ""
     a = abs(x)
+    if math.isinf(a):
+        return f"{sign}{prefix}∞"
     for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if a >= scale:
             return f"{sign}{prefix}{_sig(a / scale, digits)}{suffix}"
@@ -26,6 +28,8 @@ def pct(x: float, digits: int = 1) -> str:
     """``81.2%``."""
     if x is None or math.isnan(x):
         return "–"
+    if math.isinf(x):
+        return "∞%" if x > 0 else "-∞%"
     return f"{100 * x:.{digits}f}%"
 
 

@@ -41,6 +41,7 @@ from sim.distributions import (
 from sim.errors import ScenarioError, did_you_mean
 
 HOURS_PER_YEAR = 8760.0
+MAX_MAGNITUDE = 1e15  # no number in a scenario is larger: a bigger one is a typo
 QUEUES = ("fifo", "priority", "backfill")
 _SECTIONS = (
     "scenario",
@@ -458,6 +459,13 @@ def _number(
     value = float(value)
     if math.isnan(value) or (math.isinf(value) and not allow_inf):
         raise ScenarioError(where, path, f"must be a finite number, got {value!r}")
+    if math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
+        raise ScenarioError(
+            where,
+            path,
+            f"must be between -1e15 and 1e15 (no quantity, price or rate here is larger; "
+            f"a typo?), got {value!r}",
+        )
     if low_open and value <= low:
         raise ScenarioError(where, path, f"must be > {_fmt(low)}, got {_fmt(value)}")
     if value < low:
@@ -546,7 +554,10 @@ def _distribution(
         values = t.get("values", required=True)
         if not isinstance(values, list) or not values:
             raise t.err("values", f"must be a non-empty list of numbers, got {values!r}")
-        vals = tuple(_number(where, f"{path}.values[{i}]", v) for i, v in enumerate(values))
+        vals = tuple(
+            _number(where, f"{path}.values[{i}]", v, low, high, low_open)
+            for i, v in enumerate(values)
+        )
         weights = t.get("weights", [1.0] * len(vals))
         if not isinstance(weights, list) or len(weights) != len(vals):
             raise t.err("weights", f"must be a list of {len(vals)} numbers, got {weights!r}")
@@ -560,6 +571,16 @@ def _distribution(
     values_arr = _read_column(
         where, f"{path}.file", _data_path(where, f"{path}.file", base_dir, file), column
     )
+    bad = (values_arr < low) | (values_arr > high) | ((values_arr <= low) if low_open else False)
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        bound = f"> {_fmt(low)}" if low_open else f">= {_fmt(low)}"
+        raise ScenarioError(
+            where,
+            f"{path}.file",
+            f"{file!r} row {k + 1} of column {column!r} is {_fmt(float(values_arr[k]))}; "
+            f"values must be {bound}" + (f" and <= {_fmt(high)}" if math.isfinite(high) else ""),
+        )
     return Empirical(file, column, values_arr)
 
 
@@ -746,7 +767,11 @@ def _price_path(t: _Table, years: float) -> PricePath | None:
         st = _Table(t.where, t.sub(f"price_steps[{i}]"), step, ("at_years", "factor"))
         at = st.number("at_years", low=0.0)
         steps.append((at * HOURS_PER_YEAR, st.number("factor", low=0.0, low_open=True)))
-    vol = t.param("price_volatility", 0.0, low=0.0) if t.has("price_volatility") else None
+    vol = (
+        t.param("price_volatility", 0.0, low=0.0, high=3.0)  # 30 is a typo for 0.30
+        if t.has("price_volatility")
+        else None
+    )
     return PricePath(t.param("price_change_per_year", 0.0, low=-0.99), tuple(sorted(steps)), vol)
 
 
@@ -1158,7 +1183,7 @@ def scenario_from_dict(
         raw=copy.deepcopy(data),
         changes=changes,
         shocks=shocks,
-        warnings=tuple(_trace_warnings(workloads, years)),
+        warnings=(*_trace_warnings(workloads, years), *_fit_warnings(pools, targets, workloads)),
         **scen_kwargs,  # type: ignore[arg-type]
     )
 
@@ -1270,6 +1295,50 @@ def _build_shock(
             True,
         ),
     )
+
+
+def _fit_warnings(
+    pools: Mapping[str, Pool],
+    targets: tuple[OverflowTarget, ...],
+    workloads: Mapping[str, Workload],
+) -> list[str]:
+    """Jobs too large for the pool and every overflow target: they can never start."""
+    out = []
+    for name, w in workloads.items():
+        if isinstance(w, JobsWorkload):
+            d = w.units
+            if isinstance(d, Choice):
+                sizes = np.asarray(d.values)[np.asarray(d.weights) > 0]
+            elif isinstance(d, Fixed | Empirical):
+                sizes = np.asarray([d.value] if isinstance(d, Fixed) else d.values)
+            else:
+                continue  # an unbounded distribution: no certain answer
+        elif isinstance(w, TraceWorkload):
+            sizes = w.units
+        else:
+            continue
+        pool = pools[w.pool]
+        m = pool.instance_units
+        room = max(pool.reserved) if pool.reserved else 0
+        caps = [t.capacity.dist for t in targets if t.pool == w.pool]
+        if any(not c.is_fixed for c in caps):
+            continue  # a drawn capacity: leave it to the run
+        widest = max([room, *[c.mean() for c in caps]])
+        units = np.ceil(np.asarray(sizes, dtype=float) - 1e-9)
+        need = np.where(units > m, np.ceil(units / m) * m, units)
+        never = need > widest
+        if never.any():
+            what = (
+                f"{int(never.sum())} of {len(sizes)} trace rows need"
+                if isinstance(w, TraceWorkload)
+                else f"jobs of {_fmt(float(units[never].min()))} units or more need"
+            )
+            out.append(
+                f"workloads.{name}: {what} more than the pool ever reserves "
+                f"({_fmt(room)}) or any overflow target holds: they can never start and will "
+                "count as still queued at the horizon"
+            )
+    return out
 
 
 def _trace_warnings(workloads: Mapping[str, Workload], years: float) -> list[str]:
@@ -1437,12 +1506,21 @@ def load_scenario(
     """
     path = Path(path)
     data = read_toml(path)
+    keys = {}
     for text in overrides or []:
         key, value = parse_assignment(text)
         apply_override(data, key, value)
+        keys[key] = "--set"
     for key, value in (extra or {}).items():
         apply_override(data, key, value, "--vary")
-    return scenario_from_dict(data, str(path), path.parent)
+        keys[key] = "--vary"
+    try:
+        return scenario_from_dict(data, str(path), path.parent)
+    except ScenarioError as exc:
+        for key, option in keys.items():  # the value came from the command line: say so
+            if exc.path == key or exc.path.startswith((f"{key}.", f"{key}[")):
+                raise ScenarioError(option, exc.path, exc.message) from None
+        raise
 
 
 def with_overrides(

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.distributions import FloatArray, lognormal_factor
+from sim.errors import ScenarioError
 from sim.intensity import Factor, Intensity, intensity
 from sim.scenario import (
     HOURS_PER_YEAR,
@@ -180,6 +181,28 @@ def _plain(scenario: Scenario, w: JobsWorkload | DemandWorkload) -> bool:
     return len(w.growth_per_year) == 1 and not shaped
 
 
+MAX_JOBS = 5e7  # expected jobs of one workload in one replication, at most
+
+
+def _check_job_count(
+    scenario: Scenario,
+    w: JobsWorkload,
+    rate: float,
+    seed: int,
+    replication: int,
+    params: dict[str, float],
+) -> None:
+    """Refuse, before drawing them, more jobs than a replication can hold."""
+    total = workload_intensity(scenario, w, rate, seed, replication, params).total()
+    if total > MAX_JOBS:
+        raise ScenarioError(
+            scenario.source,
+            w.arrivals_per_day.path,
+            f"would submit about {total:.3g} jobs in one replication; capsim simulates up to "
+            f"{MAX_JOBS:.0e} per workload (a typo? a fluid demand workload fits such volumes)",
+        )
+
+
 def job_stream(
     scenario: Scenario, seed: int, replication: int, params: dict[str, float]
 ) -> JobStream:
@@ -193,6 +216,7 @@ def job_stream(
         if isinstance(w, JobsWorkload):
             rate = params[w.arrivals_per_day.path] / 24.0
             rng = stream(seed, replication, w.name, _ARRIVALS)
+            _check_job_count(scenario, w, rate, seed, replication, params)
             if _plain(scenario, w):
                 submit = poisson_arrivals(rng, rate, params[w.growth_per_year[0].path], horizon)
             else:

@@ -326,3 +326,44 @@ def test_a_byte_order_mark_is_fine_and_bad_utf8_is_named(tmp_path):
     bad.write_bytes(MMC.read_bytes().replace(b'name = "mmc"', b'name = "\xff"'))
     r = capsim("validate", bad)
     assert r.returncode == 2 and "is not UTF-8 text: byte" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("pools.gpu.reserved=1e308", "must be between -1e15 and 1e15"),
+        ("overflow.on-demand.price_steps=[{at_years=0.5,factor=1e300}]", "must be between"),
+        ("overflow.on-demand.price_volatility=30", "price_volatility: must be <= 3, got 30"),
+        ('workloads.jobs.units={dist="choice",values=[-3,2]}', r"units.values[0]: must be > 0"),
+        ("workloads.jobs.arrivals_per_day=1e14", "would submit about 3.65e+14 jobs"),
+        ("pools.gpu.reserved=-1", "--set: pools.gpu.reserved: must be >= 0"),
+        ('policy.queue="[/x]"', "must be one of fifo, priority, backfill, got '[/x]'"),
+    ],
+)
+def test_hostile_values_end_in_one_clear_line(tmp_path, setting, message):
+    out = tmp_path / "o"
+    r = capsim(
+        "run", MMC, "--set", "scenario.years=0.01", "-n", "2", "--set", setting, "--out", out
+    )
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_jobs_that_can_never_start_are_warned_about(tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        '[scenario]\nname = "t"\nyears = 0.01\n[pools.gpu]\nreserved = 8\nprice_per_unit_hour = 1\n'
+        '[workloads.j]\nkind = "jobs"\npool = "gpu"\narrivals_per_day = 5\n'
+        'units = { dist = "choice", values = [4, 16] }\nduration_hours = 1\n'
+    )
+    r = capsim("validate", scenario)
+    assert r.returncode == 0
+    assert "warning" in r.stderr and "jobs of 16 units or more" in r.stderr
+    assert "can never start" in r.stderr
+
+
+def test_a_foreign_folder_is_not_a_report(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    r = capsim("report", tmp_path)
+    assert r.returncode == 2 and "not a capsim run, sweep or stress directory" in r.stderr
