@@ -42,6 +42,7 @@ from sim.errors import ScenarioError, did_you_mean
 
 HOURS_PER_YEAR = 8760.0
 MAX_MAGNITUDE = 1e15  # no number in a scenario is larger: a bigger one is a typo
+MAX_INSTANCES = 1_000_000  # instances of one pool the engine keeps books for
 QUEUES = ("fifo", "priority", "backfill")
 _SECTIONS = (
     "scenario",
@@ -523,7 +524,7 @@ def _distribution(
             f"{path}.dist",
             f"is required in a distribution; one of {', '.join(_DIST_PARAMS)}",
         )
-    if kind not in _DIST_PARAMS:
+    if not isinstance(kind, str) or kind not in _DIST_PARAMS:
         raise ScenarioError(
             where,
             f"{path}.dist",
@@ -846,6 +847,12 @@ def _build_pool(where: str, name: str, data: Any, years: float, base_dir: Path) 
                 f"nearest: {int(v) // m * m} or {(int(v) // m + 1) * m}",
             )
         reserved.append(math.floor(v * scale / m + 1e-9) * m)
+        if m > 1 and reserved[-1] // m > MAX_INSTANCES:
+            raise t.err(
+                key,
+                f"needs {reserved[-1] // m:,} instances of {m}; capsim places jobs on at most "
+                f"{MAX_INSTANCES:,} (use larger instance_units, or instance_units = 1)",
+            )
     price = t.param("price_per_unit_hour", low=0.0)
     gens = []
     raw_gens = t.get("generations", [])
