@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/capsim run configs/baseline.toml -n 8 --out runs/baseline --report
+	$(BIN)/capsim run configs/baseline.toml -n 8 --out runs/baseline --report --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks docs
