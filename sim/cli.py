@@ -29,6 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sim import __version__, fmt
+from sim.calendar import years
 from sim.errors import ScenarioError
 from sim.results import RunResult
 from sim.scenario import ALLOW_EXTERNAL_DATA, Scenario, load_scenario
@@ -379,9 +380,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     for ch in scenario.changes:
         when = (
-            f"from {ch.start_hours / 8760:g} y"
+            f"from {years(ch.start_hours):g} y"
             if ch.kind == "step"
-            else f"ramping {ch.start_hours / 8760:g}-{ch.end_hours / 8760:g} y"
+            else f"ramping {years(ch.start_hours):g}-{years(ch.end_hours):g} y"
         )
         out.print(f"  change: x{_param_text(ch.factor)} {when} on {', '.join(ch.workloads)}")
     for sh in scenario.shocks:

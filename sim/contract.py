@@ -13,16 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR, month_mid_hours
 from sim.distributions import FloatArray
-from sim.scenario import HOURS_PER_YEAR, Contract, Delivery, Generation, PricePath
-
-HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # a contract month, 730 h
-
-
-def month_mid_hours(n_months: int) -> FloatArray:
-    """The middle of each contract month [h]."""
-    out: FloatArray = (np.arange(n_months, dtype=float) + 0.5) * HOURS_PER_MONTH
-    return out
+from sim.scenario import Contract, Delivery, Generation, PricePath
 
 
 def price_path(

@@ -36,8 +36,9 @@ import simpy
 from numpy.typing import NDArray
 from simpy.events import NORMAL, Event, Timeout
 
+from sim.calendar import hours_in_horizon
 from sim.distributions import FloatArray
-from sim.workload import IntArray, JobStream, hours_in_horizon
+from sim.workload import IntArray, JobStream
 
 _COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
 _PENDING, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calendar import HOURS_PER_YEAR
 from sim.distributions import FloatArray
-
-HOURS_PER_YEAR = 8760.0
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
 _RAMP_PIECE_HOURS = 24.0  # a ramp is cut into pieces this long for the inversion

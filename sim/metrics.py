@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.contract import HOURS_PER_MONTH, npv, settle_commitment
+from sim.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR, hours_in_horizon, month_edges
+from sim.contract import npv, settle_commitment
 from sim.distributions import FloatArray
 from sim.engine import DemandServed, EngineRecord
-from sim.scenario import HOURS_PER_YEAR, Contract
-from sim.workload import hours_in_horizon
+from sim.scenario import Contract
 
 WAIT_STATS = ("mean", "p50", "p95", "p99", "max")
 
@@ -73,14 +73,6 @@ class Names:
     job_workloads: tuple[str, ...]
     demand_workloads: tuple[tuple[str, int], ...]
     """(name, pool index) of each demand workload."""
-
-
-def month_edges(horizon_hours: float) -> FloatArray:
-    """Edges of contract months (730 h each; the last may be shorter) [h]."""
-    n = max(1, math.ceil(horizon_hours / HOURS_PER_MONTH - 1e-9))
-    edges: FloatArray = np.arange(n + 1, dtype=float) * HOURS_PER_MONTH
-    edges[-1] = horizon_hours
-    return edges
 
 
 def binned_integral(

@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from sim import contract, engine, executor, metrics
+from sim import calendar, contract, engine, executor, metrics
 from sim.distributions import FloatArray
 from sim.results import RunResult
 from sim.scenario import DemandWorkload, Generation, PricePath, Scenario
@@ -62,7 +62,7 @@ def build_input(
             i = names.index(w.pool)
             prev = demand[i]
             demand[i] = paths[n] if prev is None else prev + paths[n]
-    n_months = len(metrics.month_edges(H)) - 1
+    n_months = len(calendar.month_edges(H)) - 1
     inp = engine.EngineInput(
         horizon_hours=H,
         pools=tuple(
@@ -167,7 +167,7 @@ def _monthly_speed(
     changes: tuple[tuple[float, float], ...], horizon_hours: float, n_months: int
 ) -> FloatArray:
     """Time-averaged hardware speed in each contract month."""
-    edges = metrics.month_edges(horizon_hours)
+    edges = calendar.month_edges(horizon_hours)
     starts = np.asarray([t for t, _ in changes], dtype=float)
     ends = np.append(starts[1:], horizon_hours)
     speeds = np.asarray([v for _, v in changes], dtype=float)
@@ -348,7 +348,7 @@ def timeseries_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.Data
 
 def _month_start(scenario: Scenario, month: pd.Series) -> pd.Series:
     start = pd.Timestamp(scenario.start)
-    return (start + pd.to_timedelta(month * metrics.HOURS_PER_MONTH, "h")).dt.floor("D")
+    return (start + pd.to_timedelta(month * calendar.HOURS_PER_MONTH, "h")).dt.floor("D")
 
 
 def spend_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from sim import fmt
-from sim.metrics import HOURS_PER_MONTH
+from sim.calendar import HOURS_PER_MONTH
 
 #: one palette for every figure (colour-blind safe, after Okabe & Ito)
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from sim import __version__, fmt, plots, store
+from sim.calendar import HOURS_PER_YEAR
 from sim.scenario import read_toml
 
 Figure = tuple[str, str, Callable[[Axes], Axes]]  # (file stem, caption, draw)
@@ -37,7 +38,7 @@ def _pools(directory: Path) -> dict[str, str]:
 
 def _horizon(directory: Path) -> float:
     raw = read_toml(directory / "scenario.toml")
-    return float(raw.get("scenario", {}).get("years", 7)) * 8760.0
+    return float(raw.get("scenario", {}).get("years", 7)) * HOURS_PER_YEAR
 
 
 def run_figures(directory: Path) -> list[Figure]:

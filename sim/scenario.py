@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.calendar import HOURS_PER_YEAR
 from sim.distributions import (
     Choice,
     Distribution,
@@ -40,7 +41,6 @@ from sim.distributions import (
 )
 from sim.errors import ScenarioError, did_you_mean
 
-HOURS_PER_YEAR = 8760.0
 MAX_MAGNITUDE = 1e15  # no number in a scenario is larger: a bigger one is a typo
 MAX_INSTANCES = 1_000_000  # instances of one pool the engine keeps books for
 QUEUES = ("fifo", "priority", "backfill")

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.calendar import HOURS_PER_YEAR, hours_in_horizon
 from sim.distributions import FloatArray, lognormal_factor
 from sim.errors import ScenarioError
 from sim.intensity import Factor, Intensity, intensity
 from sim.scenario import (
-    HOURS_PER_YEAR,
     DemandWorkload,
     JobsWorkload,
     Scenario,
@@ -258,15 +258,6 @@ def job_stream(
         pool=np.concatenate([np.full(len(p[0]), p[6], dtype=np.int64) for p in parts])[order],
         number=np.concatenate(numbers)[order],
     )
-
-
-def hours_in_horizon(horizon_hours: float) -> FloatArray:
-    """Length of each hour slot [h]: 1, except a fractional last one."""
-    n = math.ceil(horizon_hours - 1e-9)
-    lengths = np.ones(n)
-    if n:
-        lengths[-1] = horizon_hours - (n - 1)
-    return lengths
 
 
 def demand_path(

@@ -1,0 +1,31 @@
+"""The shape of the house: one time axis, and the core stays silent."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SIM = Path(__file__).resolve().parents[1] / "sim"
+
+
+def test_only_the_calendar_defines_the_time_axis():
+    offenders = []
+    for path in sorted(SIM.glob("**/*.py")):
+        if path.name == "calendar.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if {"HOURS_PER_YEAR", "HOURS_PER_MONTH"} & set(names):
+                    offenders.append(f"{path.name}:{node.lineno} defines {names}")
+            if isinstance(node, ast.Constant) and node.value in (8760, 8760.0, 730, 730.0):
+                offenders.append(f"{path.name}:{node.lineno} uses the literal {node.value}")
+            if isinstance(node, ast.FunctionDef) and node.name in (
+                "month_edges",
+                "hours_in_horizon",
+                "month_mid_hours",
+            ):
+                offenders.append(f"{path.name}:{node.lineno} defines {node.name}")
+    assert not offenders, offenders
