@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="simulate a scenario and write a run directory")
-    p.add_argument("scenario", type=Path)
+    p.add_argument("scenario", type=Path, help="the scenario file (TOML)")
     _common(p)
     p.add_argument(
         "--record-jobs", action="store_true", help="write jobs.parquet (one row per job)"
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     _external_option(p)
 
     p = sub.add_parser("sweep", help="run a grid of contract sizes and recommend one")
-    p.add_argument("scenario", type=Path)
+    p.add_argument("scenario", type=Path, help="the scenario file (TOML)")
     _common(p)
     p.add_argument(
         "--vary",
@@ -166,9 +166,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=START:STOP:STEP|V1,V2,...",
         help="a key to vary; repeat for a grid",
     )
-    p.add_argument("--objective", choices=("mean", "p95", "cvar95"), default="mean")
-    p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE")
-    p.add_argument("--backend", choices=("local", "dask"), default="local")
+    p.add_argument(
+        "--objective",
+        choices=("mean", "p95", "cvar95"),
+        default="mean",
+        help="what to minimise of total spend across replications: its mean, its 95th "
+        "percentile, or cvar95 (the mean of the worst 5 %%) (default: mean)",
+    )
+    p.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="METRIC<=VALUE",
+        help="a condition on a metric's mean across replications, METRIC<=VALUE or "
+        "METRIC>=VALUE, e.g. wait_hours.pretraining.p95<=72; repeatable",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes, or a Dask cluster (default: local)",
+    )
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out")
     p.add_argument(
@@ -185,8 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("stress", help="run stress cases against the scenario")
-    p.add_argument("scenario", type=Path)
-    p.add_argument("stress", type=Path, nargs="+")
+    p.add_argument("scenario", type=Path, help="the base scenario file (TOML)")
+    p.add_argument(
+        "stress",
+        type=Path,
+        nargs="+",
+        help="stress files: partial scenarios merged over the base, one case each",
+    )
     _common(p)
     p.add_argument(
         "--vary",
@@ -195,13 +218,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=...",
         help="re-optimize the contract for each case over this grid",
     )
-    p.add_argument("--objective", choices=("mean", "p95", "cvar95"), default="mean")
-    p.add_argument("--constraint", action="append", default=[], metavar="METRIC<=VALUE")
+    p.add_argument(
+        "--objective",
+        choices=("mean", "p95", "cvar95"),
+        default="mean",
+        help="what to minimise of total spend across replications: its mean, its 95th "
+        "percentile, or cvar95 (the mean of the worst 5 %%) (default: mean)",
+    )
+    p.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="METRIC<=VALUE",
+        help="a condition on a metric's mean across replications, METRIC<=VALUE or "
+        "METRIC>=VALUE, e.g. wait_hours.pretraining.p95<=72; repeatable",
+    )
 
     p = sub.add_parser(
         "report", help="figures and one HTML page for a run, sweep or stress directory"
     )
-    p.add_argument("directory", type=Path)
+    p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
     return parser
 
 

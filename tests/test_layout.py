@@ -29,3 +29,20 @@ def test_only_the_calendar_defines_the_time_axis():
             ):
                 offenders.append(f"{path.name}:{node.lineno} defines {node.name}")
     assert not offenders, offenders
+
+
+def test_every_option_and_argument_of_the_command_line_has_help():
+    import argparse
+
+    from sim.cli import build_parser
+
+    parser = build_parser()
+    missing = []
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in subs[0].choices.items():
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            if not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, missing
