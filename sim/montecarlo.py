@@ -15,11 +15,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from sim import calendar, contract, engine, executor, metrics
+from sim import calendar, contract, engine, executor, metrics, variance
 from sim.distributions import FloatArray
 from sim.results import RunResult
-from sim.scenario import DemandWorkload, Generation, PricePath, Scenario
-from sim.workload import demand_path, draw_params, job_stream, stream
+from sim.scenario import DemandWorkload, Generation, JobsWorkload, PricePath, Scenario
+from sim.workload import demand_path, draw_params, job_stream, stream, workload_intensity
 
 ProgressFn = Callable[[int], None]
 """Called with the number of replications just finished."""
@@ -202,9 +202,10 @@ def run_replication(
     names = names_of(scenario)
     out = metrics.compute(rec, names, prices, paths)
     jobs = _jobs_frame(rec, names, replication) if record_jobs else None
+    controls = offered_work_controls(scenario, seed, replication, inp, paths)
     return Replication(
         replication,
-        out.metrics,
+        {**out.metrics, **controls},
         out.monthly,
         jobs,
         rec if keep_record else None,
@@ -212,6 +213,43 @@ def run_replication(
         out.wait_counts,
         out.contract,
     )
+
+
+def offered_work_controls(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    inp: engine.EngineInput,
+    paths: dict[str, FloatArray],
+) -> dict[str, float]:
+    """Per pool: offered work minus its expectation given this replication's parameters and
+    shock episodes [unit-hours at reference speed]. Its mean is exactly zero, so it serves as
+    a control variate (see :mod:`sim.variance`). Job workloads whose size or duration has no
+    exact mean, and traces (no randomness), are left out."""
+    params = draw_params(scenario, seed, replication)
+    pools = list(scenario.pools)
+    out = dict.fromkeys(pools, 0.0)
+    used = dict.fromkeys(pools, False)
+    jobs = inp.jobs
+    job_names = [n for n, w in scenario.workloads.items() if not isinstance(w, DemandWorkload)]
+    lengths = calendar.hours_in_horizon(scenario.horizon_hours)
+    for name, w in scenario.workloads.items():
+        if isinstance(w, JobsWorkload):
+            eu = variance.exact_mean_units(w.units)
+            ed = variance.exact_mean_duration(w.duration_hours)
+            if eu is None or ed is None:
+                continue
+            mine = jobs.workload == job_names.index(name)
+            realized = float(np.sum(jobs.units[mine] * jobs.duration_hours[mine]))
+            rate = params[w.arrivals_per_day.path] / 24.0
+            total = workload_intensity(scenario, w, rate, seed, replication, params).total()
+            out[w.pool] += realized - total * eu * ed
+            used[w.pool] = True
+        elif isinstance(w, DemandWorkload):
+            mean_path = demand_path(scenario, name, seed, replication, params, noise=False)
+            out[w.pool] += float(np.sum((paths[name] - mean_path) * lengths))
+            used[w.pool] = True
+    return {f"{variance.CONTROL_PREFIX}{p}": v for p, v in out.items() if used[p]}
 
 
 def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:

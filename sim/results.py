@@ -17,9 +17,20 @@ import pandas as pd
 from scipy import stats
 
 from sim.scenario import Scenario
+from sim.variance import CONTROL_PREFIX, adjusted
 
 STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
 
+
+#: metrics given a control-variate estimate beside the plain one
+ADJUSTED = (
+    "spend_usd.",
+    "idle_unit_hours.",
+    "idle_spend_usd.",
+    "overflow_unit_hours.",
+    "utilization.",
+    "esr",
+)
 
 #: metrics that are shares, whose confidence interval is clipped to [0, 1]
 FRACTIONS = ("utilization.", "coverage.")
@@ -107,4 +118,21 @@ class RunResult:
             "seed": self.seed,
             "version": version,
             "metrics": self.summary(),
+            "adjusted": self.adjusted(),
         }
+
+    def adjusted(self) -> dict[str, dict[str, float]]:
+        """Control-variate estimates (mean, 95 % CI, number of controls) of the spend, idle
+        and overflow metrics, where the replications allow (see :mod:`sim.variance`)."""
+        reps = self.replications
+        controls = [c for c in reps.columns if c.startswith(CONTROL_PREFIX)]
+        if not controls:
+            return {}
+        x = reps[controls].to_numpy(dtype=float)
+        out = {}
+        for col in reps.columns:
+            if col.startswith(ADJUSTED) and not col.startswith(CONTROL_PREFIX):
+                est = adjusted(reps[col].to_numpy(dtype=float), x)
+                if est is not None:
+                    out[col] = est
+        return out

@@ -160,7 +160,7 @@ def test_cli_run_writes_the_run_directory_and_report(tmp_path, capsys):
     ):
         assert (out / f).exists(), f
     summary = store.read_json(out / "summary.json")
-    assert set(summary) == {"scenario", "replications", "seed", "version", "metrics"}
+    assert set(summary) == {"scenario", "replications", "seed", "version", "metrics", "adjusted"}
     assert set(summary["metrics"]["spend_usd.total"]) == {
         "mean",
         "sd",
