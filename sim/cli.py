@@ -96,6 +96,24 @@ def _keep_on_interrupt(out_dir: Path) -> Iterator[None]:
         raise
 
 
+def _objective_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--objective",
+        choices=("mean", "p95", "cvar95"),
+        default="mean",
+        help="what to minimise of total spend across replications: its mean, its 95th "
+        "percentile, or cvar95 (the mean of the worst 5 %%) (default: mean)",
+    )
+    p.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="METRIC<=VALUE",
+        help="a condition on a metric's mean across replications, METRIC<=VALUE or "
+        "METRIC>=VALUE, e.g. wait_hours.pretraining.p95<=72; repeatable",
+    )
+
+
 def _external_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--allow-external-data",
@@ -166,21 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=START:STOP:STEP|V1,V2,...",
         help="a key to vary; repeat for a grid",
     )
-    p.add_argument(
-        "--objective",
-        choices=("mean", "p95", "cvar95"),
-        default="mean",
-        help="what to minimise of total spend across replications: its mean, its 95th "
-        "percentile, or cvar95 (the mean of the worst 5 %%) (default: mean)",
-    )
-    p.add_argument(
-        "--constraint",
-        action="append",
-        default=[],
-        metavar="METRIC<=VALUE",
-        help="a condition on a metric's mean across replications, METRIC<=VALUE or "
-        "METRIC>=VALUE, e.g. wait_hours.pretraining.p95<=72; repeatable",
-    )
+    _objective_options(p)
     p.add_argument(
         "--backend",
         choices=("local", "dask"),
@@ -218,21 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=...",
         help="re-optimize the contract for each case over this grid",
     )
-    p.add_argument(
-        "--objective",
-        choices=("mean", "p95", "cvar95"),
-        default="mean",
-        help="what to minimise of total spend across replications: its mean, its 95th "
-        "percentile, or cvar95 (the mean of the worst 5 %%) (default: mean)",
-    )
-    p.add_argument(
-        "--constraint",
-        action="append",
-        default=[],
-        metavar="METRIC<=VALUE",
-        help="a condition on a metric's mean across replications, METRIC<=VALUE or "
-        "METRIC>=VALUE, e.g. wait_hours.pretraining.p95<=72; repeatable",
-    )
+    _objective_options(p)
 
     p = sub.add_parser(
         "report", help="figures and one HTML page for a run, sweep or stress directory"
