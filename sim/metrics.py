@@ -274,9 +274,10 @@ def compute(
         if od is None and mine_t:
             od = prices.targets[mine_t[0]].price
         # the overhang: eligible spend with the pool's provider, discounted like the pool
-        overhang_spend = overhang_uh * (od if od is not None else terms.price) * net
+        overhang_price = od if od is not None else terms.price  # list USD per unit-hour
+        overhang_spend = overhang_uh * overhang_price * net
         eligible_months += overhang_spend
-        list_eligible += float(np.sum(overhang_uh * (od if od is not None else terms.price)))
+        list_eligible += float(np.sum(overhang_uh * overhang_price))
         end_cash += overhang_spend
         total_overflow_spend += float(overhang_spend.sum())
         m[f"spend_usd.overhang.{pname}"] = float(overhang_spend.sum())
