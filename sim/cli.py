@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Monte Carlo simulation of multi-year reserved cloud-compute contracts.",
     )
     parser.add_argument("--version", action="version", version=f"capsim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, help="what to do"
+    )
 
     p = sub.add_parser("run", help="simulate a scenario and write a run directory")
     p.add_argument("scenario", type=Path, help="the scenario file (TOML)")
@@ -228,7 +230,99 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="figures and one HTML page for a run, sweep or stress directory"
     )
     p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
+
+    fit = sub.add_parser(
+        "fit", help="fit workloads to history: a job log or an hourly usage series"
+    )
+    fsub = fit.add_subparsers(
+        dest="fit_kind",
+        required=True,
+        parser_class=_Parser,
+        help="jobs: a scheduler's job log; demand: an hourly usage series",
+    )
+    p = fsub.add_parser(
+        "jobs",
+        help="fit jobs workloads (arrival rate and growth, sizes, durations) to a job log",
+        description="Fit jobs workloads to a job log (CSV with a header): submit (ISO "
+        "timestamps) or submit_hours, units, and duration_hours or start and end "
+        "(timestamps) or start_hours and end_hours.",
+    )
+    p.add_argument("log", type=Path, help="the job log (CSV)")
+    p.add_argument(
+        "--workload-column",
+        metavar="COL",
+        help="a column naming each job's workload: one workload per value (default: one "
+        "workload named after the file)",
+    )
+    p.add_argument(
+        "--units-column",
+        metavar="COL",
+        default="units",
+        help="the column holding the units (chips, GPUs, vCPUs) each job held (default: units)",
+    )
+    _fit_options(p, "jobs")
+    p = fsub.add_parser(
+        "demand",
+        help="fit a demand workload (level, growth, daily and weekly cycles, noise) to an "
+        "hourly usage series",
+        description="Fit a demand workload to an hourly usage series (CSV with a header, one "
+        "row per hour in order), or find that replaying it fits better.",
+    )
+    p.add_argument("usage", type=Path, help="the hourly usage series (CSV)")
+    p.add_argument(
+        "--column", default="units", help="the column holding the demand (default: units)"
+    )
+    p.add_argument(
+        "--time-column",
+        metavar="COL",
+        help="a timestamp column, one hour apart (default: hour, time, timestamp, datetime "
+        "or date, if the file has one)",
+    )
+    p.add_argument(
+        "--workload", help="the workload's name in the fragment (default: the file's name)"
+    )
+    _fit_options(p, "demand")
     return parser
+
+
+def _fit_options(p: argparse.ArgumentParser, kind: str) -> None:
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FRAGMENT.toml",
+        help="where to write the fitted scenario fragment; its fit report goes to the "
+        "folder FRAGMENT-report/ beside it",
+    )
+    p.add_argument(
+        "--start",
+        metavar="DATE|HOURS",
+        help="the scenario's hour 0, where the fitted rate or level is quoted: a date for "
+        "logs with timestamps (2026-07-01), hours on the log's own axis otherwise "
+        "(default: the end of the history)",
+    )
+    p.add_argument(
+        "--pool",
+        default="POOL",
+        help="the pool the fitted workloads run on (default: POOL, a placeholder to replace)",
+    )
+    p.add_argument(
+        "--name",
+        help="the fragment's [scenario] name (default: fitted-<file name>)",
+    )
+    if kind == "jobs":
+        p.add_argument(
+            "--uncertain",
+            action="store_true",
+            help="write the arrival rate and growth as distributions of their estimation "
+            "error (drawn once per replication) instead of point estimates",
+        )
+    p.add_argument(
+        "--no-report", action="store_true", help="write the fragment only, no fit report"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace an earlier fragment and its report"
+    )
 
 
 class _Bar:
@@ -677,7 +771,127 @@ def _metric_label(m: str) -> str:
     return f"{what}, {tail}"
 
 
+def _at_hours(start: str | None, origin: Any) -> tuple[float | None, str]:
+    """``--start`` on the history's hour axis, and how the fragment names it."""
+    from datetime import datetime
+
+    from sim.history import parse_time
+
+    if start is None:
+        return None, "the end of the history"
+    if origin is not None:
+        t = parse_time(start)
+        if t is None:
+            raise ScenarioError(
+                "--start", start, "must be a date such as 2026-07-01 (the history has timestamps)"
+            )
+        if t.tzinfo is not None:
+            from datetime import UTC
+
+            t = t.astimezone(UTC).replace(tzinfo=None)
+        assert isinstance(origin, datetime)
+        return (t - origin).total_seconds() / 3600.0, f"{start}"
+    try:
+        hours = float(start)
+    except ValueError:
+        raise ScenarioError(
+            "--start",
+            start,
+            "must be a number of hours on the log's own axis (the history has no timestamps)",
+        ) from None
+    if not math.isfinite(hours):
+        raise ScenarioError("--start", start, "must be a finite number of hours")
+    return hours, f"hour {start} of the log"
+
+
+def _fit_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The fragment and report paths, checked before any work."""
+    frag: Path = args.out
+    if frag.suffix != ".toml":
+        raise ScenarioError("--out", str(frag), "must name a .toml file (the fragment)")
+    source = Path(args.log if args.fit_kind == "jobs" else args.usage)
+    if frag.resolve() == source.resolve():
+        raise ScenarioError("--out", str(frag), "is the history itself: choose another file")
+    report = None if args.no_report else frag.with_name(frag.stem + "-report")
+    if not args.force:
+        for p in (frag, report):
+            if p is not None and p.exists():
+                raise ScenarioError(
+                    "--out", str(p), "exists: add --force to replace it, or choose another name"
+                )
+    elif report is not None and report.exists() and not (report / "report.html").exists():
+        raise ScenarioError(
+            "--force", str(report), "holds files capsim did not write: refusing to replace it"
+        )
+    if frag.is_dir():
+        raise ScenarioError("--out", str(frag), "is a folder; name the fragment's file")
+    return frag, report
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import os
+    from datetime import datetime
+
+    from sim import fit, history, report, store
+
+    frag, report_dir = _fit_outputs(args)
+    made = datetime.now()
+    if args.fit_kind == "jobs":
+        log = history.read_job_log(args.log, args.workload_column, args.units_column)
+        at, at_label = _at_hours(args.start, log.origin)
+        fits = fit.fit_jobs(log, at)
+        name = args.name or f"fitted-{args.log.stem}"
+        text = fit.jobs_fragment(
+            fits, args.log.name, args.pool, at_label, name, made, uncertain=args.uncertain
+        )
+        rows = fit.jobs_rows(fits, at_label)
+        if log.zero_duration:
+            _warn_text(f"{log.zero_duration} jobs with zero duration were left out")
+        draw: Callable[[Path], Path] = lambda d: report.write_fit_report(  # noqa: E731
+            d, args.log.name, "jobs", rows, fit.FIT_COLUMNS, text, jobs_fits=fits
+        )
+    else:
+        series = history.read_usage(args.usage, args.column, args.time_column)
+        at, at_label = _at_hours(args.start, series.origin)
+        workload = args.workload or args.usage.stem
+        dfit = fit.fit_demand(series, at)
+        name = args.name or f"fitted-{args.usage.stem}"
+        rel = os.path.relpath(args.usage.resolve(), frag.resolve().parent)
+        text = fit.demand_fragment(
+            dfit, args.usage.name, workload, args.pool, at_label, name, rel, args.column, made
+        )
+        rows = fit.demand_rows(dfit, workload, at_label)
+        draw = lambda d: report.write_fit_report(  # noqa: E731
+            d,
+            args.usage.name,
+            "demand",
+            rows,
+            fit.FIT_COLUMNS,
+            text,
+            demand_fit=dfit,
+            workload=workload,
+        )
+    table = Table(title=f"capsim fit {args.fit_kind}: {escape(frag.name)}")
+    for c in fit.FIT_COLUMNS:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*(escape(c) for c in r))
+    out.print(table)
+    if report_dir is not None:  # first: a report that cannot be drawn leaves no fragment
+        store.replace_dir(report_dir, lambda d: [draw(d)])
+    store.write_text(frag, text)
+    out.print(f"wrote {frag}")
+    if report_dir is not None:
+        out.print(f"wrote {report_dir / 'report.html'}")
+    return 0
+
+
+def _warn_text(text: str) -> None:
+    err.print(f"[yellow]capsim: warning:[/] {escape(text)}", highlight=False)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "fit": cmd_fit,
     "run": cmd_run,
     "validate": cmd_validate,
     "sweep": cmd_sweep,

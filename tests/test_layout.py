@@ -36,13 +36,20 @@ def test_every_option_and_argument_of_the_command_line_has_help():
 
     from sim.cli import build_parser
 
-    parser = build_parser()
-    missing = []
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    for name, sub in subs[0].choices.items():
-        for action in sub._actions:
+    missing: list[str] = []
+    seen: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
             if isinstance(action, argparse._HelpAction):
                 continue
             if not action.help:
-                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+                missing.append(f"{prefix} {'/'.join(action.option_strings) or action.dest}")
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    seen.append(f"{prefix} {name}".strip())
+                    walk(sub, f"{prefix} {name}".strip())
+
+    walk(build_parser(), "")
+    assert "fit jobs" in seen and "fit demand" in seen  # nested commands are checked too
     assert not missing, missing

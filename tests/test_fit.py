@@ -1,0 +1,455 @@
+"""``capsim fit``: parameters recovered from histories made by capsim's own generators,
+intervals that cover at their nominal rate, the shipped recording's shape, bad logs."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize
+
+from sim import fit, stress
+from sim.cli import main
+from sim.history import read_job_log, read_usage
+from sim.scenario import load_scenario
+from sim.workload import demand_path, draw_params, job_stream, poisson_arrivals
+from tests.helpers import build
+
+ROOT = Path(__file__).resolve().parents[1]
+MONDAY = datetime(2025, 3, 3)
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _stamp(hours: float) -> str:
+    return (MONDAY + timedelta(seconds=round(hours * 3600))).isoformat(sep=" ")
+
+
+# --------------------------------------------------------------------------- arrivals
+
+
+def test_log_linear_rate_is_the_maximum_of_the_likelihood():
+    # an independent optimizer on the same likelihood finds the same (a, b)
+    t = poisson_arrivals(np.random.default_rng(5), 4 / 24, 0.5, 2 * 8760)
+    f = fit.fit_rate(t)
+    x, T = t - f.t0, f.t1 - f.t0
+
+    def nll(p: np.ndarray) -> float:
+        a, b = p[0], p[1] / 8760
+        return -(len(x) * a + b * x.sum() - math.exp(a) * math.expm1(b * T) / b)
+
+    res = optimize.minimize(
+        nll,
+        [math.log(len(x) / T), 0.1],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 4000},
+    )
+    assert f.a == pytest.approx(res.x[0], abs=1e-4)
+    assert f.b * 8760 == pytest.approx(res.x[1], abs=1e-4)
+
+
+def test_rate_and_growth_intervals_cover_at_their_nominal_rate():
+    # 400 histories of 2 years at 3 jobs/day growing 30 %/yr: each 95 % interval should
+    # cover the truth in 95 % of them (binomial SE 1.1 %: 0.92-0.98 is ±2.7 SE)
+    r0, g, years = 3.0, 0.3, 2.0
+    cover_g = cover_r = 0
+    n = 400
+    for i in range(n):
+        t = poisson_arrivals(np.random.default_rng(1000 + i), r0 / 24, g, years * 8760)
+        f = fit.fit_rate(t)
+        ge = f.growth()
+        re = f.rate_per_day(0.0)
+        cover_g += ge.low <= g <= ge.high
+        cover_r += re.low <= r0 <= re.high
+    assert 0.92 <= cover_g / n <= 0.98
+    assert 0.92 <= cover_r / n <= 0.98
+
+
+# --------------------------------------------------------------------------- jobs round trip
+
+
+TRUTH = {
+    "pretraining": {
+        "kind": "jobs",
+        "pool": "trainium",
+        "arrivals_per_day": 2.0,
+        "growth_per_year": 0.3,
+        "units": {"dist": "choice", "values": [512, 1024, 2048], "weights": [0.5, 0.3, 0.2]},
+        "duration_hours": {"dist": "lognormal", "median": 120, "sigma": 0.6},
+    },
+    "fine-tuning": {
+        "kind": "jobs",
+        "pool": "trainium",
+        "arrivals_per_day": 10.0,
+        "growth_per_year": 0.15,
+        "units": {"dist": "choice", "values": [32, 64, 128], "weights": [0.4, 0.4, 0.2]},
+        "duration_hours": {"dist": "gamma", "mean": 12, "cv": 0.5},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def job_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two years of jobs from capsim's own generator, written as a scheduler export with
+    timestamps, start/end times (waits of a few hours) and a team column."""
+    sc = build(
+        {"trainium": {"unit": "chip", "reserved": 4096, "price_per_unit_hour": 1.0}},
+        TRUTH,
+        years=2.0,
+        seed=17,
+    )
+    js = job_stream(sc, 17, 0, draw_params(sc, 17, 0))
+    names = list(TRUTH)
+    waits = np.random.default_rng(3).exponential(2.0, len(js))
+    rows = ["team,submit,start,end,chips"]
+    for s, w, d, u, k in zip(
+        js.submit_hours, waits, js.duration_hours, js.units, js.workload, strict=True
+    ):
+        rows.append(f"{names[k]},{_stamp(s)},{_stamp(s + w)},{_stamp(s + w + d)},{u}")
+    path = tmp_path_factory.mktemp("log") / "jobs.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted_jobs(job_log: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("fit") / "fitted.toml"
+    code = main(
+        [
+            "fit",
+            "jobs",
+            str(job_log),
+            "--workload-column",
+            "team",
+            "--units-column",
+            "chips",
+            "--start",
+            MONDAY.isoformat(),
+            "--pool",
+            "trainium",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    return {"path": out, "toml": tomllib.loads(out.read_text()), "text": out.read_text()}
+
+
+def test_job_log_round_trip_recovers_rates_and_growth_within_their_intervals(job_log):
+    log = read_job_log(job_log, "team", "chips")
+    fits = {f.workload: f for f in fit.fit_jobs(log, at_hours=0.0)}
+    assert log.origin == MONDAY and set(fits) == set(TRUTH)
+    for name, truth in TRUTH.items():
+        f = fits[name]
+        r, g = f.arrivals_per_day, f.growth
+        assert r.low <= truth["arrivals_per_day"] <= r.high, (name, r)
+        assert g.low <= truth["growth_per_year"] <= g.high, (name, g)
+        assert not f.daily.present and not f.weekly.present  # none was generated
+        assert f.waits is not None and np.median(f.waits) == pytest.approx(
+            2 * math.log(2), rel=0.15
+        )
+
+
+def test_job_log_round_trip_recovers_sizes_and_the_duration_law(job_log):
+    log = read_job_log(job_log, "team", "chips")
+    fits = {f.workload: f for f in fit.fit_jobs(log)}
+    for name, truth in TRUTH.items():
+        f = fits[name]
+        assert f.sizes == truth["units"]["values"]
+        for w, p in zip(f.size_weights, truth["units"]["weights"], strict=True):
+            assert abs(w - p) < 4 * math.sqrt(p * (1 - p) / f.n)
+        best = f.duration_fits[0]
+        assert best.dist == truth["duration_hours"]["dist"]
+        assert best.verdict == "good"
+        if best.dist == "lognormal":  # SE of the log-mean sigma/√n, of sigma sigma/√(2n)
+            assert math.log(best.params["median"] / 120) == pytest.approx(
+                0, abs=4 * 0.6 / math.sqrt(f.n)
+            )
+            assert best.params["sigma"] == pytest.approx(0.6, abs=4 * 0.6 / math.sqrt(2 * f.n))
+        else:  # mean's SE is mean·cv/√n
+            assert best.params["mean"] == pytest.approx(12, abs=4 * 12 * 0.5 / math.sqrt(f.n))
+            assert best.params["cv"] == pytest.approx(0.5, rel=0.05)
+
+
+def test_fragment_is_valid_scenario_toml_with_a_comment_per_value(fitted_jobs):
+    doc = fitted_jobs["toml"]
+    w = doc["workloads"]["pretraining"]
+    assert w["kind"] == "jobs" and w["pool"] == "trainium"
+    assert w["duration_hours"]["dist"] == "lognormal"
+    assert "max_wait_hours" not in w  # the user's policy, left as a comment
+    text = fitted_jobs["text"]
+    assert "# max_wait_hours = 24" in text
+    assert text.count("95 % CI") >= 4
+    assert "KS distance" in text
+
+
+def test_fragment_merges_over_the_baseline_and_runs(fitted_jobs, capsys):
+    code, _, err = _cli(
+        ["validate", str(fitted_jobs["path"]), "--base", str(ROOT / "configs/baseline.toml")],
+        capsys,
+    )
+    assert code == 0, err
+    base = load_scenario(ROOT / "configs/baseline.toml")
+    case = stress.load_case(base, fitted_jobs["path"]).scenario
+    w = case.workloads["pretraining"]
+    assert w.arrivals_per_day.draw(np.random.default_rng(0)) == pytest.approx(
+        fitted_jobs["toml"]["workloads"]["pretraining"]["arrivals_per_day"]
+    )
+    assert w.max_wait_hours.draw(np.random.default_rng(0)) == 72  # kept from the base
+
+
+def test_fit_writes_a_report_with_every_figure(fitted_jobs):
+    report = fitted_jobs["path"].with_name("fitted-report")
+    html = (report / "report.html").read_text()
+    stems = sorted(p.stem for p in (report / "figures").glob("*.png"))
+    assert len(stems) == 10  # 5 per workload: arrivals, durations QQ, sizes, daily, weekly
+    assert html.count("<img") == 10 and "lognormal" in html
+
+
+def test_uncertain_writes_the_estimation_error_as_distributions(job_log, tmp_path):
+    out = tmp_path / "u.toml"
+    assert (
+        main(
+            [
+                "fit",
+                "jobs",
+                str(job_log),
+                "--workload-column",
+                "team",
+                "--units-column",
+                "chips",
+                "--pool",
+                "trainium",
+                "--uncertain",
+                "--no-report",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    w = tomllib.loads(out.read_text())["workloads"]["fine-tuning"]
+    assert w["arrivals_per_day"]["dist"] == "lognormal" and w["arrivals_per_day"]["sigma"] > 0
+    assert w["growth_per_year"]["dist"] == "normal" and 0 < w["growth_per_year"]["sd"] < 0.2
+    assert not tmp_path.joinpath("u-report").exists()
+
+
+def test_a_daily_arrival_profile_is_detected_and_reported():
+    # thinning a Poisson process by 1 + 0.5 cos(2π(h-14)/24): the χ² test must see it
+    rng = np.random.default_rng(9)
+    t = np.sort(rng.uniform(0, 200 * 24, 6000))
+    keep = rng.uniform(0, 1.5, len(t)) < 1 + 0.5 * np.cos(2 * np.pi * (t % 24 - 14) / 24)
+    t = t[keep]
+    rate = fit.fit_rate(t)
+    prof = fit.arrival_profile(rate, t, 0, "daily")
+    assert prof.present
+    assert prof.amplitude == pytest.approx(0.5, abs=0.08)
+    assert prof.peak == pytest.approx(14.0, abs=1.0)
+
+
+# --------------------------------------------------------------------------- demand
+
+
+@pytest.fixture(scope="module")
+def usage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """18 months of hourly demand from capsim's own demand model, starting on a Monday."""
+    sc = build(
+        {"cpu": {"unit": "vcpu", "reserved": 1000, "price_per_unit_hour": 0.02}},
+        {
+            "web": {
+                "kind": "demand",
+                "pool": "cpu",
+                "demand_units": 1000,
+                "growth_per_year": 0.25,
+                "daily_amplitude": 0.3,
+                "weekly_amplitude": 0.1,
+                "noise_cv": 0.05,
+            }
+        },
+        years=1.5,
+        seed=4,
+    )
+    y = demand_path(sc, "web", 4, 0, draw_params(sc, 4, 0))
+    frame = pd.DataFrame({"hour": [_stamp(h) for h in range(len(y))], "vcpus": y})
+    path = tmp_path_factory.mktemp("usage") / "usage.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_demand_round_trip_recovers_level_growth_cycles_and_noise(usage, tmp_path):
+    out = tmp_path / "web.toml"
+    assert (
+        main(
+            [
+                "fit",
+                "demand",
+                str(usage),
+                "--column",
+                "vcpus",
+                "--workload",
+                "web",
+                "--pool",
+                "cpu",
+                "--start",
+                MONDAY.isoformat(),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    f = fit.fit_demand(read_usage(usage, "vcpus"), at_hours=0.0)
+    assert f.level.low <= 1000 <= f.level.high
+    assert f.growth.low <= 0.25 <= f.growth.high and f.growth_usable
+    assert f.daily_amplitude.low <= 0.3 <= f.daily_amplitude.high
+    assert f.weekly_amplitude.low <= 0.1 <= f.weekly_amplitude.high
+    assert f.daily_peak_hour == pytest.approx(14.0, abs=0.25)  # capsim's daily peak
+    assert f.weekly_peak_day == pytest.approx(2.5, abs=0.2)  # 2.5 days after a Monday start
+    assert f.noise_cv == pytest.approx(0.05, rel=0.15)
+    assert not f.replay_better
+    w = tomllib.loads(out.read_text())["workloads"]["web"]
+    assert "file" not in w and w["daily_amplitude"] == pytest.approx(0.3, abs=0.01)
+    assert w["demand_units"] == pytest.approx(1000, rel=0.03)
+
+
+def test_amplitude_from_log_inverts_the_fourier_series_of_log_one_plus_a_cos():
+    x = 2 * np.pi * np.arange(4096) / 4096
+    for a in (0.05, 0.3, 0.6, 0.9):
+        c = 2 * abs(np.fft.rfft(np.log1p(a * np.cos(x)))[1]) / len(x)
+        assert fit.amplitude_from_log(c) == pytest.approx(a, rel=1e-9)
+
+
+def test_helios_fitted_daily_and_weekly_shape_match_the_recordings_own_averages():
+    f = fit.fit_demand(
+        read_usage(ROOT / "configs/examples/data/helios-earth-gpu-demand-hourly.csv")
+    )
+    df = pd.read_csv(
+        ROOT / "configs/examples/data/helios-earth-gpu-demand-hourly.csv", parse_dates=["hour"]
+    )
+    df = df[df["units"] > 0]  # the outage hours, as the fit leaves them out
+    checks = (
+        (df["hour"].dt.hour, 24, f.daily_amplitude, f.daily_peak_hour, 1.0),
+        (df["hour"].dt.day_of_week, 7, f.weekly_amplitude, f.weekly_peak_day, 0.5),
+    )
+    for key, period, amp, peak, peak_tol in checks:
+        means = df.groupby(key)["units"].mean().to_numpy()
+        rel = means / means.mean()
+        centres = np.arange(period) + 0.5
+        z = np.mean((rel - rel.mean()) * np.exp(-2j * np.pi * centres / period))
+        own_amp = 2 * abs(z)
+        own_peak = (-np.angle(z) / (2 * np.pi) * period) % period
+        assert amp.low <= own_amp <= amp.high
+        assert abs((peak - own_peak + period / 2) % period - period / 2) <= peak_tol
+        curve = 1 + amp.value * np.cos(2 * np.pi * (centres - peak) / period)
+        assert np.corrcoef(curve, rel)[0, 1] > 0.85
+    assert f.nonpositive == 25  # the documented outage
+    assert f.replay_better  # a month with an outage: the recording beats a smooth model
+
+
+# --------------------------------------------------------------------------- the shipped example
+
+
+def test_shipped_example_holds_what_capsim_fit_says_about_the_shipped_log(tmp_path):
+    out = tmp_path / "fitted.toml"
+    assert (
+        main(
+            [
+                "fit",
+                "jobs",
+                str(ROOT / "configs/examples/data/job-log.csv"),
+                "--workload-column",
+                "team",
+                "--units-column",
+                "chips",
+                "--start",
+                "2026-07-01",
+                "--pool",
+                "trainium",
+                "--out",
+                str(out),
+                "--no-report",
+            ]
+        )
+        == 0
+    )
+    fresh = tomllib.loads(out.read_text())["workloads"]
+    shipped = tomllib.loads((ROOT / "configs/examples/fitted-jobs.toml").read_text())["workloads"]
+    for name, w in fresh.items():
+        for key in ("arrivals_per_day", "growth_per_year", "units", "duration_hours"):
+            assert shipped[name][key] == w[key], (name, key)
+
+
+# --------------------------------------------------------------------------- bad history
+
+
+BAD_LOGS = [
+    (
+        "submit,units,duration_hours\n2024-01-01 10:00,8,2\nyesterday,8,2\n",
+        "line 3: column 'submit' must be a timestamp",
+        [],
+    ),
+    (
+        "submit_hours,units,duration_hours\n1,8,2\n2,8,-1\n",
+        "line 3: column 'duration_hours' must be >= 0",
+        [],
+    ),
+    (
+        "submit,start,end,units\n2024-01-01 10:00,2024-01-01 11:00,2024-01-01 10:30,8\n",
+        "line 2: the job ends 0.5 h before it starts",
+        [],
+    ),
+    (
+        "submit_hours,units,duration_hours,team\n1,8,2,a\n2,8,2,\n",
+        "line 3: column 'team' is empty",
+        ["--workload-column", "team"],
+    ),
+    ("submit_hours,units,duration_hours\n1,0,2\n", "line 2: column 'units' must be > 0", []),
+    ("submit_hours,gpus,duration_hours\n1,8,2\n", "lacks a units column", []),
+    ("when,units,duration_hours\n1,8,2\n", "lacks a submit or submit_hours column", []),
+    ("submit_hours,units,duration_hours\n1,8,2\n2,8,2\n3,8,2\n", "has 3 jobs with a duration", []),
+    ("submit_hours,units,duration_hours\n", "has no data rows", []),
+    (
+        "submit,units,duration_hours\n2024-01-01T10:00:00Z,8,2\n2024-01-01 11:00,8,2\n",
+        "line 3: column 'submit' mixes timestamps with and without a time zone",
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "extra"), BAD_LOGS)
+def test_bad_job_logs_exit_2_naming_file_line_and_column(text, message, extra, tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text(text)
+    code, _, err = _cli(
+        ["fit", "jobs", str(log), "--out", str(tmp_path / "f.toml"), *extra], capsys
+    )
+    assert code == 2
+    assert message in err and "log.csv" in err and "Traceback" not in err
+    assert not (tmp_path / "f.toml").exists() and not (tmp_path / "f-report").exists()
+
+
+def test_usage_rows_must_be_one_hour_apart(tmp_path, capsys):
+    rows = ["hour,units"] + [f"{_stamp(h)},5" for h in range(60)]
+    rows[31] = f"{_stamp(33)},5"
+    (tmp_path / "u.csv").write_text("\n".join(rows) + "\n")
+    code, _, err = _cli(
+        ["fit", "demand", str(tmp_path / "u.csv"), "--out", str(tmp_path / "f.toml")], capsys
+    )
+    assert code == 2 and "line 32" in err and "one hour apart" in err
+
+
+def test_fit_never_overwrites_without_force(job_log, tmp_path, capsys):
+    out = tmp_path / "f.toml"
+    out.write_text("# mine\n")
+    code, _, err = _cli(["fit", "jobs", str(job_log), "--out", str(out)], capsys)
+    assert code == 2 and "--force" in err
+    assert out.read_text() == "# mine\n"
