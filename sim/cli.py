@@ -230,6 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="figures and one HTML page for a run, sweep or stress directory"
     )
     p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write report.pdf: the executive page, then one figure per page",
+    )
+
+    p = sub.add_parser("export", help="tables for a spreadsheet (CSV files or one Excel workbook)")
+    p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
+    p.add_argument(
+        "--format",
+        choices=("csv", "xlsx"),
+        default="csv",
+        help="csv: DIR/export/<table>.csv; xlsx: DIR/export.xlsx, one sheet per table "
+        "(default: csv)",
+    )
 
     fit = sub.add_parser(
         "fit", help="fit workloads to history: a job log or an hourly usage series"
@@ -383,9 +398,9 @@ def summary_table(result: RunResult) -> Table:
     )
     for col, just in (
         ("metric", "left"),
-        ("mean", "right"),
+        (f"mean of {result.n} runs", "right"),
         ("95% CI of mean", "right"),
-        ("p5 – p95", "right"),
+        ("P10 – P90 (range)", "right"),
     ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
 
@@ -394,7 +409,7 @@ def summary_table(result: RunResult) -> Table:
             return
         st = s[key]
         ci = "" if math.isnan(st["ci95_low"]) else f"{f(st['ci95_low'])} – {f(st['ci95_high'])}"
-        table.add_row(label, f(st["mean"]), ci, f"{f(st['p5'])} – {f(st['p95'])}")
+        table.add_row(label, f(st["mean"]), ci, f"{f(st['p10'])} – {f(st['p90'])}")
 
     row("total spend", "spend_usd.total", fmt.usd)
     row("  reserved", "spend_usd.reserved", fmt.usd)
@@ -428,8 +443,8 @@ def summary_table(result: RunResult) -> Table:
             row(f"{name}: unserved unit-hours", f"unserved_unit_hours.{name}", fmt.quantity)
             continue
         row(f"{name}: jobs", f"jobs_arrived.{name}", fmt.quantity)
-        row(f"{name}: wait p50 (h)", f"wait_hours.{name}.p50", fmt.quantity)
-        row(f"{name}: wait p95 (h)", f"wait_hours.{name}.p95", fmt.quantity)
+        row(f"{name}: wait p50 (h, per run)", f"wait_hours.{name}.p50", fmt.quantity)
+        row(f"{name}: wait p95 (h, per run)", f"wait_hours.{name}.p95", fmt.quantity)
         row(f"{name}: overflowed jobs", f"jobs_overflowed.{name}", fmt.quantity)
         row(f"{name}: unfinished at horizon", f"jobs_unfinished.{name}", fmt.quantity)
         row(f"{name}: still queued at horizon", f"jobs_censored.{name}", fmt.quantity)
@@ -553,15 +568,25 @@ def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Tabl
     return table
 
 
-def _report(directory: Path) -> None:
+def _report(directory: Path, pdf: bool = False) -> None:
     from sim import report
 
-    page = report.write_report(directory)
+    page = report.write_report(directory, pdf=pdf)
     out.print(f"wrote {page}")
+    if pdf:
+        out.print(f"wrote {page.with_suffix('.pdf')}")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sim import export
+
+    files = export.export(args.directory, args.format)
+    out.print(f"wrote {', '.join(str(f) for f in files)}")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _report(args.directory)
+    _report(args.directory, pdf=args.pdf)
     return 0
 
 
@@ -897,6 +922,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": cmd_sweep,
     "stress": cmd_stress,
     "report": cmd_report,
+    "export": cmd_export,
 }
 
 

@@ -7,6 +7,7 @@ slide-sized type, one palette, units on every axis, money as people write it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 from cycler import cycler
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim import fmt
 from sim.calendar import HOURS_PER_MONTH
@@ -59,9 +61,19 @@ def style() -> Iterator[None]:
         yield
 
 
-def usd_axis(ax: Axes, axis: str = "y") -> None:
-    """Money on an axis: $1.2B, $340M."""
-    f = FuncFormatter(lambda x, _: fmt.usd(x, 3))
+def _digits(values: Any) -> int:
+    """Significant digits that keep ticks over ``values`` apart ($4.031B, $4.034B)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 2 or v.max() == v.min():
+        return 3
+    top = float(np.abs(v).max())
+    return int(min(6, 3 + max(0, math.ceil(math.log10(top / (v.max() - v.min()))) - 1)))
+
+
+def usd_axis(ax: Axes, axis: str = "y", digits: int = 3) -> None:
+    """Money on an axis: $1.2B, $340M (``digits`` significant figures)."""
+    f = FuncFormatter(lambda x, _: fmt.usd(x, digits))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
 
 
@@ -69,6 +81,47 @@ def qty_axis(ax: Axes, axis: str = "y") -> None:
     """Large counts on an axis: 12k, 1.5M."""
     f = FuncFormatter(lambda x, _: fmt.quantity(x, 3))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
+
+
+#: colours for named series (pools, targets, workloads): Okabe & Ito without black and
+#: yellow (reserved for the contract line, and too pale on white), then Tol's muted colours
+SERIES = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#332288",
+]
+
+
+def color_map(names: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per name: give it the scenario's pools and overflow targets (or its
+    workloads) in the scenario's order, and each name has the same colour in every figure
+    and every report of that scenario."""
+    return {n: SERIES[i % len(SERIES)] for i, n in enumerate(dict.fromkeys(names))}
+
+
+def _colors(colors: dict[str, str] | None, names: Sequence[str]) -> dict[str, str]:
+    if colors is not None and all(n in colors for n in names):
+        return colors
+    return color_map(sorted(set(names)))
+
+
+def contract_year_labels(frame: pd.DataFrame) -> dict[int, str]:
+    """Contract year → calendar label (``2026–27`` for a year from July, ``2027`` from
+    January), from the ``month`` and ``month_start`` columns of a result frame."""
+    f = frame[["month", "month_start"]].drop_duplicates("month")
+    f = f.assign(year=_contract_year(f["month"]))
+    out = {}
+    for year, start in f.groupby("year")["month_start"].min().items():
+        d = pd.Timestamp(start)
+        out[int(str(year))] = f"{d.year}" if d.month == 1 else f"{d.year}–{(d.year + 1) % 100:02d}"
+    return out
 
 
 def _ax(ax: Axes | None) -> Axes:
@@ -176,25 +229,18 @@ def utilization_curves(
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     qty_axis(ax)
-    # keep the contract and the medians readable: a runaway queue in a few runs may push the
-    # upper band far up; clip it and say so
-    top = 1.25 * float(max(reserved.max(), used["p95"].max(), demand["p50"].max()))
-    if float(demand["p95"].max()) > top:
-        ax.set_ylim(0, top)
-        ax.annotate(
-            "the wanted 5–95 % band runs above the top in some months",
-            (1, 0),
-            xycoords="axes fraction",
-            xytext=(-4, 4),
-            textcoords="offset points",
-            ha="right",
-            va="bottom",
-            fontsize=9,
-            color="#777777",
-        )
-    else:
-        ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", ncols=2)
+    # every band stays inside the plot, with room above for the legend
+    top = float(max(reserved.max(), used["p95"].max(), demand["p95"].max()))
+    ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
+    handles, labels = ax.get_legend_handles_labels()
+    overlap = Patch(color=USED, alpha=0.35, label="where both bands overlap")
+    ax.legend(
+        [*handles, overlap],
+        [*labels, "where both bands overlap"],
+        loc="upper left",
+        ncols=3,
+        fontsize=10,
+    )
     return ax
 
 
@@ -203,76 +249,107 @@ def _contract_year(month: pd.Series) -> pd.Series:
 
 
 def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | None = None) -> Axes:
-    """Idle reserved unit-hours (bars) and what they cost (labels), by contract year."""
+    """What idle reserved capacity cost in each contract year (bars: mean over runs, in
+    dollars; whiskers: P10–P90 across runs), labelled with the idle unit-hours. The bars add
+    up to the mean idle spend of the summary table."""
     ax = _ax(ax)
     t = ts[ts["pool"] == pool].assign(year=lambda d: _contract_year(d["month"]))
     per_rep = t.groupby(["year", "replication"])[["idle_unit_hours", "idle_spend_usd"]].sum()
     g = per_rep.groupby("year")
-    med = g.median()
-    lo, hi = g.quantile(0.05), g.quantile(0.95)
-    years = med.index.to_numpy()
+    mean = g.mean()
+    lo, hi = g.quantile(0.10), g.quantile(0.90)
+    years = mean.index.to_numpy()
+    labels = contract_year_labels(t)
     err = np.vstack(
         [
-            med["idle_unit_hours"] - lo["idle_unit_hours"],
-            hi["idle_unit_hours"] - med["idle_unit_hours"],
+            np.maximum(mean["idle_spend_usd"] - lo["idle_spend_usd"], 0),
+            np.maximum(hi["idle_spend_usd"] - mean["idle_spend_usd"], 0),
         ]
     )
     ax.bar(
         years,
-        med["idle_unit_hours"],
+        mean["idle_spend_usd"],
         color=IDLE,
         yerr=err,
         capsize=4,
         ecolor="#555555",
-        label="idle, median (whiskers 5–95 %)",
+        label="idle spend, mean (whiskers P10–P90 across runs)",
     )
-    top = float((med["idle_unit_hours"] + err[1]).max() or 1.0)
-    _label_bars(ax, years, med["idle_unit_hours"], [fmt.usd(v) for v in med["idle_spend_usd"]])
-    ax.set_ylim(0, top * 1.15)
-    total = per_rep.groupby("replication")["idle_spend_usd"].sum().median()
+    texts = [
+        f"{fmt.usd(v)}\n{fmt.quantity(h)} {unit}-h"
+        for v, h in zip(mean["idle_spend_usd"], mean["idle_unit_hours"], strict=True)
+    ]
+    tops = mean["idle_spend_usd"].to_numpy() + err[1]
+    _label_bars(ax, years, tops, texts)
+    ax.set_ylim(0, float(tops.max() or 1.0) * 1.3)
+    n = per_rep.index.get_level_values("replication").nunique()
+    total = per_rep.groupby("replication")["idle_spend_usd"].sum().mean()
     ax.set_title(
-        f"{pool}: idle reserved {unit}-hours by contract year — "
-        f"median {fmt.usd(total)} paid for idle capacity"
+        f"{pool}: paid for idle reserved capacity — {fmt.usd(total)} over the term "
+        f"(mean of {n} runs)"
     )
     ax.set_xlabel("contract year")
-    ax.set_ylabel(f"idle {unit}-hours per year")
-    ax.set_xticks(years)
-    qty_axis(ax)
+    ax.set_ylabel("idle spend per contract year (USD)")
+    ax.set_xticks(years, [labels.get(int(y), str(y)) for y in years])
+    usd_axis(ax)
     ax.legend(loc="upper left")
     return ax
 
 
-def spend_by_year(spend: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def _spend_part(component: str, pool: Any, target: Any) -> tuple[str, str]:
+    """(legend label, the name whose colour it takes) of one spend component."""
+    if component == "reserved":
+        return f"reserved: {pool}", str(pool)
+    if component == "overhang":
+        return f"overhang past the schedule: {pool}", str(pool)
+    if component == "transfer":
+        return f"transfer fees: {target}", str(target)
+    if component == "shortfall":
+        return "take-or-pay shortfall", ""
+    return f"overflow: {target}", str(target)
+
+
+def spend_by_year(
+    spend: pd.DataFrame, ax: Axes | None = None, colors: dict[str, str] | None = None
+) -> Axes:
     """Mean spend per contract year, stacked: each pool's reservation, each overflow target,
-    transfer fees."""
+    overhang, transfer fees and the take-or-pay shortfall, each in its pool's or target's
+    colour (hatched: overhang, transfers; black: shortfall)."""
     ax = _ax(ax)
     s = spend.assign(year=_contract_year(spend["month"]))
-    labels = {
-        "reserved": "reserved: " + s["pool"],
-        "overhang": "overhang (on-demand): " + s["pool"],
-        "transfer": "transfers: " + s["target"],
-        "shortfall": pd.Series("take-or-pay shortfall", index=s.index),
-    }
-    part = "overflow: " + s["target"]
-    for component, label in labels.items():
-        part = part.where(s["component"] != component, label)
-    s = s.assign(part=part)
     n = s["replication"].nunique()
-    table = s.groupby(["year", "part"])["spend_usd"].sum().unstack().fillna(0.0) / n
-    table = table.loc[:, table.sum() > 0]
-    order = sorted(
-        table.columns, key=lambda c: (not c.startswith("reserved"), c.startswith("transfers"), c)
+    keyed = (
+        s.assign(pool=s["pool"].fillna(""), target=s["target"].fillna(""))
+        .groupby(["component", "pool", "target", "year"])["spend_usd"]
+        .sum()
+        / n
     )
+    parts: dict[str, tuple[str, str]] = {}
+    series: dict[str, pd.Series] = {}
+    for key, g in keyed.groupby(level=[0, 1, 2]):
+        component, pool, target = tuple(key)  # type: ignore[arg-type]
+        label, owner = _spend_part(str(component), pool, target)
+        parts[label] = (str(component), owner)
+        v = g.droplevel([0, 1, 2])
+        series[label] = series[label].add(v, fill_value=0) if label in series else v
+    table = pd.DataFrame(series).fillna(0.0).sort_index()
+    table = table.loc[:, table.sum() > 0.5]  # a cent of rounding is not a component
+    rank = {"reserved": 0, "overflow": 1, "overhang": 2, "transfer": 3, "shortfall": 4}
+    order = sorted(table.columns, key=lambda c: (rank.get(parts[c][0], 5), c))
     table = table[order]
+    palette = _colors(colors, [parts[c][1] for c in order if parts[c][1]])
     bottom = np.zeros(len(table))
-    for i, col in enumerate(table.columns):
+    for col in table.columns:
+        component, owner = parts[col]
+        color = RESERVED if component == "shortfall" else palette.get(owner, IDLE)
         ax.bar(
             table.index,
             table[col],
             bottom=bottom,
             label=col,
-            color=PALETTE[i % len(PALETTE)],
-            hatch="//" if col.startswith("transfers") else None,
+            color=color,
+            alpha=0.55 if component == "overflow" else 1.0,
+            hatch="//" if component in ("transfer", "overhang", "shortfall") else None,
             edgecolor="white",
             linewidth=0.5,
         )
@@ -282,18 +359,30 @@ def spend_by_year(spend: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_title(
         f"Spend by contract year — {fmt.usd(bottom.sum())} over the term (mean of {n} runs)"
     )
+    labels = contract_year_labels(s)
     ax.set_xlabel("contract year")
-    ax.set_ylabel("spend per year (USD)")
-    ax.set_xticks(table.index)
+    ax.set_ylabel("spend per contract year (USD)")
+    ax.set_xticks(table.index, [labels.get(int(y), str(y)) for y in table.index])
     usd_axis(ax)
     ax.legend(loc="upper left", fontsize=10)
     return ax
 
 
-def wait_cdf(waits: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Share of jobs that waited at most t hours, by workload (log time), p50/p95 marked."""
+def wait_cdf(
+    waits: pd.DataFrame,
+    ax: Axes | None = None,
+    limits: dict[str, float] | None = None,
+    horizon_hours: float | None = None,
+    colors: dict[str, str] | None = None,
+) -> Axes:
+    """Share of started jobs that waited at most t hours, by workload, all runs pooled (log
+    time; ● the pooled median, ◆ the pooled 95th percentile), each workload's
+    ``max_wait_hours`` marked (dashed), the axis cut at the horizon."""
     ax = _ax(ax)
-    for i, (name, g) in enumerate(waits.groupby("workload", sort=False)):
+    names = [str(w) for w in waits["workload"].drop_duplicates()]
+    palette = _colors(colors, names)
+    n = waits["replication"].nunique()
+    for name, g in waits.groupby("workload", sort=False):
         counts = g.groupby("wait_high_hours")["jobs"].sum().sort_index()
         total = counts.sum()
         if total <= 0:
@@ -302,7 +391,7 @@ def wait_cdf(waits: pd.DataFrame, ax: Axes | None = None) -> Axes:
         x = counts.index.to_numpy().astype(float)
         zero_share = float(cdf.iloc[0])
         finite = np.isfinite(x) & (x >= 0.01)
-        color = PALETTE[i % len(PALETTE)]
+        color = palette[str(name)]
         ax.step(
             x[finite],
             cdf.to_numpy()[finite],
@@ -315,14 +404,27 @@ def wait_cdf(waits: pd.DataFrame, ax: Axes | None = None) -> Axes:
             idx = int(np.searchsorted(cdf.to_numpy(), q))
             if idx < len(x) and np.isfinite(x[idx]):
                 ax.plot(max(x[idx], 0.01), q, marker=marker, color=color, markersize=7)
+        limit = (limits or {}).get(str(name))
+        if limit is not None and 0 < limit < math.inf:
+            ax.axvline(limit, color=color, linewidth=1.2, linestyle="--", alpha=0.8)
+            ax.annotate(
+                f"{name}: overflow after {limit:g} h",
+                (limit, 0.02),
+                xytext=(3, 0),
+                textcoords="offset points",
+                rotation=90,
+                va="bottom",
+                fontsize=9,
+                color=color,
+            )
     ax.set_xscale("log")
-    ax.set_xlim(0.01, None)
+    ax.set_xlim(0.01, horizon_hours)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.axhline(0.5, color="#BBBBBB", linewidth=0.8, linestyle=":")
     ax.axhline(0.95, color="#BBBBBB", linewidth=0.8, linestyle=":")
-    ax.set_title("How long jobs wait to start (● median, ◆ 95th percentile)")
+    ax.set_title(f"How long jobs wait to start, all {n} runs pooled (● median, ◆ P95)")
     ax.set_xlabel("wait before starting (hours, log scale)")
     ax.set_ylabel("share of started jobs")
     ax.legend(loc="lower right")
@@ -365,28 +467,48 @@ def commitment_exposure(
 
 
 def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Total spend across replications, with P50 and P90 marked."""
+    """Total spend across runs as an empirical CDF (one step per run) with the mean, P10,
+    P50 and P90 marked; a note when there are fewer than 30 runs."""
     ax = _ax(ax)
-    x = replications["spend_usd.total"].to_numpy()
-    bins = max(5, min(40, len(x) // 3))
-    ax.hist(x, bins=bins, color=PALETTE[0], alpha=0.8, edgecolor="white")
-    for q, label, color in ((50, "P50", PALETTE[2]), (90, "P90", PALETTE[3])):
-        v = float(np.percentile(x, q))
-        ax.axvline(v, color=color, linewidth=2.2)
+    x = np.sort(replications["spend_usd.total"].to_numpy())
+    n = len(x)
+    ax.step(x, (np.arange(n) + 1) / n, where="post", color=PALETTE[0], linewidth=2.2)
+    ax.plot(x, (np.arange(n) + 1) / n, "o", color=PALETTE[0], markersize=4 if n > 60 else 6)
+    marks = [
+        ("P10", float(np.percentile(x, 10)), PALETTE[2], 0.10),
+        ("P50", float(np.percentile(x, 50)), PALETTE[5], 0.50),
+        ("mean", float(x.mean()), RESERVED, 0.70),
+        ("P90", float(np.percentile(x, 90)), PALETTE[3], 0.90),
+    ]
+    for label, v, color, y in marks:
+        ax.axvline(v, color=color, linewidth=1.6, linestyle="-" if label != "mean" else "--")
         ax.annotate(
-            f"{label} {fmt.usd(v)}",
-            (v, 1),
-            xycoords=("data", "axes fraction"),
-            xytext=(4, -16),
+            f"{label} {fmt.usd(v, _digits(x))}",
+            (v, y),
+            xytext=(5, 0),
             textcoords="offset points",
             color=color,
             fontweight="bold",
+            va="center",
         )
-    ax.set_title(f"Total spend over the term across {len(x)} runs")
+    ax.set_title(f"Total spend over the term: {n} runs")
     ax.set_xlabel("total spend (USD)")
-    ax.set_ylabel("runs")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    usd_axis(ax, "x")
+    ax.set_ylabel("share of runs at or below")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.04)
+    usd_axis(ax, "x", _digits(x))
+    if n < 30:
+        ax.annotate(
+            f"only {n} runs: P10 and P90 are rough; run 30 or more for a planning range",
+            (1, 0),
+            xycoords="axes fraction",
+            xytext=(-4, 4),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            fontsize=9,
+            color="#777777",
+        )
     return ax
 
 
@@ -467,41 +589,56 @@ def _key_label(key: str) -> str:
 def stress_comparison(
     summary: dict[str, Any], metric: str = "spend_usd.total", ax: Axes | None = None
 ) -> Axes:
-    """Each stress case's change against the baseline in one metric (paired mean; whiskers:
-    95 % CI of the paired difference), labelled in the metric's own units."""
+    """Each case's level of one metric beside the baseline's (bars: mean over runs;
+    whiskers: its 95 % CI), each labelled with its paired change against the baseline in
+    the metric's units (percentage points for shares)."""
     ax = _ax(ax)
-    cases = [c for c in summary["cases"] if c["case"] != "baseline"]
-    base = summary["cases"][0]["metrics"][metric]["mean"]
-    money = metric.startswith("spend_usd")
-    f = fmt.usd if money else fmt.quantity
-    vals = np.array([c["change"][metric]["mean"] for c in cases], dtype=float)
-    lows = np.array([c["change"][metric]["ci95_low"] for c in cases], dtype=float)
-    highs = np.array([c["change"][metric]["ci95_high"] for c in cases], dtype=float)
-    err = np.vstack([np.nan_to_num(vals - lows), np.nan_to_num(highs - vals)])
-    colors = [PALETTE[3] if v > 0 else PALETTE[2] for v in vals]
+    cases = summary["cases"]
+    levels = np.array([c["metrics"][metric]["mean"] for c in cases], dtype=float)
+    lows = np.array([c["metrics"][metric]["ci95_low"] for c in cases], dtype=float)
+    highs = np.array([c["metrics"][metric]["ci95_high"] for c in cases], dtype=float)
+    err = np.vstack([np.nan_to_num(levels - lows), np.nan_to_num(highs - levels)])
+    err = np.maximum(err, 0.0)
+    base = levels[0]
+    colors = []
+    for c, v in zip(cases, levels, strict=True):
+        if c["case"] == "baseline":
+            colors.append(IDLE)
+        else:
+            colors.append(PALETTE[3] if v > base else PALETTE[2])
     y = np.arange(len(cases))
-    ax.barh(y, vals, color=colors, xerr=err, capsize=4, ecolor="#555555", height=0.6)
-    span = float(np.nanmax(np.abs(np.concatenate([vals, lows, highs]))) or 1.0)
-    for yi, v, lo_e, hi_e in zip(y, vals, err[0], err[1], strict=True):
-        rel = f" ({v / base:+.0%})" if base else ""
-        end = v + hi_e if v >= 0 else v - lo_e  # beyond the whisker
+    ax.barh(y, levels, color=colors, xerr=err, capsize=4, ecolor="#555555", height=0.6)
+    ax.axvline(base, color=RESERVED, linewidth=1, linestyle="--")
+    for yi, c, v, hi_e in zip(y, cases, levels, err[1], strict=True):
+        text = fmt.metric_value(v, metric)
+        if c["case"] != "baseline":
+            ch = c["change"][metric]
+            text += f"  ({fmt.metric_change(ch['mean'], metric)}"
+            if base and not fmt.is_rate(metric):
+                text += f", {ch['mean'] / base:+.0%}"
+            text += ")"
         ax.annotate(
-            ("+" if v > 0 else "") + f(v) + rel,
-            (end, yi),
-            xytext=(6 if v >= 0 else -6, 0),
+            text,
+            (v + hi_e, yi),
+            xytext=(6, 0),
             textcoords="offset points",
-            ha="left" if v >= 0 else "right",
+            ha="left",
             va="center",
             fontweight="bold",
+            fontsize=11,
         )
-    ax.set_xlim(-1.6 * span, 1.6 * span)
-    ax.axvline(0, color="black", linewidth=1)
+    right = float(np.nanmax(levels + err[1])) if len(levels) else 1.0
+    ax.set_xlim(0, (right or 1.0) * 1.45)
     ax.set_yticks(y, [c["case"] for c in cases])
     ax.invert_yaxis()
-    (usd_axis if money else qty_axis)(ax, "x")
+    if fmt.is_rate(metric):
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    else:
+        (usd_axis if metric.startswith(("spend_usd", "idle_spend_usd")) else qty_axis)(ax, "x")
     label = _metric_label(metric)
-    ax.set_title(f"Change in {label} per stress case (baseline: {f(base)})")
-    ax.set_xlabel(f"change against the baseline in {label}")
+    n = summary.get("replications", "")
+    ax.set_title(f"{label[0].upper()}{label[1:]} per stress case (mean of {n} runs)")
+    ax.set_xlabel(f"{label} (bars: mean; whiskers: 95 % CI; in brackets: paired change)")
     ax.grid(axis="y", visible=False)
     return ax
 
@@ -510,6 +647,8 @@ def _metric_label(metric: str) -> str:
     parts = metric.split(".")
     if metric == "spend_usd.total":
         return "total spend (USD)"
+    if metric.startswith("idle_spend_usd."):
+        return f"idle reserved spend, {'.'.join(parts[1:])} (USD)"
     if metric.startswith("wait_hours."):
         return f"{parts[-1]} wait of {'.'.join(parts[1:-1])} (hours)"
     head = parts[0].replace("_unit_hours", " unit-hours").replace("_", " ")
@@ -517,14 +656,18 @@ def _metric_label(metric: str) -> str:
 
 
 def stress_metrics(summary: dict[str, Any]) -> list[str]:
-    """The metrics a stress report draws: spend, idle and overflow per pool, p95 waits."""
+    """The metrics a stress report draws: total spend, idle dollars and overflow per pool,
+    p95 waits; a metric that is zero in every case is left out."""
     change = summary["cases"][0]["change"]
-    return [
+    chosen = [
         m
         for m in change
         if m == "spend_usd.total"
-        or m.startswith(("idle_unit_hours.", "overflow_unit_hours."))
+        or m.startswith(("idle_spend_usd.", "overflow_unit_hours."))
         or (m.startswith("wait_hours.") and m.endswith(".p95"))
+    ]
+    return [
+        m for m in chosen if any(abs(c["metrics"][m]["mean"] or 0.0) > 0 for c in summary["cases"])
     ]
 
 

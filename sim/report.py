@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -24,8 +25,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
 
-from sim import __version__, fmt, plots, store
+from sim import __version__, executive, fmt, plots, store
 from sim.calendar import HOURS_PER_YEAR
 from sim.scenario import read_toml
 
@@ -42,12 +44,31 @@ def _horizon(directory: Path) -> float:
     return float(raw.get("scenario", {}).get("years", 7)) * HOURS_PER_YEAR
 
 
+def _colors(raw: dict[str, Any]) -> dict[str, str]:
+    """One colour per pool and overflow target, and one per workload, in the scenario's
+    order (the two sets never share a figure)."""
+    capacity = [*raw.get("pools", {}), *(str(t.get("name", "")) for t in raw.get("overflow", []))]
+    return {**plots.color_map(capacity), **plots.color_map(list(raw.get("workloads", {})))}
+
+
+def _wait_limits(raw: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for name, w in raw.get("workloads", {}).items():
+        v = w.get("max_wait_hours")
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out[name] = float(v)
+    return out
+
+
 def run_figures(directory: Path) -> list[Figure]:
     """The figures of a run directory, each with a one-line caption."""
     ts = pd.read_parquet(directory / "timeseries.parquet")
     reps = pd.read_parquet(directory / "replications.parquet")
     pools = _pools(directory)
     horizon = _horizon(directory)
+    raw = read_toml(directory / "scenario.toml")
+    colors = _colors(raw)
+    n = len(reps)
     figs: list[Figure] = []
     for pool, unit in pools.items():
         figs.append(
@@ -61,8 +82,9 @@ def run_figures(directory: Path) -> list[Figure]:
         figs.append(
             (
                 f"idle-{pool}",
-                f"{pool}: reserved {unit}-hours that sat idle each contract year, labelled with "
-                "what they cost.",
+                f"{pool}: what idle reserved {unit}s cost in each contract year (mean of {n} "
+                f"runs; whiskers P10–P90 across runs), labelled with the idle {unit}-hours. The "
+                "bars add up to the mean idle spend in the table.",
                 partial(plots.idle_by_year, ts, pool, unit),
             )
         )
@@ -71,8 +93,10 @@ def run_figures(directory: Path) -> list[Figure]:
         figs.append(
             (
                 "spend-by-year",
-                "Mean spend per contract year by component.",
-                partial(plots.spend_by_year, spend),
+                f"Spend per contract year by component (mean of {n} runs): reservations, "
+                "overflow per target, overhang past a falling schedule, transfer fees and the "
+                "take-or-pay shortfall.",
+                partial(plots.spend_by_year, spend, colors=colors),
             )
         )
     if (directory / "waits.parquet").exists():
@@ -81,11 +105,18 @@ def run_figures(directory: Path) -> list[Figure]:
             figs.append(
                 (
                     "waits",
-                    "Distribution of job waits by workload, all runs pooled.",
-                    partial(plots.wait_cdf, waits),
+                    f"Job waits by workload, all jobs of all {n} runs pooled; dashed: each "
+                    "workload's max_wait_hours, after which it overflows. (The table's wait "
+                    "p95 is the mean of each run's own p95.)",
+                    partial(
+                        plots.wait_cdf,
+                        waits,
+                        limits=_wait_limits(raw),
+                        horizon_hours=horizon,
+                        colors=colors,
+                    ),
                 )
             )
-    raw = read_toml(directory / "scenario.toml")
     commitment = raw.get("contract", {}).get("commitment_usd")
     if (directory / "contract.parquet").exists() and isinstance(commitment, int | float):
         contract = pd.read_parquet(directory / "contract.parquet")
@@ -100,7 +131,8 @@ def run_figures(directory: Path) -> list[Figure]:
     figs.append(
         (
             "spend-distribution",
-            "Total spend over the term, one value per run.",
+            f"Total spend over the term, one step per run ({n} runs), with the mean and the "
+            "planner's range P10–P90.",
             partial(plots.spend_distribution, reps),
         )
     )
@@ -129,8 +161,8 @@ def stress_figures(directory: Path) -> list[Figure]:
     return [
         (
             f"stress-{m.replace('.', '_')}",
-            f"Change in {m} in each stress case against the baseline (paired replications; "
-            "whiskers: 95 % CI of the change).",
+            f"{m} in each stress case beside the baseline (mean; whiskers: 95 % CI), with "
+            "the paired change against the baseline (same random demand in every case).",
             partial(plots.stress_comparison, summary, m),
         )
         for m in plots.stress_metrics(summary)
@@ -181,16 +213,26 @@ def run_tables(directory: Path) -> str:
             m,
             _cell(st["mean"], m),
             f"{_cell(st['ci95_low'], m)} – {_cell(st['ci95_high'], m)}",
-            _cell(st["p5"], m),
+            _cell(st.get("p10", math.nan), m),
             _cell(st["p50"], m),
-            _cell(st["p95"], m),
+            _cell(st.get("p90", math.nan), m),
         ]
         for m, st in s["metrics"].items()
     ]
     return (
         _headline(s["metrics"]) + f"<p>{s['replications']} runs, seed {s['seed']}, "
         f"capsim {html.escape(str(s['version']))}.</p>"
-        + _table(["metric", "mean", "95% CI of mean", "P5", "P50", "P95"], rows)
+        + _table(
+            [
+                "metric",
+                f"mean of {s['replications']} runs",
+                "95% CI of mean",
+                "P10",
+                "P50",
+                "P90",
+            ],
+            rows,
+        )
     )
 
 
@@ -203,7 +245,7 @@ _HEADLINE = (
 
 
 def _headline(metrics: dict[str, dict[str, float]]) -> str:
-    """The few numbers a reader wants first: mean and the P5–P95 range."""
+    """The few numbers a reader wants first: mean and the P10–P90 range."""
     items = []
     keys = [k for k, _ in _HEADLINE] + sorted(
         m for m in metrics if m.startswith(("utilization.", "idle_spend_usd."))
@@ -218,7 +260,8 @@ def _headline(metrics: dict[str, dict[str, float]]) -> str:
         )
         items.append(
             f"<li><b>{html.escape(label)}</b>: {_cell(st['mean'], m)} "
-            f"<span style='color:#666'>(P5–P95 {_cell(st['p5'], m)} – {_cell(st['p95'], m)})"
+            f"<span style='color:#666'>(P10–P90 {_cell(st.get('p10', math.nan), m)} – "
+            f"{_cell(st.get('p90', math.nan), m)})"
             "</span></li>"
         )
     return "<h2>Headline</h2><ul class='headline'>" + "".join(items) + "</ul>"
@@ -288,21 +331,69 @@ td,th{padding:.25em .7em;text-align:right;
 border-bottom:1px solid #eee} td:first-child,th:first-child{text-align:left}
 pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em} .rec{font-size:1.1em}
 ul.headline{font-size:1.1em;line-height:1.6}
+section.exec{border:1px solid #ddd;border-radius:6px;padding:.4em 1.2em 1em;margin:1em 0 2em}
+section.exec h2{border:none;margin-top:.6em} ul.decision{font-size:1.05em;line-height:1.6}
+table.numbers td{font-size:1.05em;text-align:left;padding:.35em 1em .35em 0}
+table.numbers td.big{font-weight:bold;font-size:1.2em} p.plain{font-size:1.1em;line-height:1.5}
+p.note{color:#777}
+@page{margin:14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10.5pt}
+section.exec{page-break-after:always;border:none;padding:0}
+figure{page-break-inside:avoid;margin:.4em 0} figure img{max-height:15cm}
+h2{page-break-after:avoid} table{page-break-inside:auto} tr{page-break-inside:avoid}
+pre{white-space:pre-wrap;font-size:7.5pt;background:none;border:1px solid #ccc}}
 """
 
 
-def write_report(directory: Path) -> Path:
-    """Figures and ``report.html`` for a run, sweep or stress directory; returns the page."""
+def executive_of(directory: Path) -> executive.Executive:
+    """The executive page of a run, sweep or stress directory."""
+    directory = Path(directory)
+    kind = store.kind_of(directory)
+    raw = read_toml(directory / "scenario.toml")
+    summary = store.read_json(directory / "summary.json")
+    if kind == "run":
+        return executive.for_run(raw, pd.read_parquet(directory / "replications.parquet"))
+    if kind == "sweep":
+        return executive.for_sweep(raw, summary, pd.read_parquet(directory / "points.parquet"))
+    cases = pd.read_parquet(directory / "cases.parquet")
+    base = cases[cases["case"] == "baseline"]
+    return executive.for_run(raw, base, stress=summary)
+
+
+def _executive_html(ex: executive.Executive) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(k.label)}</td><td class='big'>{html.escape(k.value)}</td>"
+        f"<td>{html.escape(k.range)}</td></tr>"
+        for k in ex.numbers
+    )
+    notes = "".join(f"<p class='note'>{html.escape(t)}</p>" for t in ex.notes)
+    return (
+        "<section class='exec'>"
+        f"<h2>{html.escape(ex.title)}</h2>"
+        "<ul class='decision'>"
+        + "".join(f"<li>{html.escape(d)}</li>" for d in ex.decision)
+        + "</ul>"
+        f"<table class='numbers'><tbody>{rows}</tbody></table>"
+        + "".join(f"<p class='plain'>{html.escape(t)}</p>" for t in ex.sentences)
+        + notes
+        + "</section>"
+    )
+
+
+def write_report(directory: Path, pdf: bool = False) -> Path:
+    """Figures and ``report.html`` (with ``pdf``: also ``report.pdf``) for a run, sweep or
+    stress directory; returns the page."""
     directory = Path(directory)
     kind = store.kind_of(directory)
     figs = {"run": run_figures, "sweep": sweep_figures, "stress": stress_figures}[kind](directory)
     tables = {"run": run_tables, "sweep": sweep_tables, "stress": stress_tables}[kind](directory)
+    ex = executive_of(directory)
     rendered = render(figs, directory / "figures")
     raw = read_toml(directory / "scenario.toml")
     meta = raw.get("scenario", {})
     name = html.escape(str(meta.get("name", directory.name)))
     desc = html.escape(str(meta.get("description", "")))
-    body = [f"<h1>capsim {kind}: {name}</h1>", f"<p>{desc}</p>"]
+    body = [f"<h1>capsim {kind}: {name}</h1>", f"<p>{desc}</p>", _executive_html(ex)]
     if kind == "run":
         body.append(_headline(store.read_json(directory / "summary.json")["metrics"]))
     for stem, caption, b64 in rendered:
@@ -318,14 +409,57 @@ def write_report(directory: Path) -> Path:
         f"from {html.escape(str(directory))}.</p>"
     )
     page = directory / "report.html"
-    text = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>capsim {kind}: {name}</title><style>{CSS}</style></head><body>"
-        + "\n".join(body)
-        + "</body></html>"
-    )
-    store.write_text(page, text)
+    store.write_text(page, _page(f"capsim {kind}: {meta.get('name', directory.name)}", body))
+    if pdf:
+        write_pdf(directory / "report.pdf", f"capsim {kind}: {meta.get('name', '')}", ex, figs)
     return page
+
+
+def _wrap(text: str, width: int = 95) -> str:
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def write_pdf(path: Path, title: str, ex: executive.Executive, figs: list[Figure]) -> None:
+    """A printable report: the executive page, then one figure per page (A4 landscape,
+    which also prints on Letter), with each figure's caption beneath it."""
+
+    def write(tmp: Path) -> None:
+        with plots.style(), PdfPages(tmp) as pdf:
+            page = plt.figure(figsize=(11.69, 8.27))
+            y = 0.93
+            page.text(0.06, y, title, fontsize=20, fontweight="bold", parse_math=False)
+            y -= 0.06
+            page.text(
+                0.06, y, ex.title, fontsize=15, fontweight="bold", color="#444444", parse_math=False
+            )
+            y -= 0.05
+            for d in ex.decision:
+                page.text(0.08, y, "• " + d, fontsize=11.5, parse_math=False)
+                y -= 0.035
+            y -= 0.02
+            for k in ex.numbers:
+                page.text(0.08, y, k.label, fontsize=12, parse_math=False)
+                page.text(0.45, y, k.value, fontsize=13, fontweight="bold", parse_math=False)
+                page.text(0.62, y, k.range, fontsize=11, color="#555555", parse_math=False)
+                y -= 0.04
+            y -= 0.02
+            for t in [*ex.sentences, *ex.notes]:
+                wrapped = _wrap(t)
+                page.text(0.06, y, wrapped, fontsize=12, va="top", parse_math=False)
+                y -= 0.035 * (wrapped.count("\n") + 1) + 0.015
+            pdf.savefig(page)
+            plt.close(page)
+            for _stem, caption, draw in figs:
+                fig, ax = plt.subplots(figsize=(11.69, 8.27))
+                draw(ax)
+                fig.tight_layout(rect=(0, 0.08, 1, 1))
+                fig.text(
+                    0.04, 0.03, _wrap(caption, 130), fontsize=10, color="#555555", parse_math=False
+                )
+                pdf.savefig(fig)
+                plt.close(fig)
+
+    store.atomic_write(path, write)
 
 
 def _page(title: str, body: list[str]) -> str:

@@ -19,7 +19,7 @@ from scipy import stats
 from sim.scenario import Scenario
 from sim.variance import CONTROL_PREFIX, adjusted
 
-STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p50", "p95")
+STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p10", "p50", "p90", "p95")
 
 
 #: metrics given a control-variate estimate beside the plain one
@@ -53,7 +53,7 @@ def describe(values: np.ndarray, upper: float = math.inf) -> dict[str, float]:
     mean = float(x.mean())
     sd = float(x.std(ddof=1)) if n > 1 else 0.0
     half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
-    p5, p50, p95 = np.percentile(x, [5, 50, 95])
+    p5, p10, p50, p90, p95 = np.percentile(x, [5, 10, 50, 90, 95])
     low, high = mean - half, min(mean + half, upper)
     if x.min() >= 0:
         low = max(low, 0.0)  # a quantity that cannot be negative: say so, not "-5.6 h"
@@ -63,7 +63,9 @@ def describe(values: np.ndarray, upper: float = math.inf) -> dict[str, float]:
         "ci95_low": low,
         "ci95_high": high,
         "p5": float(p5),
+        "p10": float(p10),
         "p50": float(p50),
+        "p90": float(p90),
         "p95": float(p95),
     }
 

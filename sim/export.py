@@ -1,0 +1,191 @@
+"""``capsim export DIR``: the tables a finance team wants, as CSV files or one workbook.
+
+Reads a run, sweep or stress directory and writes one table per file (``DIR/export/*.csv``)
+or per sheet (``DIR/export.xlsx``); every column header carries its unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import store
+from sim.results import STAT_NAMES
+from sim.scenario import read_toml
+
+
+def metric_unit(metric: str, units: dict[str, str] | None = None) -> str:
+    """The unit a metric is in: USD, share (0–1), hours, jobs, or the pool's unit-hours."""
+    units = units or {}
+    if metric.startswith(("spend_usd", "idle_spend_usd", "npv_usd", "credit_usd")):
+        return "USD"
+    if metric.startswith("cost_per_work_unit_usd"):
+        return "USD per work unit"
+    if metric.startswith(("utilization", "coverage", "esr", "commit_attainment")):
+        return "share 0-1"
+    if metric.startswith("wait_hours"):
+        return "hours"
+    if metric.startswith("jobs_"):
+        return "jobs"
+    if "_unit_hours" in metric:
+        name = metric.split(".", 1)[1] if "." in metric else ""
+        name = name.removeprefix("target.")
+        return f"{units.get(name, 'unit')}-hours"
+    if metric.startswith("control."):
+        return "unit-hours"
+    return ""
+
+
+def _units(directory: Path) -> dict[str, str]:
+    """The unit of every pool, overflow target (its pool's) and workload (its pool's)."""
+    raw = read_toml(directory / "scenario.toml")
+    pools = {name: str(p.get("unit", "unit")) for name, p in raw.get("pools", {}).items()}
+    out = dict(pools)
+    for t in raw.get("overflow", []):
+        out[str(t.get("name"))] = pools.get(str(t.get("pool")), "unit")
+    for name, w in raw.get("workloads", {}).items():
+        out.setdefault(name, pools.get(str(w.get("pool")), "unit"))
+    return out
+
+
+def _stats_frame(metrics: dict[str, dict[str, float]], units: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    for m, st in metrics.items():
+        row: dict[str, Any] = {"metric": m, "unit": metric_unit(m, units)}
+        row.update({k: st.get(k) for k in STAT_NAMES})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _contract_year(month: pd.Series) -> pd.Series:
+    return (month // 12).astype(int) + 1
+
+
+def run_tables(directory: Path) -> dict[str, pd.DataFrame]:
+    """summary (stats per metric), spend by contract year and component, idle by contract
+    year per pool, and one row per run."""
+    summary = store.read_json(directory / "summary.json")
+    units = _units(directory)
+    reps = pd.read_parquet(directory / "replications.parquet")
+    n = len(reps)
+    tables = {"summary": _stats_frame(summary["metrics"], units)}
+    if (directory / "spend.parquet").exists():
+        s = pd.read_parquet(directory / "spend.parquet")
+        s = s.assign(contract_year=_contract_year(s["month"]))
+        first = s.groupby("contract_year")["month_start"].min()
+        spend = (
+            s.assign(pool=s["pool"].fillna(""), target=s["target"].fillna(""))
+            .groupby(["contract_year", "component", "pool", "target"], as_index=False)["spend_usd"]
+            .sum()
+        )
+        spend["spend_usd"] /= n
+        spend.insert(1, "year_starts", spend["contract_year"].map(first).astype(str))
+        tables["spend_by_year"] = pd.DataFrame(spend).rename(
+            columns={"spend_usd": "mean spend (USD)"}
+        )
+    ts = pd.read_parquet(directory / "timeseries.parquet")
+    ts = ts.assign(contract_year=_contract_year(ts["month"]))
+    per = ts.groupby(["pool", "contract_year", "replication"])[
+        ["reserved_unit_hours", "used_unit_hours", "idle_unit_hours", "idle_spend_usd"]
+    ].sum()
+    g = per.groupby(level=["pool", "contract_year"])
+    idle = g.mean().reset_index()
+    idle["idle spend P10 (USD)"] = g["idle_spend_usd"].quantile(0.1).to_numpy()
+    idle["idle spend P90 (USD)"] = g["idle_spend_usd"].quantile(0.9).to_numpy()
+    idle["unit"] = idle["pool"].map(units)
+    tables["idle_by_year"] = idle.rename(
+        columns={
+            "reserved_unit_hours": "mean reserved (unit-hours)",
+            "used_unit_hours": "mean used (unit-hours)",
+            "idle_unit_hours": "mean idle (unit-hours)",
+            "idle_spend_usd": "mean idle spend (USD)",
+        }
+    )
+    tables["runs"] = reps.rename(
+        columns={c: f"{c} ({metric_unit(c, units)})" for c in reps.columns if metric_unit(c, units)}
+    )
+    return tables
+
+
+def sweep_tables(directory: Path) -> dict[str, pd.DataFrame]:
+    """One row per grid point: the varied keys, the objective with its CI, feasibility and
+    the mean of every metric; then one row per point and run."""
+    summary = store.read_json(directory / "summary.json")
+    units = _units(directory)
+    rows = []
+    for p in summary["points"]:
+        row: dict[str, Any] = {k: p[k] for k in summary["keys"]}
+        lo, hi = p["objective_ci95"]
+        row[f"{summary['objective']} spend (USD)"] = p["objective_value"]
+        row["objective 95% CI low (USD)"] = lo
+        row["objective 95% CI high (USD)"] = hi
+        row["meets every constraint"] = p["feasible"]
+        row["violations"] = "; ".join(p.get("violations", []))
+        for m, st in p.get("metrics", {}).items():
+            row[f"{m} mean ({metric_unit(m, units)})"] = st.get("mean")
+        rows.append(row)
+    points = pd.read_parquet(directory / "points.parquet")
+    return {"points": pd.DataFrame(rows), "runs": points}
+
+
+def stress_tables(directory: Path) -> dict[str, pd.DataFrame]:
+    """Per case and metric: the level (mean, CI, P10, P90) and the paired change against
+    the baseline with its CI."""
+    summary = store.read_json(directory / "summary.json")
+    units = _units(directory)
+    rows = []
+    for c in summary["cases"]:
+        for m, lv in c["metrics"].items():
+            ch = c["change"].get(m, {})
+            rows.append(
+                {
+                    "case": c["case"],
+                    "metric": m,
+                    "unit": metric_unit(m, units),
+                    "mean": lv.get("mean"),
+                    "ci95_low": lv.get("ci95_low"),
+                    "ci95_high": lv.get("ci95_high"),
+                    "p10": lv.get("p10"),
+                    "p90": lv.get("p90"),
+                    "change vs baseline": ch.get("mean"),
+                    "change ci95_low": ch.get("ci95_low"),
+                    "change ci95_high": ch.get("ci95_high"),
+                }
+            )
+    return {"cases": pd.DataFrame(rows), "runs": pd.read_parquet(directory / "cases.parquet")}
+
+
+TABLES: dict[str, Callable[[Path], dict[str, pd.DataFrame]]] = {
+    "run": run_tables,
+    "sweep": sweep_tables,
+    "stress": stress_tables,
+}
+
+
+def export(directory: Path, fmt: str = "csv") -> list[Path]:
+    """Write the directory's tables: ``DIR/export/<table>.csv`` or ``DIR/export.xlsx``."""
+    directory = Path(directory)
+    tables = TABLES[store.kind_of(directory)](directory)
+    if fmt == "xlsx":
+        path = directory / "export.xlsx"
+
+        def write(tmp: Path) -> None:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                for name, frame in tables.items():
+                    frame.to_excel(xl, sheet_name=name[:31], index=False)
+
+        store.atomic_write(path, write)
+        return [path]
+
+    def write_dir(tmp: Path) -> list[Path]:
+        files = []
+        for name, frame in tables.items():
+            f = tmp / f"{name}.csv"
+            frame.to_csv(f, index=False)
+            files.append(f)
+        return files
+
+    return store.replace_dir(directory / "export", write_dir)
