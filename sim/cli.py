@@ -11,6 +11,7 @@ import math
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -356,6 +357,8 @@ class _Bar:
             console=err,
         )
         self.task = self.progress.add_task(label, total=0)
+        self.started = time.monotonic()
+        self.estimated = False
 
     def grow(self, k: int) -> None:
         total = self.progress.tasks[0].total or 0
@@ -363,6 +366,28 @@ class _Bar:
 
     def advance(self, k: int) -> None:
         self.progress.advance(self.task, k)
+        task = self.progress.tasks[0]
+        done, total = task.completed, task.total or 0
+        if not self.estimated and 0 < done < total:
+            # one line that stays in the log after the bar is gone: the whole job's size
+            self.estimated = True
+            took = time.monotonic() - self.started
+            left = took / done * (total - done)
+            self.progress.console.print(
+                f"capsim: the first {done:g} of {total:g} runs took {_duration(took)}; "
+                f"about {_duration(left)} to go",
+                highlight=False,
+            )
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 5 min``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
 
 
 def _load(path: Path, overrides: Sequence[str]) -> Scenario:

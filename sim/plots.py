@@ -285,8 +285,7 @@ def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | Non
     n = per_rep.index.get_level_values("replication").nunique()
     total = per_rep.groupby("replication")["idle_spend_usd"].sum().mean()
     ax.set_title(
-        f"{pool}: paid for idle reserved capacity — {fmt.usd(total)} over the term "
-        f"(mean of {n} runs)"
+        f"{pool}: idle reserved capacity cost {fmt.usd(total)} (mean of {n} runs)"
     )
     ax.set_xlabel("contract year")
     ax.set_ylabel("idle spend per contract year (USD)")
