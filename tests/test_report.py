@@ -54,7 +54,7 @@ def test_run_figures_render_with_units(small_run):
             ),
             (
                 lambda ax: plots.idle_by_year(result.timeseries, "trainium", "chip", ax),
-                "chip-hours",
+                "USD",
             ),
             (lambda ax: plots.spend_by_year(result.spend, ax), "USD"),
             (lambda ax: plots.wait_cdf(result.waits, ax), "hours"),
