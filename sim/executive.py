@@ -227,7 +227,13 @@ def for_sweep(raw: dict[str, Any], summary: dict[str, Any], points: pd.DataFrame
         ),
     ]
     units = rec.get("reserved_units") or {}
-    decision = _decision(raw)
+    varied = " ".join(keys)
+    decision = [
+        d
+        for d in _decision(raw)
+        if not (d.startswith("Reserve ") and f"pools.{d.split()[1].rstrip(':')}." in varied)
+    ]
+    decision.insert(1, f"Sized by the sweep: {where}")
     for pool, sched in units.items():
         per_year = ", ".join(fmt.quantity(u) for u in sched)
         decision.append(f"At the recommendation {pool} reserves {per_year} by contract year")

@@ -50,6 +50,7 @@ _RC: dict[str, Any] = {
     "grid.linewidth": 0.8,
     "legend.frameon": False,
     "legend.fontsize": 11,
+    "text.parse_math": False,  # "$1.2B to $3B" is money, not mathematics
     "axes.prop_cycle": cycler(color=PALETTE),
 }
 
@@ -284,9 +285,7 @@ def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | Non
     ax.set_ylim(0, float(tops.max() or 1.0) * 1.3)
     n = per_rep.index.get_level_values("replication").nunique()
     total = per_rep.groupby("replication")["idle_spend_usd"].sum().mean()
-    ax.set_title(
-        f"{pool}: idle reserved capacity cost {fmt.usd(total)} (mean of {n} runs)"
-    )
+    ax.set_title(f"{pool}: idle reserved capacity cost {fmt.usd(total)} (mean of {n} runs)")
     ax.set_xlabel("contract year")
     ax.set_ylabel("idle spend per contract year (USD)")
     ax.set_xticks(years, [labels.get(int(y), str(y)) for y in years])
@@ -588,27 +587,31 @@ def _key_label(key: str) -> str:
 def stress_comparison(
     summary: dict[str, Any], metric: str = "spend_usd.total", ax: Axes | None = None
 ) -> Axes:
-    """Each case's level of one metric beside the baseline's (bars: mean over runs;
-    whiskers: its 95 % CI), each labelled with its paired change against the baseline in
-    the metric's units (percentage points for shares)."""
+    """Each case's level of one metric beside the baseline's (dot: mean over runs;
+    whiskers: its 95 % CI; dashed: the baseline), each labelled with its paired change
+    against the baseline in the metric's units (percentage points for shares)."""
     ax = _ax(ax)
     cases = summary["cases"]
     levels = np.array([c["metrics"][metric]["mean"] for c in cases], dtype=float)
     lows = np.array([c["metrics"][metric]["ci95_low"] for c in cases], dtype=float)
     highs = np.array([c["metrics"][metric]["ci95_high"] for c in cases], dtype=float)
-    err = np.vstack([np.nan_to_num(levels - lows), np.nan_to_num(highs - levels)])
-    err = np.maximum(err, 0.0)
+    lows = np.where(np.isfinite(lows), lows, levels)
+    highs = np.where(np.isfinite(highs), highs, levels)
     base = levels[0]
-    colors = []
-    for c, v in zip(cases, levels, strict=True):
-        if c["case"] == "baseline":
-            colors.append(IDLE)
-        else:
-            colors.append(PALETTE[3] if v > base else PALETTE[2])
     y = np.arange(len(cases))
-    ax.barh(y, levels, color=colors, xerr=err, capsize=4, ecolor="#555555", height=0.6)
-    ax.axvline(base, color=RESERVED, linewidth=1, linestyle="--")
-    for yi, c, v, hi_e in zip(y, cases, levels, err[1], strict=True):
+    for yi, c, v, lo, hi in zip(y, cases, levels, lows, highs, strict=True):
+        color = IDLE if c["case"] == "baseline" else (PALETTE[3] if v > base else PALETTE[2])
+        ax.errorbar(
+            v,
+            yi,
+            xerr=[[max(v - lo, 0.0)], [max(hi - v, 0.0)]],
+            fmt="o",
+            color=color,
+            ecolor=color,
+            markersize=11,
+            capsize=5,
+            linewidth=2,
+        )
         text = fmt.metric_value(v, metric)
         if c["case"] != "baseline":
             ch = c["change"][metric]
@@ -618,26 +621,30 @@ def stress_comparison(
             text += ")"
         ax.annotate(
             text,
-            (v + hi_e, yi),
-            xytext=(6, 0),
+            (v, yi),
+            xytext=(0, 13),
             textcoords="offset points",
-            ha="left",
-            va="center",
+            ha="center",
+            va="bottom",
             fontweight="bold",
             fontsize=11,
         )
-    right = float(np.nanmax(levels + err[1])) if len(levels) else 1.0
-    ax.set_xlim(0, (right or 1.0) * 1.45)
+    ax.axvline(base, color=RESERVED, linewidth=1, linestyle="--")
+    lo_all, hi_all = float(np.nanmin(lows)), float(np.nanmax(highs))
+    pad = 0.15 * (hi_all - lo_all) or 0.05 * abs(base) or 1.0
+    ax.set_xlim(lo_all - pad, hi_all + pad)
+    ax.set_ylim(len(cases) - 0.4, -0.7)  # first case on top, room for the labels
     ax.set_yticks(y, [c["case"] for c in cases])
-    ax.invert_yaxis()
     if fmt.is_rate(metric):
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    elif metric.startswith(("spend_usd", "idle_spend_usd")):
+        usd_axis(ax, "x", _digits([lo_all - pad, hi_all + pad]))
     else:
-        (usd_axis if metric.startswith(("spend_usd", "idle_spend_usd")) else qty_axis)(ax, "x")
+        qty_axis(ax, "x")
     label = _metric_label(metric)
     n = summary.get("replications", "")
     ax.set_title(f"{label[0].upper()}{label[1:]} per stress case (mean of {n} runs)")
-    ax.set_xlabel(f"{label} (bars: mean; whiskers: 95 % CI; in brackets: paired change)")
+    ax.set_xlabel(f"{label}: mean, 95 % CI whiskers; in brackets the paired change")
     ax.grid(axis="y", visible=False)
     return ax
 

@@ -167,7 +167,9 @@ def test_cli_run_writes_the_run_directory_and_report(tmp_path, capsys):
         "ci95_low",
         "ci95_high",
         "p5",
+        "p10",
         "p50",
+        "p90",
         "p95",
     }
     ts = pd.read_parquet(out / "timeseries.parquet")
