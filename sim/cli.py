@@ -100,18 +100,26 @@ def _keep_on_interrupt(out_dir: Path) -> Iterator[None]:
 def _objective_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--objective",
-        choices=("mean", "p95", "cvar95"),
         default="mean",
-        help="what to minimise of total spend across replications: its mean, its 95th "
-        "percentile, or cvar95 (the mean of the worst 5 %%) (default: mean)",
+        metavar="mean|pN|cvarN",
+        help="what to minimise of --metric across runs: mean; pN, its N-th percentile "
+        "(p90); or cvarN, the mean of its worst 100-N %% (cvar95) (default: mean)",
+    )
+    p.add_argument(
+        "--metric",
+        default="spend_usd.total",
+        help="the metric the objective is taken of (default: spend_usd.total; "
+        "npv_usd.total is the other natural one)",
     )
     p.add_argument(
         "--constraint",
         action="append",
         default=[],
-        metavar="METRIC<=VALUE",
-        help="a condition on a metric's mean across replications, METRIC<=VALUE or "
-        "METRIC>=VALUE, e.g. wait_hours.pretraining.p95<=72; repeatable",
+        metavar="C",
+        help="a condition a size must meet; repeatable. METRIC<=X or METRIC>=X on the mean "
+        "across runs (wait_hours.experiments.p95<=24); pN(METRIC)<=X on a percentile across "
+        "runs (p90(spend_usd.total)<=4.5e9); P(METRIC<=X)>=LEVEL, a chance constraint on "
+        "the share of runs (P(wait_hours.experiments.p95<=24)>=0.9)",
     )
 
 
@@ -188,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a key to vary; repeat for a grid",
     )
     _objective_options(p)
+    p.add_argument(
+        "--vss",
+        action="store_true",
+        help="also run the grid with every uncertain input at its mean, and report what "
+        "planning for the average would cost (the value of the stochastic solution)",
+    )
     p.add_argument(
         "--backend",
         choices=("local", "dask"),
@@ -623,6 +637,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ScenarioError("--vary", "", "a sweep needs at least one --vary KEY=...")
     axes = [grid.parse_vary(v) for v in args.vary]
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    sweep.parse_objective(args.objective)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = _out_dir(args, scenario, "sweep")
@@ -639,6 +654,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "vary": [[a.key, list(a.values)] for a in axes],
             **store.fingerprint(scenario),
             "objective": args.objective,
+            "metric": args.metric,
+            "vss": args.vss,
             "target_ci": args.target_ci,
         },
         args.resume,
@@ -664,6 +681,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             max_replications=args.max_replications,
             progress=bar.advance,
             on_total=bar.grow,
+            metric=args.metric,
+            vss=args.vss,
         )
     store.write_sweep(out_dir, result.points, result.summary, scenario)
     out.print(sweep_table(result))
@@ -680,34 +699,68 @@ def sweep_table(result: object) -> Table:
     assert isinstance(result, SweepResult)
     s = result.summary
     rec = s["recommended"]
+    metric = s.get("objective_metric", "spend_usd.total")
     table = Table(
-        title=f"sweep: objective {s['objective']} of total spend, "
-        f"{s['replications']} replications per point",
+        title=f"sweep: {s['objective']} of {metric}, {s['replications']} replications per point",
         title_justify="left",
         caption_justify="left",
     )
     for k in result.keys:
         table.add_column(k, justify="right")
-    table.add_column(f"{s['objective']} spend", justify="right")
+    pools = list(s["points"][0].get("reserved_units", {})) if s["points"] else []
+    for pool in pools:
+        table.add_column(f"{pool} reserved\nyear 1 / peak", justify="right")
+    table.add_column("reserved\nspend", justify="right")
+    table.add_column(f"{s['objective']}\n{metric}", justify="right")
     table.add_column("95% CI", justify="right")
-    table.add_column("feasible", justify="center")
+    for c in s["constraints"]:
+        table.add_column(escape(c), justify="center")
     for p in s["points"]:
         mark = rec is not None and all(p[k] == rec[k] for k in result.keys)
         lo, hi = p["objective_ci95"]
-        row = [str(p[k]) for k in result.keys] + [
-            fmt.usd(p["objective_value"]),
-            f"{fmt.usd(lo)} – {fmt.usd(hi)}",
-            "yes" if p["feasible"] else "no: " + "; ".join(p["violations"]),
+        units = p.get("reserved_units", {})
+        row = [str(p[k]) for k in result.keys]
+        row += [f"{fmt.quantity(units[q][0])} / {fmt.quantity(max(units[q]))}" for q in pools]
+        row += [
+            fmt.usd(p.get("reserved_spend_usd", math.nan)),
+            fmt.metric_value(p["objective_value"], metric),
+            f"{fmt.metric_value(lo, metric)} – {fmt.metric_value(hi, metric)}",
         ]
+        for ch in p.get("constraints", []):
+            if ch["kind"] == "chance":
+                lo_w, hi_w = ch["wilson95"]
+                text = f"{ch['share']:.0%} [{lo_w:.0%}–{hi_w:.0%}]"
+            else:
+                text = fmt.metric_value(ch["value"], ch.get("metric", ""))
+            row.append(("✓ " if ch["holds"] else "✗ ") + text)
         table.add_row(*row, style="bold green" if mark else None)
     if rec is None:
         table.caption = "no point meets every constraint"
     else:
         where = ", ".join(f"{k}={rec[k]}" for k in result.keys)
+        units = "; ".join(
+            f"{pool} {', '.join(fmt.quantity(u) for u in per)}"
+            for pool, per in rec.get("reserved_units", {}).items()
+        )
         table.caption = (
-            f"recommended: {where}; regret vs hindsight: mean "
+            f"recommended: {where} (reserved per contract year: {units}; reserved spend "
+            f"{fmt.usd(rec.get('reserved_spend_usd', math.nan))})\n"
+            f"regret against hindsight (what perfect foresight would save): mean "
             f"{fmt.usd(rec['regret_usd']['mean'])}, p95 {fmt.usd(rec['regret_usd']['p95'])}"
         )
+        for note in rec.get("caveats", []):
+            table.caption += f"\ncaution: {escape(note)}"
+        v = s.get("value_of_stochastic_solution")
+        if v is not None:
+            choice = ", ".join(f"{k}={val}" for k, val in v["mean_value_choice"].items())
+            d = v["vss_usd"]
+            table.caption += (
+                f"\nplanning for the average would choose {choice} and cost "
+                f"{fmt.metric_change(d['mean'], metric)} more "
+                f"(95% CI {fmt.metric_change(d['ci95_low'], metric)} to "
+                f"{fmt.metric_change(d['ci95_high'], metric)})"
+                + ("" if v["mean_value_choice_feasible"] else ", and it breaks a constraint")
+            )
     for pool, nv in s.get("newsvendor", {}).items():
         table.caption += (
             f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "
@@ -730,6 +783,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     scenario = _load(args.scenario, args.overrides)
     axes = [grid.parse_vary(v) for v in args.vary]
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    sweep.parse_objective(args.objective)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     for f in args.stress:  # fail fast on a bad stress file
@@ -749,6 +803,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
             args.objective,
             constraints,
             progress=bar.advance,
+            metric=args.metric,
         )
     store.replace_dir(
         out_dir, lambda tmp: store.write_stress(tmp, result.cases, result.summary, scenario)

@@ -8,6 +8,7 @@ slide-sized type, one palette, units on every axis, money as people write it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -572,7 +573,74 @@ def sweep_frontier(
     ax.set_xlabel(_key_label(key))
     ax.set_ylabel("total spend over the term (USD)")
     usd_axis(ax)
+    _size_axes(ax, pts, key)
     ax.legend(loc="best")
+    return ax
+
+
+def _size_axes(ax: Axes, pts: Sequence[dict[str, Any]], key: str) -> None:
+    """Sizes in the planner's units: under each grid value the reserved units of the pool
+    that varies (year 1 / peak), and on top the reserved spend in dollars."""
+    if not pts or any(p.get("reserved_units") is None for p in pts):
+        return
+    units: list[dict[str, list[int]]] = [p["reserved_units"] for p in pts]
+    x = [float(p[key]) for p in pts]
+    varying = [q for q in units[0] if len({tuple(u[q]) for u in units}) > 1]
+    if varying:
+        pool = varying[0]
+        labels = [
+            f"{p[key]:g}\n{fmt.quantity(u[pool][0])} / {fmt.quantity(max(u[pool]))}"
+            for p, u in zip(pts, units, strict=True)
+        ]
+        ax.set_xticks(x, labels, fontsize=10)
+        ax.set_xlabel(f"{_key_label(key)}; below it: {pool} reserved in year 1 / at peak")
+    spend = [p.get("reserved_spend_usd") for p in pts]
+    if all(isinstance(v, int | float) and math.isfinite(v) for v in spend):
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(x, [fmt.usd(float(v)) for v in spend], fontsize=9)  # type: ignore[arg-type]
+        top.set_xlabel("reserved spend over the term", fontsize=10)
+
+
+def sweep_constraint(summary: dict[str, Any], key: str, index: int, ax: Axes | None = None) -> Axes:
+    """One constraint against contract size: the statistic it is judged on (a chance
+    constraint: the share of runs meeting it, with its Wilson 95 % interval) and the limit."""
+    ax = _ax(ax)
+    pts = sorted(summary["points"], key=lambda p: p[key])
+    x = np.array([float(p[key]) for p in pts])
+    checks = [p["constraints"][index] for p in pts]
+    c0 = checks[0]
+    holds = np.array([c["holds"] for c in checks])
+    if c0["kind"] == "chance":
+        y = np.array([c["share"] for c in checks])
+        lo = np.array([c["wilson95"][0] for c in checks])
+        hi = np.array([c["wilson95"][1] for c in checks])
+        ax.fill_between(
+            x, lo, hi, color=PALETTE[0], alpha=0.2, linewidth=0, label="Wilson 95 % interval"
+        )
+        ax.plot(x, y, color=PALETTE[0], linewidth=2.2, label="share of runs meeting it")
+        level = float(c0["constraint"].rsplit(">=", 1)[1])
+        ax.axhline(
+            level, color=PALETTE[3], linestyle="--", linewidth=1.6, label=f"required {level:.0%}"
+        )
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("share of runs")
+    else:
+        y = np.array([c["value"] for c in checks], dtype=float)
+        ax.plot(
+            x, y, color=PALETTE[0], linewidth=2.2, marker="o", label=c0["kind"] + " across runs"
+        )
+        limit = float(re.split(r"<=|>=|<|>", c0["constraint"])[-1])
+        ax.axhline(limit, color=PALETTE[3], linestyle="--", linewidth=1.6, label=f"limit {limit:g}")
+        ax.set_ylabel(_metric_label(c0["metric"]))
+    ax.scatter(x[holds], y[holds], color=PALETTE[2], zorder=3, s=50, label="meets it")
+    ax.scatter(
+        x[~holds], y[~holds], color=PALETTE[3], zorder=3, s=50, marker="x", label="breaks it"
+    )
+    ax.set_title(f"Constraint {c0['constraint']} against contract size")
+    ax.set_xlabel(_key_label(key))
+    _size_axes(ax, pts, key)
+    ax.legend(loc="best", fontsize=10)
     return ax
 
 

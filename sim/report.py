@@ -153,6 +153,17 @@ def sweep_figures(directory: Path) -> list[Figure]:
                     partial(plots.sweep_frontier, points, summary, key),
                 )
             )
+            for i, c in enumerate(summary.get("constraints", [])):
+                if summary["points"] and "constraints" in summary["points"][0]:
+                    figs.append(
+                        (
+                            f"constraint-{i + 1}-{key.replace('.', '_')}",
+                            f"Constraint {c} against {key}: the statistic it is judged on "
+                            "(for a chance constraint, the share of runs meeting it with its "
+                            "Wilson 95 % interval) and the limit.",
+                            partial(plots.sweep_constraint, summary, key, i),
+                        )
+                    )
     return figs
 
 

@@ -252,6 +252,7 @@ def run_stress(
     constraints: Sequence[Constraint] = (),
     store: batch.BlockStore | None = None,
     progress: batch.ProgressFn | None = None,
+    metric: str = "spend_usd.total",
 ) -> StressResult:
     """Run the baseline and every stress case; with ``axes``, re-optimise each case's contract."""
     cases = [Case(BASELINE, base.description, base)] + [
@@ -283,7 +284,15 @@ def run_stress(
         summary["reoptimized"] = {}
         for c in cases:
             res = run_sweep(
-                c.scenario, list(axes), n, seed, objective, constraints, workers, progress=progress
+                c.scenario,
+                list(axes),
+                n,
+                seed,
+                objective,
+                constraints,
+                workers,
+                progress=progress,
+                metric=metric,
             )
             summary["reoptimized"][c.name] = res.summary["recommended"]
         base_best = summary["reoptimized"][BASELINE]
