@@ -281,32 +281,74 @@ def _headline(metrics: dict[str, dict[str, float]]) -> str:
 def sweep_tables(directory: Path) -> str:
     s = store.read_json(directory / "summary.json")
     keys = s["keys"]
+    metric = s.get("objective_metric", "spend_usd.total")
+    pools = list(s["points"][0].get("reserved_units", {})) if s["points"] else []
     rows = []
     for p in s["points"]:
         lo, hi = p["objective_ci95"]
+        units = p.get("reserved_units", {})
+        checks = []
+        for ch in p.get("constraints", []):
+            if ch["kind"] == "chance":
+                a, b = ch["wilson95"]
+                text = f"{ch['share']:.0%} [{a:.0%}–{b:.0%}]"
+            else:
+                text = fmt.metric_value(ch["value"], ch.get("metric", ""))
+            checks.append(("✓ " if ch["holds"] else "✗ ") + text)
         rows.append(
             [str(p[k]) for k in keys]
+            + [f"{fmt.quantity(units[q][0])} / {fmt.quantity(max(units[q]))}" for q in pools]
             + [
-                fmt.usd(p["objective_value"]),
-                f"{fmt.usd(lo or math.nan)} – {fmt.usd(hi or math.nan)}",
-                "yes" if p["feasible"] else "no: " + "; ".join(p["violations"]),
+                fmt.usd(p.get("reserved_spend_usd", math.nan)),
+                fmt.metric_value(p["objective_value"], metric),
+                f"{fmt.metric_value(lo or math.nan, metric)} – "
+                f"{fmt.metric_value(hi or math.nan, metric)}",
             ]
+            + checks
         )
     rec = s.get("recommended")
     text = "<p>No grid point meets every constraint.</p>"
     if rec:
         where = ", ".join(f"{k} = {rec[k]}" for k in keys)
-        text = (
-            f"<p class='rec'>Recommended: <b>{html.escape(where)}</b>, {s['objective']} spend "
-            f"{fmt.usd(rec['objective_value'])}; regret against hindsight: mean "
-            f"{fmt.usd(rec['regret_usd']['mean'])}, P95 {fmt.usd(rec['regret_usd']['p95'])}.</p>"
+        units = "; ".join(
+            f"{pool}: {', '.join(fmt.quantity(u) for u in per)}"
+            for pool, per in rec.get("reserved_units", {}).items()
         )
+        text = (
+            f"<p class='rec'>Recommended: <b>{html.escape(where)}</b> (reserved per contract "
+            f"year: {html.escape(units)}), {s['objective']} of {html.escape(metric)} "
+            f"{fmt.metric_value(rec['objective_value'], metric)}. Regret against hindsight (what "
+            f"perfect foresight of each run would save, the cheapest size meeting the "
+            f"conditions in that run): mean {fmt.usd(rec['regret_usd']['mean'])}, P95 "
+            f"{fmt.usd(rec['regret_usd']['p95'])}.</p>"
+        )
+        for note in rec.get("caveats", []):
+            text += f"<p class='note'>Caution: {html.escape(note)}</p>"
+        v = s.get("value_of_stochastic_solution")
+        if v is not None:
+            choice = ", ".join(f"{k} = {val}" for k, val in v["mean_value_choice"].items())
+            d = v["vss_usd"]
+            text += (
+                f"<p>Planning for the average (every uncertain input at its mean) would choose "
+                f"{html.escape(choice)} and cost {fmt.metric_change(d['mean'], metric)} more "
+                f"(95% CI {fmt.metric_change(d['ci95_low'], metric)} to "
+                f"{fmt.metric_change(d['ci95_high'], metric)}): the value of modelling the "
+                "uncertainty.</p>"
+            )
     for pool, nv in s.get("newsvendor", {}).items():
         text += (
             f"<p>Newsvendor reference for {html.escape(pool)}: {fmt.quantity(nv['level_units'])} "
             f"units (the {nv['critical_ratio']:.2f} quantile of hourly demand).</p>"
         )
-    return text + _table([*keys, f"{s['objective']} spend", "95% CI", "feasible"], rows)
+    head = [
+        *keys,
+        *(f"{q} reserved, year 1 / peak" for q in pools),
+        "reserved spend",
+        f"{s['objective']} of {metric}",
+        "95% CI",
+        *s.get("constraints", []),
+    ]
+    return text + _table(head, rows)
 
 
 def stress_tables(directory: Path) -> str:

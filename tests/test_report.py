@@ -114,7 +114,7 @@ def test_sweep_and_stress_reports(tmp_path):
     )
     store.write_sweep(tmp_path / "sw", res.points, res.summary, sc)
     page = report.write_report(tmp_path / "sw").read_text()
-    assert page.count("data:image/png") == 1 and "Recommended" in page
+    assert page.count("data:image/png") == 2 and "Recommended" in page  # frontier, constraint
     fig, ax = plt.subplots()
     plots.sweep_frontier(res.points, res.summary, ax=ax)
     _not_blank(ax)
