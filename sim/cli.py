@@ -242,6 +242,48 @@ def build_parser() -> argparse.ArgumentParser:
     _objective_options(p)
 
     p = sub.add_parser(
+        "optimize",
+        help="choose the reserved level of every contract year of the named pools",
+        description="Choose the reserved level of every contract year of the named pools "
+        "(whole instances) that minimises the objective under the constraints: sample-average "
+        "approximation with common random numbers, started from the best uniform scale of the "
+        "scenario's own ramp, then a pattern search on the lattice of instances; the result "
+        "is evaluated again on --holdout fresh replications.",
+    )
+    p.add_argument("scenario", type=Path, help="the scenario file (TOML)")
+    _common(p)
+    p.add_argument(
+        "--pool",
+        action="append",
+        default=[],
+        required=True,
+        help="a pool whose yearly reserved levels to choose; repeatable",
+    )
+    p.add_argument(
+        "--shape",
+        choices=("free", "flat", "non-decreasing"),
+        default="free",
+        help="free: any level each year; flat: one level for all years; non-decreasing: a "
+        "ramp that never steps down (default: free)",
+    )
+    p.add_argument(
+        "--holdout",
+        type=_whole(0),
+        help="fresh replications the result, the scenario's own ramp and the best uniform "
+        "scale are evaluated on at the end (default: as many as -n; 0: none)",
+    )
+    p.add_argument(
+        "--budget",
+        type=_positive_int,
+        metavar="REPLICATIONS",
+        help="stop the search when it has used this many replications (default: no limit)",
+    )
+    _objective_options(p)
+    p.add_argument(
+        "--resume", action="store_true", help="complete an interrupted optimisation in --out"
+    )
+
+    p = sub.add_parser(
         "report", help="figures and one HTML page for a run, sweep or stress directory"
     )
     p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
@@ -776,6 +818,123 @@ def sweep_table(result: object) -> Table:
     return table
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from sim import optimize, store, sweep
+    from sim.montecarlo import default_workers
+
+    scenario = _load(args.scenario, args.overrides)
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    holdout = n if args.holdout is None else args.holdout
+    out_dir = _out_dir(args, scenario, "optimize")
+    opt = optimize.Optimizer(
+        scenario,
+        args.pool,
+        n,
+        seed,
+        args.objective,
+        args.metric,
+        constraints,
+        args.shape,
+        args.budget,
+        args.workers or default_workers(),
+        store.FolderStore(out_dir),
+    )
+    opt.check_metrics()
+    store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
+    if args.force and not args.resume:
+        store.clear_out(out_dir)
+    store.check_manifest(
+        out_dir,
+        {
+            "kind": "optimize",
+            "scenario": scenario.name,
+            "seed": seed,
+            "replications": n,
+            "holdout": holdout,
+            "pools": list(args.pool),
+            "shape": args.shape,
+            "budget": args.budget,
+            "objective": args.objective,
+            "metric": args.metric,
+            "constraints": [str(c) for c in constraints],
+            **store.fingerprint(scenario),
+        },
+        args.resume,
+    )
+    bar = _Bar(f"optimize {scenario.name}")
+    bar.estimated = True  # the search decides its own length: no early estimate
+    opt.progress = bar.advance
+    opt.on_total = bar.grow
+    with bar.progress, _keep_on_interrupt(out_dir):
+        result = opt.run(
+            holdout, log=lambda m: bar.progress.console.print(f"capsim: {m}", highlight=False)
+        )
+    store.write_optimize(out_dir, result.evaluations, result.summary, result.best)
+    out.print(optimize_table(result.summary))
+    out.print(
+        f"wrote {out_dir}/ (summary.json, evaluations.parquet, scenario.toml: the optimised "
+        "scenario, ready for capsim run)"
+    )
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def optimize_table(s: dict[str, Any]) -> Table:
+    """The optimised ramp against the scenario's own and the best uniform scale."""
+    metric = s["objective_metric"]
+    table = Table(
+        title=f"optimize: {s['objective']} of {metric}, {s['replications']} replications, "
+        f"{s['candidates']} candidates",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("ramp")
+    for pool, units in s["pools"].items():
+        for y in range(len(units)):
+            table.add_column(f"{pool}\nyear {y + 1}", justify="right")
+    table.add_column(f"{s['objective']} (in sample)", justify="right")
+    table.add_column("holdout", justify="right")
+    hold = s.get("holdout", {})
+    rows = [
+        ("optimised", s["pools"], s["objective_value"], hold.get("objective_value")),
+        (
+            "scenario's own",
+            s["baseline"]["pools"],
+            s["baseline"]["objective_value"],
+            hold.get("baseline_objective_value"),
+        ),
+        (
+            f"uniform ×{s['uniform']['scale']:g}",
+            s["uniform"]["pools"],
+            s["uniform"]["objective_value"],
+            hold.get("uniform_objective_value"),
+        ),
+    ]
+    for label, pools, value, held in rows:
+        cells = [fmt.quantity(u) for units in pools.values() for u in units]
+        table.add_row(
+            label,
+            *cells,
+            fmt.metric_value(value, metric),
+            fmt.metric_value(held, metric) if held is not None else "–",
+            style="bold green" if label == "optimised" else None,
+        )
+    imp = hold.get("improvement", s["improvement"])
+    where = "on the holdout" if hold else "in sample"
+    table.caption = (
+        f"improvement over the scenario's own ramp {where}: "
+        f"{fmt.metric_value(imp['mean'], metric)} (95% CI "
+        f"{fmt.metric_value(imp['ci95_low'], metric)} to "
+        f"{fmt.metric_value(imp['ci95_high'], metric)})"
+    )
+    if not s["feasible"]:
+        table.caption += "\nno candidate met every constraint: the least-violating one is shown"
+    return table
+
+
 def cmd_stress(args: argparse.Namespace) -> int:
     from sim import grid, store, stress, sweep
     from sim.montecarlo import default_workers
@@ -1003,6 +1162,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stress": cmd_stress,
     "report": cmd_report,
     "export": cmd_export,
+    "optimize": cmd_optimize,
 }
 
 

@@ -158,7 +158,28 @@ def stress_tables(directory: Path) -> dict[str, pd.DataFrame]:
     return {"cases": pd.DataFrame(rows), "runs": pd.read_parquet(directory / "cases.parquet")}
 
 
+def optimize_tables(directory: Path) -> dict[str, pd.DataFrame]:
+    """The optimised, own and uniform ramps per pool and contract year, and every evaluation."""
+    s = store.read_json(directory / "summary.json")
+    rows = []
+    for label, pools in (
+        ("optimised", s["pools"]),
+        ("scenario's own", s["baseline"]["pools"]),
+        (f"uniform x{s['uniform']['scale']:g}", s["uniform"]["pools"]),
+    ):
+        for pool, units in pools.items():
+            for y, u in enumerate(units, 1):
+                rows.append(
+                    {"ramp": label, "pool": pool, "contract_year": y, "reserved (units)": u}
+                )
+    return {
+        "ramps": pd.DataFrame(rows),
+        "evaluations": pd.read_parquet(directory / "evaluations.parquet"),
+    }
+
+
 TABLES: dict[str, Callable[[Path], dict[str, pd.DataFrame]]] = {
+    "optimize": optimize_tables,
     "run": run_tables,
     "sweep": sweep_tables,
     "stress": stress_tables,

@@ -644,6 +644,53 @@ def sweep_constraint(summary: dict[str, Any], key: str, index: int, ax: Axes | N
     return ax
 
 
+def optimized_ramp(
+    summary: dict[str, Any], pool: str, unit: str = "unit", ax: Axes | None = None
+) -> Axes:
+    """The optimised reserved level per contract year against the scenario's own ramp and
+    the best uniform scale of it."""
+    ax = _ax(ax)
+    best = summary["pools"][pool]
+    years = np.arange(1, len(best) + 1)
+    for label, units, color, style in (
+        ("optimised", best, PALETTE[2], "-"),
+        ("scenario's own", summary["baseline"]["pools"][pool], RESERVED, "--"),
+        (
+            f"uniform ×{summary['uniform']['scale']:g}",
+            summary["uniform"]["pools"][pool],
+            PALETTE[0],
+            ":",
+        ),
+    ):
+        ax.step(years, units, where="mid", color=color, linestyle=style, linewidth=2.4, label=label)
+        ax.plot(years, units, "o", color=color, markersize=5)
+    for y, u in zip(years, best, strict=True):
+        ax.annotate(
+            fmt.quantity(u),
+            (y, u),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=10,
+            color=PALETTE[2],
+            fontweight="bold",
+        )
+    hold = summary.get("holdout")
+    value = hold["objective_value"] if hold else summary["objective_value"]
+    where = "held-out" if hold else "in-sample"
+    ax.set_title(
+        f"{pool}: optimised reserved {unit}s by contract year — {summary['objective']} "
+        f"{fmt.metric_value(value, summary['objective_metric'])} ({where})"
+    )
+    ax.set_xlabel("contract year")
+    ax.set_ylabel(f"reserved {unit}s")
+    ax.set_xticks(years)
+    ax.set_ylim(bottom=0)
+    qty_axis(ax)
+    ax.legend(loc="upper left")
+    return ax
+
+
 def _key_label(key: str) -> str:
     if key.endswith("reserved_scale"):
         return f"{key} (× the contract's reserved schedule)"

@@ -167,6 +167,62 @@ def sweep_figures(directory: Path) -> list[Figure]:
     return figs
 
 
+def optimize_figures(directory: Path) -> list[Figure]:
+    summary = store.read_json(directory / "summary.json")
+    units = _pools(directory)
+    return [
+        (
+            f"ramp-{pool}",
+            f"{pool}: the optimised reserved level of each contract year against the scenario's "
+            "own ramp and its best uniform scale.",
+            partial(plots.optimized_ramp, summary, pool, units.get(pool, "unit")),
+        )
+        for pool in summary["pools"]
+    ]
+
+
+def optimize_tables(directory: Path) -> str:
+    s = store.read_json(directory / "summary.json")
+    metric = s["objective_metric"]
+    hold = s.get("holdout", {})
+    rows = []
+    for label, pools, value, held in (
+        ("optimised", s["pools"], s["objective_value"], hold.get("objective_value")),
+        (
+            "scenario's own",
+            s["baseline"]["pools"],
+            s["baseline"]["objective_value"],
+            hold.get("baseline_objective_value"),
+        ),
+        (
+            f"uniform ×{s['uniform']['scale']:g}",
+            s["uniform"]["pools"],
+            s["uniform"]["objective_value"],
+            hold.get("uniform_objective_value"),
+        ),
+    ):
+        ramp = "; ".join(f"{p}: {', '.join(fmt.quantity(u) for u in v)}" for p, v in pools.items())
+        rows.append(
+            [
+                label,
+                ramp,
+                fmt.metric_value(value, metric),
+                fmt.metric_value(held, metric) if held is not None else "–",
+            ]
+        )
+    imp = hold.get("improvement", s["improvement"])
+    text = (
+        f"<p class='rec'>Improvement over the scenario's own ramp "
+        f"{'on the holdout' if hold else 'in sample'}: "
+        f"{fmt.metric_value(imp['mean'], metric)} (95% CI "
+        f"{fmt.metric_value(imp['ci95_low'], metric)} to "
+        f"{fmt.metric_value(imp['ci95_high'], metric)}); {s['candidates']} candidates, "
+        f"{s['replications_used']} replications.</p>"
+    )
+    head = ["ramp", "reserved per contract year", f"{s['objective']} in sample", "held out"]
+    return text + _table(head, rows)
+
+
 def stress_figures(directory: Path) -> list[Figure]:
     summary = store.read_json(directory / "summary.json")
     return [
@@ -408,6 +464,8 @@ def executive_of(directory: Path) -> executive.Executive:
         return executive.for_run(raw, pd.read_parquet(directory / "replications.parquet"))
     if kind == "sweep":
         return executive.for_sweep(raw, summary, pd.read_parquet(directory / "points.parquet"))
+    if kind == "optimize":
+        return executive.for_optimize(raw, summary)
     cases = pd.read_parquet(directory / "cases.parquet")
     base = cases[cases["case"] == "baseline"]
     return executive.for_run(raw, base, stress=summary)
@@ -438,8 +496,18 @@ def write_report(directory: Path, pdf: bool = False) -> Path:
     stress directory; returns the page."""
     directory = Path(directory)
     kind = store.kind_of(directory)
-    figs = {"run": run_figures, "sweep": sweep_figures, "stress": stress_figures}[kind](directory)
-    tables = {"run": run_tables, "sweep": sweep_tables, "stress": stress_tables}[kind](directory)
+    figs = {
+        "run": run_figures,
+        "sweep": sweep_figures,
+        "stress": stress_figures,
+        "optimize": optimize_figures,
+    }[kind](directory)
+    tables = {
+        "run": run_tables,
+        "sweep": sweep_tables,
+        "stress": stress_tables,
+        "optimize": optimize_tables,
+    }[kind](directory)
     ex = executive_of(directory)
     rendered = render(figs, directory / "figures")
     raw = read_toml(directory / "scenario.toml")

@@ -247,12 +247,14 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
 
 
 def kind_of(directory: Path) -> str:
-    """``run``, ``sweep`` or ``stress``, by the files a directory holds."""
+    """``run``, ``sweep``, ``stress`` or ``optimize``, by the files a directory holds."""
     d = Path(directory)
     if (d / "points.parquet").exists():
         return "sweep"
     if (d / "cases.parquet").exists():
         return "stress"
+    if (d / "evaluations.parquet").exists():
+        return "optimize"
     if (d / "replications.parquet").exists():
         return "run"
     raise FileNotFoundError(
@@ -296,6 +298,13 @@ def write_sweep(
 ) -> list[Path]:
     """Write a sweep directory's final files."""
     return _write_table_dir(out, "points.parquet", points, summary, scenario)
+
+
+def write_optimize(
+    out: Path, evaluations: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+) -> list[Path]:
+    """Write an optimize directory's final files (``scenario.toml`` is the optimised one)."""
+    return _write_table_dir(out, "evaluations.parquet", evaluations, summary, scenario)
 
 
 def write_stress(

@@ -1,0 +1,363 @@
+"""``capsim optimize``: the reserved level of every contract year of the named pools.
+
+Sample-average approximation with common random numbers: every candidate ramp runs the same
+replications 0..n-1, so candidates differ by contract, not by luck. The search works on the
+integer lattice of whole instances per pool and contract year:
+
+1. a coarse sweep of one uniform scale of the scenario's own ramps (×0.6 … ×1.4) gives the
+   starting point (the best scale meeting every constraint);
+2. a pattern search polls, around the incumbent, every coordinate ± the current step (all
+   polls of one round run as one batch, in parallel), moves to the best improving neighbour,
+   and halves the step when none improves, until the step is below one instance or the
+   replication budget is spent. ``--shape`` constrains the ramp: ``free`` (any level each
+   year), ``flat`` (one level for every year), ``non-decreasing`` (a poll that would break
+   the order lifts or lowers the neighbouring years with it).
+3. The winner, the scenario's own ramp and the best uniform scale are then evaluated on
+   ``holdout`` fresh replications (indices n … n+holdout−1): the in-sample objective of the
+   winner is biased down by the search (the optimizer's curse), the held-out one is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import batch
+from sim.errors import ScenarioError, did_you_mean
+from sim.montecarlo import run_replication
+from sim.scenario import Scenario, with_overrides
+from sim.sweep import (
+    BLOCK,
+    Constraint,
+    objective_ci,
+    objective_value,
+    paired_difference_ci,
+    parse_objective,
+    reserved_units,
+)
+
+SHAPES = ("free", "flat", "non-decreasing")
+UNIFORM_SCALES = (0.6, 0.8, 1.0, 1.2, 1.4)
+
+Ramp = tuple[tuple[int, ...], ...]
+"""Instances per contract year, one tuple per optimised pool."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A candidate's replications and what they say."""
+
+    ramp: Ramp
+    frame: pd.DataFrame
+    value: float
+    feasible: bool
+    violation: float
+    """How far the constraints are from holding (0 when feasible), to rank infeasible ones."""
+
+    def better_than(self, other: Evaluation) -> bool:
+        if self.feasible != other.feasible:
+            return self.feasible
+        if not self.feasible:
+            return self.violation < other.violation - 1e-12
+        return self.value < other.value - 1e-9 * max(1.0, abs(other.value))
+
+
+@dataclass(frozen=True, eq=False)
+class OptimizeResult:
+    evaluations: pd.DataFrame
+    summary: dict[str, Any]
+    best: Scenario
+
+
+def _violation(frame: pd.DataFrame, constraints: Sequence[Constraint]) -> tuple[bool, float]:
+    total = 0.0
+    ok = True
+    for c in constraints:
+        ev = c.evaluate(frame[c.metric].to_numpy())
+        if ev["holds"]:
+            continue
+        ok = False
+        if c.kind == "chance":
+            total += c.level - ev["share"]
+        else:
+            v = ev["value"]
+            scale = max(abs(c.value), 1e-9)
+            total += abs(v - c.value) / scale if math.isfinite(v) else 1e6
+    return ok, total
+
+
+class Optimizer:
+    """One optimisation: the pools, the shape, the replications and where blocks go."""
+
+    def __init__(
+        self,
+        base: Scenario,
+        pools: Sequence[str],
+        n: int,
+        seed: int,
+        objective: str = "mean",
+        metric: str = "spend_usd.total",
+        constraints: Sequence[Constraint] = (),
+        shape: str = "free",
+        budget: int | None = None,
+        workers: int = 1,
+        store: batch.BlockStore | None = None,
+        progress: batch.ProgressFn | None = None,
+        on_total: batch.ProgressFn | None = None,
+    ) -> None:
+        parse_objective(objective)
+        if shape not in SHAPES:
+            raise ScenarioError("--shape", shape, f"must be one of {', '.join(SHAPES)}")
+        if not pools:
+            raise ScenarioError("--pool", "", "name at least one pool to optimise")
+        for p in pools:
+            if p not in base.pools:
+                raise ScenarioError(
+                    "--pool",
+                    p,
+                    f"names no pool{did_you_mean(p, base.pools)}; pools: {', '.join(base.pools)}",
+                )
+        self.base = base
+        self.pools = tuple(dict.fromkeys(pools))
+        self.n = n
+        self.seed = seed
+        self.objective = objective
+        self.metric = metric
+        self.constraints = tuple(constraints)
+        self.shape = shape
+        self.years = max(1, math.ceil(base.years - 1e-9))
+        self.budget = budget
+        self.workers = workers
+        self.store = store if store is not None else batch.MemoryStore()
+        self.progress = progress
+        self.on_total = on_total
+        self.cache: dict[Ramp, Evaluation] = {}
+        self.used = 0
+        self.m = {p: base.pools[p].instance_units for p in self.pools}
+
+    def check_metrics(self) -> None:
+        """Name a bad --metric or --constraint metric before any work."""
+        probe = with_overrides(self.base, {"scenario.years": 0.001}, "--metric")
+        names = list(run_replication(probe, self.seed, 0).metrics)
+        if self.metric not in names:
+            raise ScenarioError(
+                "--metric", self.metric, f"no such metric{did_you_mean(self.metric, names)}"
+            )
+        for c in self.constraints:
+            if c.metric not in names:
+                raise ScenarioError(
+                    "--constraint", str(c), f"no metric {c.metric!r}{did_you_mean(c.metric, names)}"
+                )
+
+    # ----------------------------------------------------------------- candidates
+
+    def units(self, ramp: Ramp) -> dict[str, list[int]]:
+        return {p: [k * self.m[p] for k in r] for p, r in zip(self.pools, ramp, strict=True)}
+
+    def scenario(self, ramp: Ramp) -> Scenario:
+        values: dict[str, Any] = {}
+        for p, u in self.units(ramp).items():
+            values[f"pools.{p}.reserved"] = u
+            values[f"pools.{p}.reserved_scale"] = 1.0
+        return with_overrides(self.base, values, "optimize")
+
+    def own_ramp(self) -> Ramp:
+        units = reserved_units(self.base)
+        return tuple(tuple(u // self.m[p] for u in units[p]) for p in self.pools)
+
+    def scaled(self, scale: float) -> Ramp:
+        own = self.own_ramp()
+        return tuple(self._shaped(tuple(max(0, int(k * scale)) for k in r)) for r in own)
+
+    def _shaped(self, r: tuple[int, ...]) -> tuple[int, ...]:
+        if self.shape == "flat":
+            return (max(r),) * len(r)
+        if self.shape == "non-decreasing":
+            return tuple(int(v) for v in np.maximum.accumulate(np.asarray(r)))
+        return r
+
+    def _id(self, ramp: Ramp, start: int, stop: int) -> str:
+        key = json.dumps([list(r) for r in ramp])
+        h = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return f"c{h}-r{start:06d}-{stop:06d}"
+
+    # ----------------------------------------------------------------- evaluation
+
+    def evaluate(
+        self, ramps: Sequence[Ramp], start: int = 0, stop: int | None = None
+    ) -> list[Evaluation]:
+        """Run (or load) replications start..stop-1 of every ramp, as one batch."""
+        stop = self.n if stop is None else stop
+        todo = [
+            r for r in dict.fromkeys(ramps) if (start, stop) != (0, self.n) or r not in self.cache
+        ]
+        blocks = []
+        for r in todo:
+            sc = self.scenario(r)
+            label = {"candidate": self._id(r, 0, 0)[1:17]}
+            for a in range(start, stop, BLOCK):
+                b = min(a + BLOCK, stop)
+                blocks.append(batch.Block(self._id(r, a, b), 0, sc, self.seed, a, b, label))
+        if blocks:
+            if self.on_total:
+                self.on_total(sum(b.stop - b.start for b in blocks))
+            frame = batch.execute(blocks, self.store, self.workers, progress=self.progress)
+            self.used += sum(b.stop - b.start for b in blocks)
+        else:
+            frame = pd.DataFrame()
+        out = []
+        for r in ramps:
+            if (start, stop) == (0, self.n) and r in self.cache:
+                out.append(self.cache[r])
+                continue
+            f = frame[frame["candidate"] == self._id(r, 0, 0)[1:17]].sort_values("replication")
+            ok, violation = _violation(f, self.constraints)
+            ev = Evaluation(
+                r, f, objective_value(f[self.metric].to_numpy(), self.objective), ok, violation
+            )
+            if (start, stop) == (0, self.n):
+                self.cache[r] = ev
+            out.append(ev)
+        return out
+
+    def _room(self, k: int) -> bool:
+        return self.budget is None or self.used + k * self.n <= self.budget
+
+    # ----------------------------------------------------------------- search
+
+    def neighbours(self, ramp: Ramp, step: int) -> list[Ramp]:
+        out = []
+        for i, r in enumerate(ramp):
+            coords = [0] if self.shape == "flat" else range(len(r))
+            for y in coords:
+                for d in (step, -step):
+                    new = list(r)
+                    if self.shape == "flat":
+                        new = [max(0, r[0] + d)] * len(r)
+                    else:
+                        new[y] = max(0, r[y] + d)
+                        if self.shape == "non-decreasing":
+                            if d > 0:
+                                new[y:] = [max(v, new[y]) for v in new[y:]]
+                            else:
+                                new[: y + 1] = [min(v, new[y]) for v in new[: y + 1]]
+                    cand = tuple(tuple(new) if j == i else ramp[j] for j in range(len(ramp)))
+                    if cand != ramp:
+                        out.append(cand)
+        return list(dict.fromkeys(out))
+
+    def run(self, holdout: int = 0, log: Callable[[str], None] | None = None) -> OptimizeResult:
+        say = log or (lambda _m: None)
+        uniform = self.evaluate([self.scaled(s) for s in UNIFORM_SCALES])
+        own = self.evaluate([self.own_ramp()])[0]
+        best_uniform = uniform[0]
+        for ev, _s in zip(uniform[1:], UNIFORM_SCALES[1:], strict=True):
+            if ev.better_than(best_uniform):
+                best_uniform = ev
+        scale = UNIFORM_SCALES[[e.ramp for e in uniform].index(best_uniform.ramp)]
+        incumbent = (
+            best_uniform if best_uniform.better_than(own) or best_uniform.ramp == own.ramp else own
+        )
+        say(f"start: uniform scale {scale:g}, {self.objective} {incumbent.value:.6g}")
+        top = max((max(r) for r in incumbent.ramp), default=1)
+        step = max(1, round(0.1 * top))
+        rounds = 0
+        while step >= 1:
+            polls = [r for r in self.neighbours(incumbent.ramp, step) if r not in self.cache]
+            if polls and not self._room(len(polls)):
+                say("budget reached")
+                break
+            evs = self.evaluate(self.neighbours(incumbent.ramp, step))
+            rounds += 1
+            winner = incumbent
+            for ev in evs:
+                if ev.better_than(winner):
+                    winner = ev
+            if winner is incumbent:
+                step //= 2
+            else:
+                incumbent = winner
+                say(f"round {rounds}: {self.objective} {incumbent.value:.6g} (step {step})")
+        summary = self._summary(incumbent, own, best_uniform, scale, rounds, holdout)
+        frames = []
+        for ramp, ev in self.cache.items():
+            f = ev.frame.drop(columns=["candidate"]).copy()
+            for p, u in self.units(ramp).items():
+                for y, v in enumerate(u):
+                    f.insert(0, f"{p}.year{y + 1}", v)
+            frames.append(f)
+        evaluations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return OptimizeResult(evaluations, summary, self.scenario(incumbent.ramp))
+
+    def _summary(
+        self,
+        best: Evaluation,
+        own: Evaluation,
+        uniform: Evaluation,
+        scale: float,
+        rounds: int,
+        holdout: int,
+    ) -> dict[str, Any]:
+        x = best.frame[self.metric].to_numpy()
+        lo, hi = objective_ci(x, self.objective)
+        out: dict[str, Any] = {
+            "pools": self.units(best.ramp),
+            "commitment_usd": list(self.base.contract.commitment_usd) or None,
+            "shape": self.shape,
+            "objective": self.objective,
+            "objective_metric": self.metric,
+            "constraints": [str(c) for c in self.constraints],
+            "objective_value": best.value,
+            "ci95": [lo, hi],
+            "feasible": best.feasible,
+            "replications": self.n,
+            "seed": self.seed,
+            "candidates": len(self.cache),
+            "rounds": rounds,
+            "replications_used": self.used,
+            "baseline": {
+                "pools": self.units(own.ramp),
+                "objective_value": own.value,
+                "feasible": own.feasible,
+            },
+            "uniform": {
+                "scale": scale,
+                "pools": self.units(uniform.ramp),
+                "objective_value": uniform.value,
+                "feasible": uniform.feasible,
+            },
+            "reserved_spend_usd": float(best.frame["spend_usd.reserved"].mean()),
+        }
+        out["improvement"] = paired_difference_ci(
+            own.frame[self.metric].to_numpy(), x, self.objective
+        )
+        out["improvement_vs_uniform"] = paired_difference_ci(
+            uniform.frame[self.metric].to_numpy(), x, self.objective
+        )
+        if holdout > 0:
+            a, b = self.n, self.n + holdout
+            hb, ho, hu = self.evaluate([best.ramp, own.ramp, uniform.ramp], a, b)
+            hx = hb.frame[self.metric].to_numpy()
+            hlo, hhi = objective_ci(hx, self.objective)
+            out["holdout"] = {
+                "replications": holdout,
+                "objective_value": hb.value,
+                "ci95": [hlo, hhi],
+                "feasible": hb.feasible,
+                "baseline_objective_value": ho.value,
+                "uniform_objective_value": hu.value,
+                "improvement": paired_difference_ci(
+                    ho.frame[self.metric].to_numpy(), hx, self.objective
+                ),
+                "improvement_vs_uniform": paired_difference_ci(
+                    hu.frame[self.metric].to_numpy(), hx, self.objective
+                ),
+            }
+        return out
