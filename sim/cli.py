@@ -1018,21 +1018,8 @@ def stress_table(summary: dict[str, Any]) -> Table:
 
 
 def _metric_label(m: str) -> str:
-    """A short human label for a metric name."""
-    parts = m.split(".")
-    if m.startswith("spend_usd"):
-        return f"{parts[1] if len(parts) > 1 else 'total'} spend"
-    if m == "npv_usd.total":
-        return "net present value of spend"
-    if m in ("esr", "commit_attainment"):
-        return "effective savings rate" if m == "esr" else "commitment attainment"
-    if m.startswith("esr."):
-        return f"savings rate, {parts[1]}"
-    if m.startswith("wait_hours."):
-        return f"{parts[-1]} wait h, {'.'.join(parts[1:-1])}"
-    head, _, tail = m.partition(".")
-    what = head.replace("_unit_hours", " unit-h").replace("_usd", "").replace("_", " ")
-    return f"{what}, {tail}"
+    """A short human label for a metric name (one source: :func:`sim.fmt.metric_label`)."""
+    return fmt.metric_label(m)
 
 
 def _at_hours(start: str | None, origin: Any) -> tuple[float | None, str]:

@@ -13,30 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim import store
+from sim.fmt import metric_unit
 from sim.results import STAT_NAMES
 from sim.scenario import read_toml
-
-
-def metric_unit(metric: str, units: dict[str, str] | None = None) -> str:
-    """The unit a metric is in: USD, share (0–1), hours, jobs, or the pool's unit-hours."""
-    units = units or {}
-    if metric.startswith(("spend_usd", "idle_spend_usd", "npv_usd", "credit_usd")):
-        return "USD"
-    if metric.startswith("cost_per_work_unit_usd"):
-        return "USD per work unit"
-    if metric.startswith(("utilization", "coverage", "esr", "commit_attainment")):
-        return "share 0-1"
-    if metric.startswith("wait_hours"):
-        return "hours"
-    if metric.startswith("jobs_"):
-        return "jobs"
-    if "_unit_hours" in metric:
-        name = metric.split(".", 1)[1] if "." in metric else ""
-        name = name.removeprefix("target.")
-        return f"{units.get(name, 'unit')}-hours"
-    if metric.startswith("control."):
-        return "unit-hours"
-    return ""
 
 
 def _units(directory: Path) -> dict[str, str]:

@@ -77,3 +77,58 @@ def metric_interval(low: float, high: float, metric: str, change: bool = False) 
     """``low – high`` in the metric's unit (of a change: signed, pp for shares)."""
     f = metric_change if change else metric_value
     return f"{f(low, metric)} – {f(high, metric)}"
+
+
+def metric_unit(metric: str, units: dict[str, str] | None = None) -> str:
+    """The unit a metric is in: USD, share (0–1), hours, jobs, or a pool's unit-hours
+    (``units`` maps pool, target and workload names to their pool's unit)."""
+    units = units or {}
+    if metric.startswith(_MONEY):
+        return "USD"
+    if metric.startswith("cost_per_work_unit_usd"):
+        return "USD per work unit"
+    if is_rate(metric):
+        return "share 0-1"
+    if metric.startswith("wait_hours"):
+        return "hours"
+    if metric.startswith("jobs_"):
+        return "jobs"
+    if "_unit_hours" in metric:
+        name = metric.split(".", 1)[1] if "." in metric else ""
+        name = name.removeprefix("target.").removeprefix("pool.")
+        return f"{units.get(name, 'unit')}-hours"
+    if metric.startswith("control."):
+        return "unit-hours"
+    return ""
+
+
+def metric_label(metric: str, with_unit: bool = True, units: dict[str, str] | None = None) -> str:
+    """A metric's name in words, for tables, axes and reports: ``total spend (USD)``,
+    ``p95 wait, pretraining (hours)``, ``utilization, trainium``. The one source of labels."""
+    parts = metric.split(".")
+    rest = ".".join(parts[1:])
+    if metric.startswith("spend_usd"):
+        text = "total spend" if rest in ("", "total") else f"{rest} spend"
+    elif metric == "npv_usd.total":
+        text = "net present value of spend"
+    elif metric == "esr":
+        text = "effective savings rate"
+    elif metric == "commit_attainment":
+        text = "commitment attainment"
+    elif metric.startswith("esr."):
+        text = f"savings rate, {rest}"
+    elif metric.startswith("idle_spend_usd."):
+        text = f"idle reserved spend, {rest}"
+    elif metric.startswith("wait_hours."):
+        text = f"{parts[-1]} wait, {'.'.join(parts[1:-1])}"
+    elif "_unit_hours" in parts[0]:
+        what = parts[0].replace("_unit_hours", "").replace("_", " ")
+        text = f"{what} {metric_unit(metric, units)}, {rest}"  # idle chip-hours, trainium
+        return text
+    else:
+        head = parts[0].replace("_usd", "").replace("_", " ")
+        text = f"{head}, {rest}" if rest else head
+    unit = metric_unit(metric, units) if with_unit else ""
+    if not unit or is_rate(metric):
+        return text  # shares read as %
+    return f"{text} ({unit})"

@@ -765,15 +765,7 @@ def stress_comparison(
 
 
 def _metric_label(metric: str) -> str:
-    parts = metric.split(".")
-    if metric == "spend_usd.total":
-        return "total spend (USD)"
-    if metric.startswith("idle_spend_usd."):
-        return f"idle reserved spend, {'.'.join(parts[1:])} (USD)"
-    if metric.startswith("wait_hours."):
-        return f"{parts[-1]} wait of {'.'.join(parts[1:-1])} (hours)"
-    head = parts[0].replace("_unit_hours", " unit-hours").replace("_", " ")
-    return f"{head}, {'.'.join(parts[1:])}"
+    return fmt.metric_label(metric)
 
 
 def stress_metrics(summary: dict[str, Any]) -> list[str]:

@@ -53,3 +53,23 @@ def test_every_option_and_argument_of_the_command_line_has_help():
     walk(build_parser(), "")
     assert "fit jobs" in seen and "fit demand" in seen  # nested commands are checked too
     assert not missing, missing
+
+
+def test_metric_labels_and_units_have_one_source():
+    from sim import cli, export, fmt, plots
+
+    metrics = [
+        "spend_usd.total",
+        "idle_spend_usd.trainium",
+        "wait_hours.pretraining.p95",
+        "utilization.trainium",
+        "overflow_unit_hours.graviton",
+        "esr",
+    ]
+    for m in metrics:
+        assert cli._metric_label(m) == plots._metric_label(m) == fmt.metric_label(m)
+    assert export.metric_unit is fmt.metric_unit
+    assert fmt.metric_label("idle_unit_hours.trainium", units={"trainium": "chip"}) == (
+        "idle chip-hours, trainium"
+    )
+    assert fmt.metric_label("spend_usd.total") == "total spend (USD)"
