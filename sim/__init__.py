@@ -13,10 +13,38 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
+from typing import TYPE_CHECKING, Any
+
 from sim.errors import ScenarioError
-from sim.montecarlo import run, run_replication
-from sim.results import RunResult, summarize
-from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides
+
+# the public API, imported on first use: `capsim --version` and a worker's start-up do not
+# pay for pandas and scipy before they need them
+_LAZY = {
+    "run": "sim.montecarlo",
+    "run_replication": "sim.montecarlo",
+    "RunResult": "sim.results",
+    "summarize": "sim.results",
+    "Scenario": "sim.scenario",
+    "load_scenario": "sim.scenario",
+    "scenario_from_dict": "sim.scenario",
+    "with_overrides": "sim.scenario",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.montecarlo import run, run_replication
+    from sim.results import RunResult, summarize
+    from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
 
 __all__ = [
     "RunResult",

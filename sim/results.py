@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.scenario import Scenario
-from sim.variance import CONTROL_PREFIX, adjusted
+from sim.variance import CONTROL_PREFIX, adjusted, t975
 
 STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p10", "p50", "p90", "p95")
 
@@ -52,7 +51,7 @@ def describe(values: np.ndarray, upper: float = math.inf) -> dict[str, float]:
         return dict.fromkeys(STAT_NAMES, math.nan)
     mean = float(x.mean())
     sd = float(x.std(ddof=1)) if n > 1 else 0.0
-    half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
+    half = t975(n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
     p5, p10, p50, p90, p95 = np.percentile(x, [5, 10, 50, 90, 95])
     low, high = mean - half, min(mean + half, upper)
     if x.min() >= 0:

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim import batch
 from sim.errors import ScenarioError, did_you_mean
@@ -24,6 +23,7 @@ from sim.grid import Axis, grid_points, point_scenarios
 from sim.montecarlo import run_replication
 from sim.results import describe
 from sim.scenario import DemandWorkload, Scenario, scenario_from_dict, with_overrides
+from sim.variance import t975
 from sim.workload import demand_path, draw_params
 
 OBJECTIVES = ("mean", "p95", "cvar95")
@@ -189,7 +189,7 @@ def objective_ci(x: np.ndarray, objective: str, resamples: int = 400) -> tuple[f
     if n < 2:
         return (math.nan, math.nan)
     if objective == "mean":
-        half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n)
+        half = t975(n - 1) * x.std(ddof=1) / math.sqrt(n)
         return (float(x.mean() - half), float(x.mean() + half))
     rng = np.random.default_rng(0)
     boots = [objective_value(x[rng.integers(0, n, n)], objective) for _ in range(resamples)]
@@ -207,7 +207,7 @@ def paired_difference_ci(a: np.ndarray, b: np.ndarray, objective: str) -> dict[s
         return {"mean": value, "ci95_low": math.nan, "ci95_high": math.nan}
     if objective == "mean":
         d = a - b
-        half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / math.sqrt(n))
+        half = t975(n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
         return {"mean": value, "ci95_low": value - half, "ci95_high": value + half}
     rng = np.random.default_rng(0)
     boots = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from sim.distributions import (
     Choice,
@@ -27,6 +26,14 @@ from sim.distributions import (
 
 CONTROL_PREFIX = "control.offered_work."
 """Replication metrics that are controls: ``control.offered_work.<pool>`` [unit-hours]."""
+
+
+def t975(dof: int) -> float:
+    """The 97.5 % quantile of Student's t with ``dof`` degrees of freedom (scipy is imported
+    here, not at start-up: it is the slowest import of a run)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, dof))
 
 
 def exact_mean_units(d: Distribution) -> float | None:
@@ -75,6 +82,6 @@ def adjusted(y: np.ndarray, controls: np.ndarray) -> dict[str, float] | None:
     s2 = float(resid @ resid) / dof
     cov = np.linalg.pinv(a.T @ a) * s2
     se = math.sqrt(max(float(cov[0, 0]), 0.0))
-    half = float(stats.t.ppf(0.975, dof)) * se
+    half = t975(dof) * se
     mean = float(coef[0])
     return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "controls": q}
