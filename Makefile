@@ -31,8 +31,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-readme: $(STAMP)  # re-run the README's worked example and paste its output
+readme: $(STAMP)  # re-run the README's worked example and paste its output; refresh the schemas
 	$(BIN)/python docs/readme_example.py
+	$(BIN)/capsim schema > docs/capsim.schema.json
+	$(BIN)/capsim schema --stress > docs/capsim-stress.schema.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -293,6 +293,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write report.pdf: the executive page, then one figure per page",
     )
 
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of the scenario format, for editors",
+        description="Print the JSON Schema (draft 4) of the scenario format. Editors that "
+        "read a '#:schema PATH' first line (Even Better TOML / taplo) then complete keys and "
+        "flag typos as you type; the shipped configs point at docs/capsim.schema.json.",
+    )
+    p.add_argument(
+        "--stress",
+        action="store_true",
+        help="the schema of a stress file: nothing required, relative values allowed",
+    )
+
     p = sub.add_parser("export", help="tables for a spreadsheet (CSV files or one Excel workbook)")
     p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
     p.add_argument(
@@ -656,6 +669,15 @@ def _report(directory: Path, pdf: bool = False) -> None:
     out.print(f"wrote {page}")
     if pdf:
         out.print(f"wrote {page.with_suffix('.pdf')}")
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.schema import scenario_schema
+
+    sys.stdout.write(json.dumps(scenario_schema(stress=args.stress), indent=2) + "\n")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -1150,6 +1172,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "export": cmd_export,
     "optimize": cmd_optimize,
+    "schema": cmd_schema,
 }
 
 
