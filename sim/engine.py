@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -292,6 +293,9 @@ class _Pool:
         self.change_t: list[float] = []
         self.change_d: list[float] = []
         self.running: dict[int, float] = {}  # job -> end time, on reserved units
+        # the same jobs as (end, job), kept sorted: the shadow reads them in end order
+        # without sorting at every pass (the order is sorted()'s, so results are identical)
+        self.by_end: list[tuple[float, int]] = []
         self.claims: list[tuple[int, int]] = []  # demand claims on instances
         self.claim_units = 0.0  # demand claim on a fungible pool
 
@@ -599,6 +603,7 @@ class _Engine:
         self.ran_on[j] = 0
         if self.backfill:
             pool.running[j] = now + d
+            insort(pool.by_end, (now + d, j))
         _Call(env, d, _COMPLETE, self.on_complete, j)
 
     def try_targets(self, j: int) -> bool:
@@ -657,7 +662,9 @@ class _Engine:
         if where == 0:
             foreseen = False
             if self.backfill:
-                del self.pools[p].running[j]
+                pool_ = self.pools[p]
+                e = pool_.running.pop(j)
+                del pool_.by_end[bisect_left(pool_.by_end, (e, j))]
                 ctx = self.ctx[p]
                 foreseen = ctx is not None and self.env.now < ctx.time and not self.pools[p].deficit
                 if foreseen:
@@ -869,7 +876,7 @@ class _Engine:
         u = self.units[head]
         ctx = _Shadow(u, pool)
         found = math.inf
-        for end, j in sorted((e, j) for j, e in pool.running.items()):
+        for end, j in pool.by_end:
             if end > found:
                 break
             ctx.release(self.alloc[j])  # every job ending by the shadow time is released
