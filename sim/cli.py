@@ -267,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ramp that never steps down (default: free)",
     )
     p.add_argument(
+        "--commitment",
+        action="store_true",
+        help="also choose contract.commitment_usd among 0, the scenario's own and the "
+        "thresholds of [contract] discount_tiers (a larger commitment buys a larger discount)",
+    )
+    p.add_argument(
         "--holdout",
         type=_whole(0),
         help="fresh replications the result, the scenario's own ramp and the best uniform "
@@ -862,6 +868,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         args.budget,
         args.workers or default_workers(),
         store.FolderStore(out_dir),
+        commitment=args.commitment,
     )
     opt.check_metrics()
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
@@ -877,6 +884,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             "holdout": holdout,
             "pools": list(args.pool),
             "shape": args.shape,
+            "commitment": args.commitment,
             "budget": args.budget,
             "objective": args.objective,
             "metric": args.metric,
@@ -946,7 +954,13 @@ def optimize_table(s: dict[str, Any]) -> Table:
         )
     imp = hold.get("improvement", s["improvement"])
     where = "on the holdout" if hold else "in sample"
-    table.caption = (
+    commit = ""
+    if s.get("commitment_searched"):
+        commit = (
+            f"commitment: {fmt.usd(s['commitment_usd'])} "
+            f"(the scenario's own: {fmt.usd(s['baseline']['commitment_usd'])})\n"
+        )
+    table.caption = commit + (
         f"improvement over the scenario's own ramp {where}: "
         f"{fmt.metric_value(imp['mean'], metric)} (95% CI "
         f"{fmt.metric_value(imp['ci95_low'], metric)} to "

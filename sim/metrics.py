@@ -365,7 +365,11 @@ def compute(
     if len(settled.shortfall_usd):
         np.add.at(shortfall_months, settled.shortfall_month, settled.shortfall_usd)
         spend_parts[("contract", "shortfall", "")] = shortfall_months
-        m["commit_attainment"] = float(settled.eligible_usd.sum() / settled.commitment_usd.sum())
+        committed = float(settled.commitment_usd.sum())
+        # a commitment of $0 is met whatever is spent: attainment is not a number then
+        m["commit_attainment"] = (
+            float(settled.eligible_usd.sum()) / committed if committed > 0 else math.nan
+        )
     end_cash += shortfall_months
     shortfall = float(shortfall_months.sum())
     m["spend_usd.reserved"] = total_reserved_spend

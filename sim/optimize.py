@@ -7,8 +7,10 @@ integer lattice of whole instances per pool and contract year:
 1. a coarse sweep of one uniform scale of the scenario's own ramps (×0.6 … ×1.4) gives the
    starting point (the best scale meeting every constraint);
 2. a pattern search polls, around the incumbent, every coordinate ± the current step (all
-   polls of one round run as one batch, in parallel), moves to the best improving neighbour,
-   and halves the step when none improves, until the step is below one instance or the
+   polls of one round run as one batch, in parallel; with ``commitment``, the spend
+   commitment is one more coordinate, moving between 0, the scenario's own and the
+   thresholds of its ``discount_tiers``), moves to the best improving neighbour, and halves
+   the step when none improves, until the step is below one instance or the
    replication budget is spent. ``--shape`` constrains the ramp: ``free`` (any level each
    year), ``flat`` (one level for every year), ``non-decreasing`` (a poll that would break
    the order lifts or lowers the neighbouring years with it).
@@ -111,6 +113,7 @@ class Optimizer:
         store: batch.BlockStore | None = None,
         progress: batch.ProgressFn | None = None,
         on_total: batch.ProgressFn | None = None,
+        commitment: bool = False,
     ) -> None:
         parse_objective(objective)
         if shape not in SHAPES:
@@ -141,6 +144,23 @@ class Optimizer:
         self.cache: dict[Ramp, Evaluation] = {}
         self.used = 0
         self.m = {p: base.pools[p].instance_units for p in self.pools}
+        # the commitment, when searched, is one more coordinate: an index into its choices
+        self.commit_options: list[float] = []
+        if commitment:
+            c = base.contract
+            if not c.discount_tiers:
+                raise ScenarioError(
+                    "--commitment",
+                    "contract.discount_tiers",
+                    "a commitment buys nothing without discount tiers: give [contract] "
+                    "discount_tiers = [{ commitment_usd = ..., discount = ... }, ...]",
+                )
+            if c.period != "term":
+                raise ScenarioError(
+                    "--commitment", "contract.period", 'is searched for period = "term" only'
+                )
+            options = {0.0, *(t for t, _ in c.discount_tiers), *c.commitment_usd}
+            self.commit_options = sorted(options)
 
     def check_metrics(self) -> None:
         """Name a bad --metric or --constraint metric before any work."""
@@ -159,22 +179,43 @@ class Optimizer:
     # ----------------------------------------------------------------- candidates
 
     def units(self, ramp: Ramp) -> dict[str, list[int]]:
-        return {p: [k * self.m[p] for k in r] for p, r in zip(self.pools, ramp, strict=True)}
+        return {p: [k * self.m[p] for k in r] for p, r in zip(self.pools, ramp, strict=False)}
+
+    def commitment(self, ramp: Ramp) -> float | None:
+        """The commitment a candidate signs, when the commitment is searched."""
+        return self.commit_options[ramp[-1][0]] if self.commit_options else None
 
     def scenario(self, ramp: Ramp) -> Scenario:
         values: dict[str, Any] = {}
         for p, u in self.units(ramp).items():
             values[f"pools.{p}.reserved"] = u
             values[f"pools.{p}.reserved_scale"] = 1.0
+        c = self.commitment(ramp)
+        if c is not None:
+            values["contract.commitment_usd"] = c
         return with_overrides(self.base, values, "optimize")
+
+    def _with_commitment(self, ramp: Ramp, index: int | None = None) -> Ramp:
+        if not self.commit_options:
+            return ramp
+        if index is None:
+            own = sum(self.base.contract.commitment_usd)
+            index = min(
+                range(len(self.commit_options)),
+                key=lambda i: abs(self.commit_options[i] - own),
+            )
+        return (*ramp, (index,))
 
     def own_ramp(self) -> Ramp:
         units = reserved_units(self.base)
-        return tuple(tuple(u // self.m[p] for u in units[p]) for p in self.pools)
+        return self._with_commitment(
+            tuple(tuple(u // self.m[p] for u in units[p]) for p in self.pools)
+        )
 
     def scaled(self, scale: float) -> Ramp:
-        own = self.own_ramp()
-        return tuple(self._shaped(tuple(max(0, int(k * scale)) for k in r)) for r in own)
+        own = self.own_ramp()[: len(self.pools)]
+        ramp = tuple(self._shaped(tuple(max(0, int(k * scale)) for k in r)) for r in own)
+        return self._with_commitment(ramp)
 
     def _shaped(self, r: tuple[int, ...]) -> tuple[int, ...]:
         if self.shape == "flat":
@@ -234,7 +275,12 @@ class Optimizer:
 
     def neighbours(self, ramp: Ramp, step: int) -> list[Ramp]:
         out = []
-        for i, r in enumerate(ramp):
+        if self.commit_options:  # the commitment moves one choice at a time
+            k = ramp[-1][0]
+            for d in (1, -1):
+                if 0 <= k + d < len(self.commit_options):
+                    out.append((*ramp[:-1], (k + d,)))
+        for i, r in enumerate(ramp[: len(self.pools)]):
             coords = [0] if self.shape == "flat" else range(len(r))
             for y in coords:
                 for d in (step, -step):
@@ -266,7 +312,7 @@ class Optimizer:
             best_uniform if best_uniform.better_than(own) or best_uniform.ramp == own.ramp else own
         )
         say(f"start: uniform scale {scale:g}, {self.objective} {incumbent.value:.6g}")
-        top = max((max(r) for r in incumbent.ramp), default=1)
+        top = max((max(r) for r in incumbent.ramp[: len(self.pools)]), default=1)
         step = max(1, round(0.1 * top))
         rounds = 0
         while step >= 1:
@@ -292,6 +338,9 @@ class Optimizer:
             for p, u in self.units(ramp).items():
                 for y, v in enumerate(u):
                     f.insert(0, f"{p}.year{y + 1}", v)
+            c = self.commitment(ramp)
+            if c is not None:
+                f.insert(0, "commitment_usd", c)
             frames.append(f)
         evaluations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return OptimizeResult(evaluations, summary, self.scenario(incumbent.ramp))
@@ -307,9 +356,13 @@ class Optimizer:
     ) -> dict[str, Any]:
         x = best.frame[self.metric].to_numpy()
         lo, hi = objective_ci(x, self.objective)
+        searched = self.commitment(best.ramp)
         out: dict[str, Any] = {
             "pools": self.units(best.ramp),
-            "commitment_usd": list(self.base.contract.commitment_usd) or None,
+            "commitment_usd": searched
+            if searched is not None
+            else (list(self.base.contract.commitment_usd) or None),
+            "commitment_searched": searched is not None,
             "shape": self.shape,
             "objective": self.objective,
             "objective_metric": self.metric,
@@ -324,6 +377,7 @@ class Optimizer:
             "replications_used": self.used,
             "baseline": {
                 "pools": self.units(own.ramp),
+                "commitment_usd": self.commitment(own.ramp),
                 "objective_value": own.value,
                 "feasible": own.feasible,
             },

@@ -187,6 +187,9 @@ class Contract:
     discount: float = 0.0
     """Private-pricing discount on eligible spend (0.1 = 10 % off list)."""
     discount_rate: float = 0.0
+    discount_tiers: tuple[tuple[float, float], ...] = ()
+    """(commitment over the term [USD], discount) pairs: a larger commitment buys a larger
+    discount; ``discount`` is the tier the commitment reaches."""
     """Annual rate for the net present value of spend."""
 
 
@@ -1368,7 +1371,14 @@ def _build_contract(
         where,
         "contract",
         data,
-        ("period", "commitment_usd", "eligible_targets", "discount", "discount_rate"),
+        (
+            "period",
+            "commitment_usd",
+            "eligible_targets",
+            "discount",
+            "discount_rate",
+            "discount_tiers",
+        ),
     )
     period = t.string("period", "term", ("term", "year"))
     n_years = max(1, math.ceil(years - 1e-9))
@@ -1402,12 +1412,34 @@ def _build_contract(
                 f"names no overflow target: {e!r}{did_you_mean(str(e), names)}; "
                 f"targets: {', '.join(names)}",
             )
+    discount = t.number("discount", 0.0, low=0.0, high=1.0)
+    tiers: list[tuple[float, float]] = []
+    raw_tiers = t.get("discount_tiers", [])
+    if not isinstance(raw_tiers, list):
+        raise t.err("discount_tiers", f"must be a list of tables, got {raw_tiers!r}")
+    if raw_tiers and t.has("discount"):
+        raise t.err(
+            "discount_tiers",
+            "gives the discount by commitment; drop 'discount' (the tier the commitment "
+            "reaches sets it)",
+        )
+    for i, item in enumerate(raw_tiers):
+        tt = _Table(where, t.sub(f"discount_tiers[{i}]"), item, ("commitment_usd", "discount"))
+        tiers.append(
+            (tt.number("commitment_usd", low=0.0), tt.number("discount", low=0.0, high=1.0))
+        )
+    tiers.sort()
+    if tiers:
+        total = sum(commitment)
+        reached = [d for c, d in tiers if c <= total + 1e-6]
+        discount = reached[-1] if reached else 0.0
     return Contract(
         period,
         commitment,
         tuple(eligible),
-        t.number("discount", 0.0, low=0.0, high=1.0),
+        discount,
         t.number("discount_rate", 0.0, low=-0.99, high=10.0),
+        tuple(tiers),
     )
 
 

@@ -310,6 +310,17 @@ class _Builder:
                         "eligible_targets": {"type": "array", "items": {"type": "string"}},
                         "discount": _num("private-pricing discount on eligible spend", 0),
                         "discount_rate": _num("annual rate for the net present value"),
+                        "discount_tiers": {
+                            "type": "array",
+                            "description": "a larger commitment buys a larger discount",
+                            "items": self.table(
+                                "a discount tier",
+                                {
+                                    "commitment_usd": _num("commitment over the term", 0),
+                                    "discount": _num("discount from this commitment up", 0),
+                                },
+                            ),
+                        },
                     },
                 ),
             },

@@ -195,3 +195,24 @@ def test_backfilling_uses_durations_on_the_current_generation(tmp_path):
     jobs = run_replication(sc, 1, 0, record_jobs=True).jobs
     # job0 runs 9000-9005; the head (4 units) waits until 9005; job2 ends at 9005 too
     assert jobs["start_hours"].tolist() == [9000.0, 9005.0, 9002.0]
+
+
+def test_a_zero_commitment_has_no_attainment_rather_than_infinity():
+    import warnings
+
+    from sim.montecarlo import run_replication
+    from tests.helpers import build
+
+    sc = build(
+        {"gpu": {"unit": "gpu", "reserved": 4, "price_per_unit_hour": 1.0}},
+        {"d": {"kind": "demand", "pool": "gpu", "demand_units": 3}},
+        years=0.1,
+    )
+    from sim.scenario import with_overrides
+
+    sc = with_overrides(sc, {"contract.commitment_usd": 0.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero on the way
+        m = run_replication(sc, 1, 0).metrics
+    assert math.isnan(m["commit_attainment"])
+    assert m["spend_usd.shortfall"] == 0.0

@@ -145,3 +145,62 @@ def test_cli_writes_a_runnable_optimised_scenario_and_resumes(tmp_path, capsys):
     assert again["pools"] == first["pools"]
     assert again["objective_value"] == first["objective_value"]
     assert "improvement over the scenario's own ramp on the holdout" in capsys.readouterr().out
+
+
+def test_discount_tiers_set_the_discount_the_commitment_reaches():
+    base = {
+        "scenario": {"name": "t", "years": 1.0},
+        "pools": {"gpu": {"unit": "gpu", "reserved": 10, "price_per_unit_hour": 1.0}},
+        "workloads": {"d": {"kind": "demand", "pool": "gpu", "demand_units": 5}},
+    }
+    from sim.scenario import scenario_from_dict
+
+    tiers = [{"commitment_usd": 4e4, "discount": 0.10}, {"commitment_usd": 2e4, "discount": 0.05}]
+    for commit, want in ((3e4, 0.05), (5e4, 0.10), (1e4, 0.0)):
+        data = {**base, "contract": {"commitment_usd": commit, "discount_tiers": tiers}}
+        assert scenario_from_dict(data, "<t>", None).contract.discount == want
+    bad = {**base, "contract": {"commitment_usd": 1e4, "discount": 0.1, "discount_tiers": tiers}}
+    with pytest.raises(ScenarioError, match="drop 'discount'"):
+        scenario_from_dict(bad, "<t>", None)
+
+
+def test_commitment_search_picks_the_best_tier_for_the_chosen_ramp():
+    # eligible spend is the reservation (~$876k a year at 100 gpus): committing $0.5M buys 5 %,
+    # $0.8M buys 8 %, $3M would buy 20 % but leaves a large shortfall
+    sc = build(
+        {"gpu": {"unit": "gpu", "reserved": 100, "price_per_unit_hour": 1.0}},
+        {"d": {"kind": "demand", "pool": "gpu", "demand_units": 100, "noise_cv": 0.2}},
+        overflow=[{"name": "od", "pool": "gpu", "price_per_unit_hour": 2.0}],
+        years=1.0,
+        seed=5,
+    )
+    from sim.scenario import with_overrides
+
+    sc = with_overrides(
+        sc,
+        {
+            "contract.commitment_usd": 0.0,
+            "contract.discount_tiers": [
+                {"commitment_usd": 5e5, "discount": 0.05},
+                {"commitment_usd": 8e5, "discount": 0.08},
+                {"commitment_usd": 3e6, "discount": 0.20},
+            ],
+        },
+    )
+    opt = optimize.Optimizer(sc, ["gpu"], 4, 5, "mean", commitment=True)
+    res = opt.run()
+    s = res.summary
+    assert s["commitment_searched"] and s["baseline"]["commitment_usd"] == 0.0
+    final = next(r for r, ev in opt.cache.items() if ev.value == s["objective_value"])
+    values = {}
+    for k, c in enumerate(opt.commit_options):
+        ev = opt.evaluate([(*final[:-1], (k,))])[0]
+        values[c] = ev.value
+    assert s["commitment_usd"] == min(values, key=values.get)
+    assert s["commitment_usd"] == 8e5  # the largest tier the spend clears
+    assert "commitment_usd" in res.evaluations.columns
+
+
+def test_commitment_search_needs_tiers():
+    with pytest.raises(ScenarioError, match="discount tiers"):
+        optimize.Optimizer(_scenario(), ["gpu"], 2, 1, commitment=True)
