@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sim import executor
-from sim.montecarlo import run_replication
+from sim.montecarlo import assemble, run_replication
+from sim.results import RunResult
 from sim.scenario import Scenario
 
 ProgressFn = Callable[[int], None]
@@ -80,41 +81,61 @@ def execute(
     progress: ProgressFn | None = None,
 ) -> pd.DataFrame:
     """Run every block not already in ``store``; return all rows in block order."""
+    frames = execute_each(blocks, store, workers, backend, scheduler, progress)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def execute_each(
+    blocks: Sequence[Block],
+    store: Any,
+    workers: int = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    progress: ProgressFn | None = None,
+    task: Callable[[Block], Any] = run_block,
+) -> list[Any]:
+    """The one executor of run, sweep, stress and optimize: ``task`` on every block not
+    already in ``store`` (local processes, bounded in flight, or Dask), each result saved as
+    it arrives; returns every block's result in block order."""
     todo = [b for b in blocks if not store.has(b.id)]
     if progress:
         progress(sum(b.stop - b.start for b in blocks if store.has(b.id)))
     if backend == "dask":
-        _execute_dask(todo, store, workers, scheduler, progress)
+        _execute_dask(todo, store, workers, scheduler, progress, task)
     elif workers <= 1 or len(todo) <= 1:
         for b in todo:
-            store.save(b.id, run_block(b))
+            store.save(b.id, task(b))
             if progress:
                 progress(b.stop - b.start)
     else:
-        _execute_local(todo, store, workers, progress)
-    frames = [store.load(b.id) for b in blocks]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        _execute_local(todo, store, workers, progress, task)
+    return [store.load(b.id) for b in blocks]
 
 
 def _execute_local(
-    todo: Sequence[Block], store: BlockStore, workers: int, progress: ProgressFn | None
+    todo: Sequence[Block],
+    store: Any,
+    workers: int,
+    progress: ProgressFn | None,
+    task: Callable[[Block], Any] = run_block,
 ) -> None:
     # a bounded number of blocks in flight, so memory stays flat; each finished block is
     # saved at once, so an interrupt loses only the blocks still running
     workers = executor.clamp_workers(workers, len(todo))
-    for n, frame in executor.unordered(run_block, todo, workers):
+    for n, result in executor.unordered(task, todo, workers):
         b = todo[n]
-        store.save(b.id, frame)
+        store.save(b.id, result)
         if progress:
             progress(b.stop - b.start)
 
 
 def _execute_dask(
     todo: Sequence[Block],
-    store: BlockStore,
+    store: Any,
     workers: int,
     scheduler: str | None,
     progress: ProgressFn | None,
+    task: Callable[[Block], Any] = run_block,
 ) -> None:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -133,7 +154,7 @@ def _execute_dask(
         )
         client = Client(cluster)
     try:
-        futures = {client.submit(run_block, b, pure=False): b for b in todo}
+        futures = {client.submit(task, b, pure=False): b for b in todo}
         for f in as_completed(futures):
             b = futures[f]
             store.save(b.id, f.result())
@@ -143,3 +164,72 @@ def _execute_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+# --------------------------------------------------------------------------- runs
+
+RUN_BLOCK = 10
+"""Most replications per block of a resumable run (``capsim run``)."""
+
+
+def run_block_size(n: int) -> int:
+    """Replications per block of an n-replication run: at most :data:`RUN_BLOCK`, and at
+    least 8 blocks when n allows, so that a short run still spreads over the workers. It
+    depends on n alone: an interrupted run resumes on the same blocks whatever --workers."""
+    return max(1, min(RUN_BLOCK, n // 8))
+
+
+_FRAMES = ("replications", "timeseries", "spend", "waits", "contract", "jobs")
+
+
+def run_blocks(scenario: Scenario, seed: int, n: int, record_jobs: bool = False) -> list[Block]:
+    """Replications 0..n-1 as blocks (:func:`run_block_size`): the units of work and of
+    resume."""
+    size = run_block_size(n)
+    return [
+        Block(
+            f"r{a:07d}-{min(a + size, n):07d}",
+            0,
+            scenario,
+            seed,
+            a,
+            min(a + size, n),
+            {"record_jobs": record_jobs},
+        )
+        for a in range(0, n, size)
+    ]
+
+
+def run_frames(block: Block) -> dict[str, pd.DataFrame]:
+    """One block's tidy frames (what :func:`assemble` makes of its replications)."""
+    record = bool(block.labels.get("record_jobs", False))
+    reps = [
+        run_replication(block.scenario, block.seed, i, record)
+        for i in range(block.start, block.stop)
+    ]
+    r = assemble(block.scenario, block.seed, reps, record)
+    frames = {name: getattr(r, name) for name in _FRAMES}
+    return {k: v for k, v in frames.items() if v is not None}
+
+
+def combine(scenario: Scenario, seed: int, parts: Sequence[dict[str, pd.DataFrame]]) -> RunResult:
+    """Join blocks' frames, in block order, into one result (the same frames as
+    :func:`assemble` of all the replications at once)."""
+
+    def cat(name: str) -> pd.DataFrame | None:
+        frames = [p[name] for p in parts if name in p]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    replications = cat("replications")
+    timeseries = cat("timeseries")
+    assert replications is not None and timeseries is not None
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        replications=replications,
+        timeseries=timeseries,
+        spend=cat("spend"),
+        waits=cat("waits"),
+        contract=cat("contract"),
+        jobs=cat("jobs"),
+    )

@@ -123,6 +123,16 @@ def _objective_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes, or a Dask cluster (default: local)",
+    )
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+
+
 def _external_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--allow-external-data",
@@ -171,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--record-jobs", action="store_true", help="write jobs.parquet (one row per job)"
     )
+    _backend_options(p)
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="complete an interrupted run of --out (its finished blocks are kept)",
+    )
 
     p = sub.add_parser(
         "validate",
@@ -202,13 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run the grid with every uncertain input at its mean, and report what "
         "planning for the average would cost (the value of the stochastic solution)",
     )
-    p.add_argument(
-        "--backend",
-        choices=("local", "dask"),
-        default="local",
-        help="local processes, or a Dask cluster (default: local)",
-    )
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    _backend_options(p)
     p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out")
     p.add_argument(
         "--target-ci",
@@ -552,25 +562,79 @@ def summary_table(result: RunResult) -> Table:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim import montecarlo, store
+    from sim import batch, store
 
     scenario = _load(args.scenario, args.overrides)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = _out_dir(args, scenario, "run")
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force)  # before any work
+    manifest = {
+        "kind": "run",
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": n,
+        "record_jobs": args.record_jobs,
+        **store.fingerprint(scenario),
+    }
+    partial = store.prepare_partial(out_dir, manifest, resume=args.resume, force=args.force)
+    from sim.montecarlo import default_workers
+
     bar = _Bar(f"run {scenario.name}")
     bar.grow(n)
-    with bar.progress:
-        result = montecarlo.run(
-            scenario, n, seed, args.workers, record_jobs=args.record_jobs, progress=bar.advance
+    blocks = store.FramesStore(partial)
+    try:
+        with bar.progress, _keep_run_on_interrupt(partial):
+            parts = batch.execute_each(
+                batch.run_blocks(scenario, seed, n, args.record_jobs),
+                blocks,
+                args.workers or default_workers(),
+                args.backend,
+                args.scheduler,
+                bar.advance,
+                task=batch.run_frames,
+            )
+    except OSError as exc:  # a full disk, a file-size limit: keep what finished, say so
+        kept = blocks.count()
+        if not kept:
+            import shutil
+
+            shutil.rmtree(partial, ignore_errors=True)
+        hint = (
+            f"; {kept} finished blocks are kept in {partial}: fix it and rerun with --resume"
+            if kept
+            else ""
         )
+        reason = exc.strerror or str(exc)
+        raise ScenarioError(str(out_dir), "", f"cannot write {out_dir}: {reason}{hint}") from None
+    result = batch.combine(scenario, seed, parts)
     files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, __version__))
+    import shutil
+
+    shutil.rmtree(partial, ignore_errors=True)  # the run is whole: its blocks are done with
     out.print(summary_table(result))
     out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
     if args.report:
         _report(out_dir)
     return 0
+
+
+@contextmanager
+def _keep_run_on_interrupt(partial: Path) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say what was kept of a run and how to go on."""
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated):
+        from sim.store import FramesStore
+
+        err.print(
+            escape(
+                f"capsim: stopped; {FramesStore(partial).count()} finished blocks are kept in "
+                f"{partial}: run the same command with --resume to complete the run"
+            ),
+            highlight=False,
+        )
+        raise
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -300,6 +300,86 @@ def write_sweep(
     return _write_table_dir(out, "points.parquet", points, summary, scenario)
 
 
+def partial_dir(out: Path) -> Path:
+    """Where a run's finished blocks wait until the run directory is written whole: a hidden
+    sibling of ``--out``, so the run directory itself appears whole or not at all."""
+    out = Path(out)
+    return out.resolve().parent / f".{out.name}.partial"
+
+
+class FramesStore:
+    """Finished run blocks as ``DIR/chunks/<id>/<frame>.parquet``, each block renamed into
+    place whole (a block is there entirely or not at all)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = Path(directory) / "chunks"
+
+    def has(self, block_id: str) -> bool:
+        return (self.dir / block_id).is_dir()
+
+    def load(self, block_id: str) -> dict[str, pd.DataFrame]:
+        return {p.stem: pd.read_parquet(p) for p in sorted((self.dir / block_id).glob("*.parquet"))}
+
+    def save(self, block_id: str, frames: dict[str, pd.DataFrame]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{block_id}.", dir=self.dir))
+        try:
+            for name, frame in frames.items():
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            os.replace(tmp, self.dir / block_id)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def count(self) -> int:
+        return len([p for p in self.dir.glob("*") if p.is_dir() and not p.name.startswith(".")])
+
+
+def prepare_partial(
+    out: Path, manifest: dict[str, Any], resume: bool = False, force: bool = False
+) -> Path:
+    """Check and set up a run's partial folder (see :func:`partial_dir`) before any work.
+
+    An interrupted run's blocks are kept there: ``resume`` completes it (refused if the run
+    differs), ``force`` discards it, anything else is refused with the way forward."""
+    partial = partial_dir(out)
+    path = partial / "manifest.json"
+    clean = _clean(manifest)
+    if partial.exists():
+        if resume:
+            old = read_json(path) if path.exists() else {}
+            diff = [k for k in clean if old.get(k) != clean[k] and k != "scenario_sha256"]
+            if diff:
+                k = diff[0]
+                what = (
+                    "the scenario (as resolved, overrides applied) changed at "
+                    + _first_difference(old.get(k), clean[k])
+                    if k == "resolved_scenario"
+                    else f"{k}: it had {old.get(k)!r}, now {clean[k]!r}"
+                )
+                raise ScenarioError(
+                    "--resume",
+                    str(out),
+                    f"differs from the interrupted run: {what}; rerun with the same scenario "
+                    "and options, or --force to start again",
+                )
+            return partial
+        if not force:
+            kept = FramesStore(partial).count()
+            raise ScenarioError(
+                "--out",
+                str(out),
+                f"an interrupted run of this folder is kept ({kept} finished blocks in "
+                f"{partial}): add --resume to complete it, or --force to start again",
+            )
+        shutil.rmtree(partial)
+    elif resume:
+        raise ScenarioError("--resume", str(out), "holds no interrupted run to resume")
+    partial.mkdir(parents=True)
+    write_json(path, manifest)
+    return partial
+
+
 def write_optimize(
     out: Path, evaluations: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
 ) -> list[Path]:
