@@ -91,6 +91,7 @@ def test_resume_without_an_interrupted_run_is_refused(tmp_path, capsys):
 
 def test_dask_gives_the_same_run(tmp_path, reference):
     import dask.distributed  # noqa: F401 - a dev dependency: missing, it fails, not skips
+
     out = tmp_path / "d"
     args = ["run", str(ROOT / "configs/baseline.toml"), *ARGS, "--out", str(out)]
     assert main([*args, "--backend", "dask"]) == 0
