@@ -1,0 +1,33 @@
+"""The discrete-event engine: jobs against reserved pools and overflow targets.
+
+A SimPy :class:`simpy.Environment` holds the clock and the event heap. The engine is
+written in SimPy's callback style (an event per arrival, completion, wait expiry and
+capacity change, with its own queues) rather than a process per job: the same event
+semantics at several times the speed. Events at one instant run in this order, by
+SimPy event priority:
+
+1. completions (``_COMPLETE``),
+2. contract-year capacity changes and the hourly demand claim (``_TICK``),
+3. jobs whose ``max_wait_hours`` has run out, which overflow (``_EXPIRE``),
+4. arrivals (``_ARRIVE``),
+5. placement on reserved capacity (done inline once nothing else is due at the
+   instant, or as a ``_PLACE`` event),
+6. jobs with ``max_wait_hours = 0`` that were not placed, which overflow at once.
+
+The engine only moves state and records change points and per-job times; every
+metric is computed afterwards by :mod:`sim.metrics`. It never prints or writes.
+
+Reserved capacity that falls at a contract-year boundary is released from free
+units at once; units still busy are released as their jobs end (they stay reserved,
+and paid, until then). Running jobs are never preempted."""
+
+from sim.engine.core import simulate
+from sim.engine.model import (
+    DemandServed,
+    EngineInput,
+    EngineRecord,
+    PoolSpec,
+    TargetSpec,
+)
+
+__all__ = ["DemandServed", "EngineInput", "EngineRecord", "PoolSpec", "TargetSpec", "simulate"]

@@ -1,0 +1,228 @@
+"""The event core: arrivals, starts and completions wired to SimPy, placement requests,
+contract-year capacity and speed changes, and :func:`simulate`."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left, insort
+from collections.abc import Callable
+
+import numpy as np
+
+from sim.calendar import hours_in_horizon
+from sim.engine.backfill import EasyBackfill
+from sim.engine.books import CapacityBooks
+from sim.engine.clock import _Call
+from sim.engine.demand import DemandClaims
+from sim.engine.model import (
+    _ARRIVE,
+    _COMPLETE,
+    _DONE,
+    _EXPIRE,
+    _EXPIRE_NOW,
+    _PLACE,
+    _RUNNING,
+    _TICK,
+    _WAITING,
+    DemandServed,
+    EngineInput,
+    EngineRecord,
+)
+from sim.engine.overflow import Overflow
+from sim.engine.queues import Queues
+from sim.engine.state import EngineState
+
+
+class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, EngineState):
+    """One simulation: the parts over one state."""
+
+    def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
+        _Call(self.env, delay, prio, fn, arg)
+
+    def request_place(self, p: int, dirty: bool = True) -> None:
+        """Run placement for pool p now if nothing else is due at this instant, else later.
+
+        ``dirty``: capacity or the queue's head may have changed (not just arrivals).
+        """
+        if dirty:
+            self.dirty[p] = True
+        env = self.env
+        if env.peek() <= env.now:
+            # something else is due at this instant: place after it (a _PLACE event runs
+            # after completions, capacity changes, expiries and arrivals of the instant)
+            self.place_due.add(p)
+            if not self.place_event:
+                self.place_event = True
+                self.at(0.0, _PLACE, self.on_place, -1)
+            return
+        if self.place_due:
+            self.place_due.add(p)
+            self.run_placement()
+        else:
+            self.placer(p)
+
+    def on_place(self, ev: _Call) -> None:
+        self.place_event = False
+        self.run_placement()
+
+    def run_placement(self) -> None:
+        due = sorted(self.place_due)
+        self.place_due.clear()
+        for p in due:
+            self.placer(p)
+
+    def on_arrive(self, ev: _Call) -> None:
+        env = self.env
+        now = env.now
+        j = ev.arg
+        nxt = j + 1
+        if nxt < self.njobs:  # arrivals form a chain: each schedules the next
+            _Call(env, self.submit[nxt] - now, _ARRIVE, self.on_arrive, nxt)
+        p = self.jpool[j]
+        self.state[j] = _WAITING
+        self.nwaiting[p] += 1
+        self.enqueue(p, j)
+        mw = self.maxwait[j]
+        if mw < math.inf:
+            if mw == 0.0:
+                self.at(0.0, _EXPIRE_NOW, self.on_expire, j)
+            else:
+                # waits run out in a heap; one event stands for its earliest entry, so jobs
+                # that start before their wait runs out (most of them) cost no event at all
+                due = now + mw
+                heapq.heappush(self.expiries, (due, j))
+                if due < self.armed:
+                    self.armed = due
+                    self.at(mw, _EXPIRE, self.on_expiries, -1)
+        if not self.place_due and env.peek() > now:
+            self.placer(p)  # nothing else due now: place at once (the common case)
+        else:
+            self.request_place(p, dirty=False)
+
+    def start_reserved(self, p: int, j: int, alloc: object) -> None:
+        pool = self.pools[p]
+        env = self.env
+        now = env.now
+        if pool.m == 1:
+            assert isinstance(alloc, int)
+            pool.free -= alloc
+            self.held[j] = alloc
+        else:
+            self.held[j] = self.take(pool, alloc)
+        self.alloc[j] = alloc
+        self.state[j] = _RUNNING
+        self.nwaiting[p] -= 1
+        self.send[j] = self.start[j] = now
+        d = self.dur[j] / self.speed[p]
+        self.end[j] = now + d
+        self.ran_on[j] = 0
+        if self.backfill:
+            pool.running[j] = now + d
+            insort(pool.by_end, (now + d, j))
+        _Call(env, d, _COMPLETE, self.on_complete, j)
+
+    def on_complete(self, ev: _Call) -> None:
+        j = ev.arg
+        self.state[j] = _DONE
+        p = self.jpool[j]
+        where = self.ran_on[j]
+        if where == 0:
+            foreseen = False
+            if self.backfill:
+                pool_ = self.pools[p]
+                e = pool_.running.pop(j)
+                del pool_.by_end[bisect_left(pool_.by_end, (e, j))]
+                ctx = self.ctx[p]
+                foreseen = ctx is not None and self.env.now < ctx.time and not self.pools[p].deficit
+                if foreseen:
+                    assert ctx is not None
+                    ctx.forget(self.alloc[j])
+                    self.freed[p] = True
+            pool = self.pools[p]
+            if pool.m == 1 and not pool.deficit:
+                pool.free += self.held[j]
+            else:
+                self.release(p, self.alloc[j], self.held[j])
+            self.alloc[j] = None
+            self.request_place(p, dirty=not foreseen)
+        else:
+            self.tused[where - 1] -= self.held[j]
+            self.retry_overflow(p)
+
+    def on_capacity(self, ev: _Call) -> None:
+        p, units = self.changes[ev.arg]
+        self.set_reserved(p, units)
+
+    def on_speed(self, ev: _Call) -> None:
+        p, speed = self.speed_events[ev.arg]
+        self.speed[p] = speed
+
+    def run(self) -> EngineRecord:
+        self.hours = hours_in_horizon(self.H)
+        for p, d in enumerate(self.inp.demand):
+            if d is None:
+                continue
+            if self.has_jobs[p]:
+                z = np.zeros(len(d))
+                self.demand_served[p] = DemandServed(
+                    d, z.copy(), {k: z.copy() for k in self.pool_targets[p]}, z.copy()
+                )
+            else:
+                self.demand_served[p] = self.serve_demand_vectorised(p, d)
+        self.changes = [
+            (p, u) for p, spec in enumerate(self.inp.pools) for _, u in spec.capacity_changes
+        ]
+        i = 0
+        for p, spec in enumerate(self.inp.pools):
+            for t, units in spec.capacity_changes:
+                if t <= 0:
+                    self.set_reserved(p, units)
+                elif t < self.H:
+                    self.at(t, _TICK, self.on_capacity, i)
+                i += 1
+        self.speed = [spec.speed_changes[0][1] for spec in self.inp.pools]
+        self.speed_events = [
+            (p, v) for p, spec in enumerate(self.inp.pools) for t, v in spec.speed_changes[1:]
+        ]
+        i = 0
+        for spec in self.inp.pools:
+            for t, _ in spec.speed_changes[1:]:
+                if t < self.H:
+                    self.at(t, _TICK, self.on_speed, i)
+                i += 1
+        self.target_events = [
+            (k, c) for k, t in enumerate(self.targets) for _, c in t.capacity_changes
+        ]
+        i = 0
+        for target in self.targets:
+            for when, _ in target.capacity_changes:
+                if when < self.H:
+                    self.at(when, _TICK, self.on_target_capacity, i)
+                i += 1
+        if self.tick_pools and len(self.hours):
+            self.at(0.0, _TICK, self.on_tick, 0)
+        if self.submit:
+            self.at(self.submit[0], _ARRIVE, self.on_arrive, 0)
+        self.env.run(until=self.H)
+        return EngineRecord(
+            horizon_hours=self.H,
+            jobs=self.inp.jobs,
+            send_hours=np.asarray(self.send, dtype=float),
+            start_hours=np.asarray(self.start, dtype=float),
+            end_hours=np.asarray(self.end, dtype=float),
+            ran_on=np.asarray(self.ran_on, dtype=np.int64),
+            held_units=np.asarray(self.held, dtype=np.int64),
+            expired=np.asarray(self.expired, dtype=bool),
+            reserved_changes=tuple(
+                (np.asarray(pl.change_t, dtype=float), np.asarray(pl.change_d, dtype=float))
+                for pl in self.pools
+            ),
+            demand=tuple(self.demand_served),
+            schedule=tuple(spec.capacity_changes for spec in self.inp.pools),
+        )
+
+
+def simulate(inp: EngineInput) -> EngineRecord:
+    """Run one replication and return its records."""
+    return _Engine(inp).run()

@@ -1,0 +1,106 @@
+"""The engine's input and output, and the constants its parts share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.distributions import FloatArray
+from sim.workload import IntArray, JobStream
+
+_COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
+_PENDING, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool as the engine sees it."""
+
+    name: str
+    instance_units: int
+    capacity_changes: tuple[tuple[float, int], ...]
+    """(time [h], units reserved and delivered from then on), the first at t = 0."""
+    speed_changes: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    """(time [h], speed of the pool's hardware from then on), the first at t = 0."""
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """An overflow target as the engine sees it (parameters already drawn)."""
+
+    name: str
+    pool: int
+    capacity: float
+    """Most units in use at once [unit]; ``inf`` when unlimited."""
+    speed: float
+    startup_hours: float
+    capacity_changes: tuple[tuple[float, float], ...] = ()
+    """(time [h], capacity from then on) after t = 0: windows without new work."""
+
+
+@dataclass(frozen=True, eq=False)
+class EngineInput:
+    """Everything one replication needs."""
+
+    horizon_hours: float
+    pools: tuple[PoolSpec, ...]
+    targets: tuple[TargetSpec, ...]
+    jobs: JobStream
+    demand: tuple[FloatArray | None, ...]
+    """Per pool, the total hourly demand of its demand workloads [unit], or None."""
+    queue: str = "fifo"
+    placement: str = "best-fit"
+    backfill_depth: int = 100
+    """How many queue places behind a blocked head backfilling examines per pass."""
+    backfill_reference: bool = False
+    """Recompute the head's reservation and rescan the queue at every placement pass (the
+    plain EASY algorithm), instead of the incremental books: slower, for tests."""
+
+
+@dataclass(frozen=True, eq=False)
+class DemandServed:
+    """How one pool's hourly demand was served, hour by hour [unit]."""
+
+    demand: FloatArray
+    reserved: FloatArray
+    targets: dict[int, FloatArray]
+    """Target index → units served there each hour."""
+    unserved: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class EngineRecord:
+    """What happened in one replication: per-job times and capacity change points."""
+
+    horizon_hours: float
+    jobs: JobStream
+    send_hours: FloatArray
+    """When the job left the queue for a target or reserved units (nan: never) [h]."""
+    start_hours: FloatArray
+    """When it started running, after any target start-up delay (nan: never) [h]."""
+    end_hours: FloatArray
+    """When it finished or will finish, possibly past the horizon (nan: never started) [h]."""
+    ran_on: IntArray
+    """-1 never started, 0 the pool's reserved units, k + 1 overflow target k."""
+    held_units: IntArray
+    """Units held while running: on an instance-granular pool, whole instances for
+    jobs larger than one instance [unit]."""
+    expired: NDArray[np.bool_] = field(repr=False)
+    """True for jobs whose wait ran out (sent, or waiting, for an overflow target)."""
+    reserved_changes: tuple[tuple[FloatArray, FloatArray], ...]
+    """Per pool, (times [h], change in units held [unit]), starting at t = 0: the schedule,
+    plus units still busy after the schedule fell (the overhang) until they drain."""
+    demand: tuple[DemandServed | None, ...]
+    schedule: tuple[tuple[tuple[float, int], ...], ...] = ()
+    """Per pool, the delivered schedule as (time [h], units from then on) change points."""
+
+
+def _level_at_hours(changes: tuple[tuple[float, float], ...], n: int) -> FloatArray:
+    """A step level given by (time, level) change points, at the start of each hour."""
+    times = np.asarray([t for t, _ in changes], dtype=float)
+    levels = np.asarray([v for _, v in changes], dtype=float)
+    idx = np.searchsorted(times, np.arange(n, dtype=float), side="right") - 1
+    out: FloatArray = levels[np.maximum(idx, 0)]
+    return out

@@ -1,0 +1,108 @@
+"""Overflow targets: waits that run out, sending jobs to targets, retrying when room frees."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from sim.engine.clock import _Call
+from sim.engine.model import (
+    _COMPLETE,
+    _EXPIRE,
+    _RUNNING,
+    _WAITING,
+)
+
+if TYPE_CHECKING:
+    from sim.engine.state import EngineState
+else:
+    EngineState = object
+
+
+class Overflow(EngineState):
+    def try_targets(self, j: int) -> bool:
+        u = self.units[j]
+        for k in self.pool_targets[self.jpool[j]]:
+            if self.room(k) >= u:
+                t = self.targets[k]
+                now = self.env.now
+                self.tused[k] += u
+                self.state[j] = _RUNNING
+                self.nwaiting[self.jpool[j]] -= 1
+                self.held[j] = u
+                self.send[j] = now
+                self.start[j] = now + t.startup_hours
+                self.end[j] = self.start[j] + self.dur[j] / t.speed
+                self.ran_on[j] = k + 1
+                self.at(self.end[j] - now, _COMPLETE, self.on_complete, j)
+                self.request_place(self.jpool[j])  # it may have been the queue's head
+                return True
+        return False
+
+    def on_expire(self, ev: _Call) -> None:
+        self.expire(ev.arg)
+
+    def expire(self, j: int) -> None:
+        if self.state[j] != _WAITING:
+            return
+        self.expired[j] = True
+        p = self.jpool[j]
+        if not self.try_targets(j) and self.pool_targets[p]:
+            # retried whenever a target frees room (see retry_overflow)
+            self.owait_seq += 1
+            self.owait[p].setdefault(self.units[j], deque()).append((self.owait_seq, j))
+
+    def on_expiries(self, ev: _Call) -> None:
+        now = self.env.now
+        if now >= self.armed:
+            self.armed = math.inf
+        h = self.expiries
+        state = self.state
+        while h and h[0][0] <= now:
+            j = heapq.heappop(h)[1]
+            if state[j] == _WAITING:
+                self.expire(j)
+        while h and state[h[0][1]] != _WAITING:
+            heapq.heappop(h)  # started before its wait ran out
+        if h and h[0][0] < self.armed:
+            self.armed = h[0][0]
+            self.at(self.armed - now, _EXPIRE, self.on_expiries, -1)
+
+    def room(self, k: int) -> float:
+        """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
+        return self.tcap[k] - self.tused[k] - self.tclaim[k]
+
+    def retry_overflow(self, p: int) -> None:
+        """Send waiting jobs to targets that now have room, earliest-expired first.
+
+        Jobs wait in buckets by size, each in expiry order, so a pass costs O(jobs sent ×
+        sizes) rather than O(jobs waiting): the next job sent is always the earliest one
+        that fits, exactly as a scan of one list in expiry order would pick.
+        """
+        buckets = self.owait[p]
+        if not buckets:
+            return
+        targets = self.pool_targets[p]
+        state = self.state
+        room = max(self.room(k) for k in targets)
+        while True:
+            best_seq, best_u = -1, -1
+            for u, dq in buckets.items():
+                if u > room:
+                    continue
+                while dq and state[dq[0][1]] != _WAITING:
+                    dq.popleft()  # started on reserved units meanwhile
+                if dq and (best_u < 0 or dq[0][0] < best_seq):
+                    best_seq, best_u = dq[0][0], u
+            if best_u < 0:
+                return
+            j = buckets[best_u].popleft()[1]
+            self.try_targets(j)
+            room = max(self.room(k) for k in targets)
+
+    def on_target_capacity(self, ev: _Call) -> None:
+        k, cap = self.target_events[ev.arg]
+        self.tcap[k] = cap  # running jobs stay: room may go below zero
+        self.retry_overflow(self.targets[k].pool)

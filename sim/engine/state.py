@@ -1,0 +1,146 @@
+"""The engine's state: every book the parts read and write, set up from the input.
+
+The parts (capacity books, queues, EASY backfill, overflow, demand claims, the core) are
+mixins over this state; the methods each calls on the others are declared here for the
+type checker only."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sim.distributions import FloatArray
+from sim.engine.books import _Pool, _Shadow
+from sim.engine.clock import _Call, _Env
+from sim.engine.model import (
+    _PENDING,
+    DemandServed,
+    EngineInput,
+    EngineRecord,
+)
+
+
+class EngineState:
+    def __init__(self, inp: EngineInput) -> None:
+        self.inp = inp
+        self.env = _Env()
+        self.H = inp.horizon_hours
+        jobs = inp.jobs
+        n = len(jobs)
+        self.submit: list[float] = jobs.submit_hours.tolist()
+        self.units: list[int] = jobs.units.tolist()
+        self.dur: list[float] = jobs.duration_hours.tolist()
+        self.maxwait: list[float] = jobs.max_wait_hours.tolist()
+        self.prio: list[float] = jobs.priority.tolist()
+        self.jpool: list[int] = jobs.pool.tolist()
+        self.state = [_PENDING] * n
+        self.send = [math.nan] * n
+        self.start = [math.nan] * n
+        self.end = [math.nan] * n
+        self.ran_on = [-1] * n
+        self.held = [0] * n
+        self.expired = [False] * n
+        self.alloc: list[object] = [None] * n
+        self.pools = [_Pool(p) for p in inp.pools]
+        self.targets = inp.targets
+        # per target: capacity now (inf: unlimited; 0 while unavailable), whole units held by
+        # jobs, units claimed by this hour's demand. Room = capacity − used − claimed: counts
+        # are kept apart so that an unlimited target never loses units to rounding.
+        self.tcap = [t.capacity for t in inp.targets]
+        self.tused = [0] * len(inp.targets)
+        self.tclaim = [0.0] * len(inp.targets)
+        self.pool_targets: list[list[int]] = [[] for _ in inp.pools]
+        for k, t in enumerate(inp.targets):
+            self.pool_targets[t.pool].append(k)
+        self.queue_kind = inp.queue
+        self.first_fit = inp.placement == "first-fit"
+        self.depth = inp.backfill_depth
+        self.placer = {
+            "fifo": self.place_fifo,
+            "priority": self.place_priority,
+            "backfill": self.place_backfill,
+        }[inp.queue]
+        self.enqueue = {
+            "fifo": self.enqueue_fifo,
+            "priority": self.enqueue_priority,
+            "backfill": self.enqueue_backfill,
+        }[inp.queue]
+        self.backfill = inp.queue == "backfill"
+        self.njobs = n
+        self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
+        self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
+        self.blist: list[list[int]] = [[] for _ in inp.pools]
+        self.bhead = [0] * len(inp.pools)
+        self.dirty = [True] * len(inp.pools)
+        self.freed = [False] * len(inp.pools)
+        # a job was backfilled since the last scan: a job rejected before it may fit now
+        self.rescan = [False] * len(inp.pools)
+        self.nwaiting = [0] * len(inp.pools)  # jobs waiting for the pool (backfill's window)
+        self.fresh: list[list[int]] = [[] for _ in inp.pools]
+        self.ctx: list[_Shadow | None] = [None] * len(inp.pools)
+        # jobs waiting for an overflow target: size -> (expiry order, job), per pool
+        self.owait: list[dict[int, deque[tuple[int, int]]]] = [{} for _ in inp.pools]
+        self.owait_seq = 0
+        self.place_due: set[int] = set()
+        self.expiries: list[tuple[float, int]] = []
+        self.armed = math.inf  # time of the pending expiry event
+        self.place_event = False
+        self.has_jobs = [False] * len(inp.pools)
+        for p in set(self.jpool):
+            self.has_jobs[p] = True
+        self.demand_served: list[DemandServed | None] = [None] * len(inp.pools)
+        self.tick_pools = [
+            p for p, d in enumerate(inp.demand) if d is not None and self.has_jobs[p]
+        ]
+
+    # set when the run starts (see core._Engine.run)
+    hours: FloatArray
+    """Length of each hour slot [h]."""
+    changes: list[tuple[int, int]]
+    """(pool, units) of each contract-year capacity change, in event order."""
+    speed: list[float]
+    """Each pool's speed now."""
+    speed_events: list[tuple[int, float]]
+    target_events: list[tuple[int, float]]
+
+    if TYPE_CHECKING:  # implemented by the parts
+
+        def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None: ...
+        def request_place(self, p: int, dirty: bool = True) -> None: ...
+        def on_place(self, ev: _Call) -> None: ...
+        def run_placement(self) -> None: ...
+        def set_inst_free(self, pool: _Pool, i: int, new: int) -> None: ...
+        def record(self, pool: _Pool, delta: float) -> None: ...
+        def set_reserved(self, p: int, units: int) -> None: ...
+        def release(self, p: int, alloc: object, units: float) -> None: ...
+        def fit(self, pool: _Pool, u: int) -> object: ...
+        def take(self, pool: _Pool, alloc: object) -> int: ...
+        def on_arrive(self, ev: _Call) -> None: ...
+        def enqueue_fifo(self, p: int, j: int) -> None: ...
+        def enqueue_priority(self, p: int, j: int) -> None: ...
+        def enqueue_backfill(self, p: int, j: int) -> None: ...
+        def start_reserved(self, p: int, j: int, alloc: object) -> None: ...
+        def try_targets(self, j: int) -> bool: ...
+        def on_expire(self, ev: _Call) -> None: ...
+        def expire(self, j: int) -> None: ...
+        def on_expiries(self, ev: _Call) -> None: ...
+        def on_complete(self, ev: _Call) -> None: ...
+        def room(self, k: int) -> float: ...
+        def retry_overflow(self, p: int) -> None: ...
+        def place_fifo(self, p: int) -> None: ...
+        def place_priority(self, p: int) -> None: ...
+        def place_backfill(self, p: int) -> None: ...
+        def scan_backfill(self, p: int, i: int) -> None: ...
+        @staticmethod
+        def largest_fit(pool: _Pool) -> int: ...
+        def shadow(self, p: int, head: int) -> _Shadow: ...
+        def ends_first(self, p: int, j: int) -> bool: ...
+        def try_backfill(self, p: int, j: int, ends_first: bool | None = None) -> bool: ...
+        def on_capacity(self, ev: _Call) -> None: ...
+        def on_speed(self, ev: _Call) -> None: ...
+        def on_target_capacity(self, ev: _Call) -> None: ...
+        def on_tick(self, ev: _Call) -> None: ...
+        def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed: ...
+        def run(self) -> EngineRecord: ...
