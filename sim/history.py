@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario import _columns, _read_csv, _safe_name, _shown
+from sim.scenario.files import _columns, _read_csv, _shown
+from sim.scenario.values import _safe_name
 
 FloatArray = NDArray[np.float64]
 

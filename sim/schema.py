@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.scenario import _DIST_PARAMS, _POOL_KEYS, _PRICE_KEYS, PLACEMENTS, QUEUES
+from sim.scenario.build import _POOL_KEYS, _PRICE_KEYS
+from sim.scenario.model import PLACEMENTS, QUEUES
+from sim.scenario.tables import _DIST_PARAMS
 
 Schema = dict[str, Any]
 

@@ -1,0 +1,84 @@
+"""The validated model of a scenario.
+
+:func:`load_scenario` reads a TOML file (see ``docs/scenario.md``), applies ``--set``
+overrides and builds a :class:`Scenario`. A ``Scenario`` that exists is valid: every
+check happens here, and every problem is a :class:`~sim.errors.ScenarioError` naming
+the file, the key path, the value and what is allowed.
+
+Numeric fields of pools, overflow targets and workloads are :class:`ParamSpec`
+values: a number, or a distribution drawn once per replication
+(:meth:`Scenario.resolve`).
+
+The package, in layers that import only the ones above them: ``model`` (the dataclasses),
+``values`` (numbers and names), ``files`` (data files), ``tables`` (TOML tables and
+distributions), ``build`` (a Scenario from tables: every check) and ``load`` (read, override,
+build).
+"""
+
+from sim.scenario.build import (
+    scenario_from_dict,
+)
+from sim.scenario.files import (
+    ALLOW_EXTERNAL_DATA,
+    row_lines,
+)
+from sim.scenario.load import (
+    apply_override,
+    load_scenario,
+    parse_assignment,
+    parse_value,
+    read_toml,
+    with_overrides,
+)
+from sim.scenario.model import (
+    MAX_INSTANCES,
+    MAX_MAGNITUDE,
+    PLACEMENTS,
+    QUEUES,
+    Change,
+    Contract,
+    Delivery,
+    DemandWorkload,
+    Generation,
+    JobsWorkload,
+    OverflowTarget,
+    ParamSpec,
+    Policy,
+    Pool,
+    PricePath,
+    Scenario,
+    Shock,
+    TraceWorkload,
+    Workload,
+)
+
+__all__ = [
+    "ALLOW_EXTERNAL_DATA",
+    "MAX_INSTANCES",
+    "MAX_MAGNITUDE",
+    "PLACEMENTS",
+    "QUEUES",
+    "Change",
+    "Contract",
+    "Delivery",
+    "DemandWorkload",
+    "Generation",
+    "JobsWorkload",
+    "OverflowTarget",
+    "ParamSpec",
+    "Policy",
+    "Pool",
+    "PricePath",
+    "Scenario",
+    "Shock",
+    "TraceWorkload",
+    "Workload",
+    "apply_override",
+    "load_scenario",
+    "parse_assignment",
+    "parse_value",
+    "read_toml",
+    "row_lines",
+    "scenario_from_dict",
+    "with_overrides",
+]

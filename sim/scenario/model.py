@@ -1,0 +1,307 @@
+"""The scenario model: frozen dataclasses a validated scenario is made of."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.calendar import HOURS_PER_YEAR
+from sim.distributions import (
+    Distribution,
+    Fixed,
+    FloatArray,
+)
+
+MAX_MAGNITUDE = 1e15  # no number in a scenario is larger: a bigger one is a typo
+
+
+MAX_INSTANCES = 1_000_000  # instances of one pool the engine keeps books for
+
+
+QUEUES = ("fifo", "priority", "backfill")
+
+
+PLACEMENTS = ("best-fit", "first-fit")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A numeric field: fixed, or drawn once per replication from ``dist``.
+
+    ``low``/``high`` are the field's bounds; a draw outside them is clipped to them.
+    """
+
+    path: str
+    dist: Distribution
+    low: float = -math.inf
+    high: float = math.inf
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value for a replication, clipped to the field's bounds."""
+        return min(max(self.dist.draw(rng), self.low), self.high)
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.dist.is_fixed
+
+
+@dataclass(frozen=True)
+class PricePath:
+    """How a price moves over the horizon: smooth yearly change, scheduled steps, and a
+    geometric Brownian motion around the deterministic path (mean-preserving)."""
+
+    change_per_year: ParamSpec
+    """Relative change per year, compounded smoothly (−0.26 = −26 %/yr)."""
+    steps: tuple[tuple[float, float], ...] = ()
+    """(at [h], factor): the price is multiplied by ``factor`` from the first contract month
+    that starts at or after ``at``."""
+    volatility: ParamSpec | None = None
+    """Annualised volatility of the GBM; ``None`` or 0 for a deterministic path."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The pool's hardware changes at ``at_hours``: new speed, optionally a new price."""
+
+    at_hours: float
+    speed: float
+    price_per_unit_hour: float | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Only ``fraction`` of the contracted units are delivered in [start, end) [h]."""
+
+    start_hours: float
+    end_hours: float
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A reserved pool of capacity."""
+
+    name: str
+    unit: str
+    instance_units: int
+    reserved: tuple[int, ...]
+    """Units reserved in each contract year, after ``reserved_scale`` [unit]."""
+    price_per_unit_hour: ParamSpec
+    """USD per reserved unit-hour, paid used or idle."""
+    reserved_scale: float = 1.0
+    price_path: PricePath | None = None
+    speed: ParamSpec = field(default_factory=lambda: _fixed("speed", 1.0))
+    """Work per unit-hour relative to the reference speed of job durations."""
+    generations: tuple[Generation, ...] = ()
+    delivery: tuple[Delivery, ...] = ()
+    credit_fraction: ParamSpec = field(default_factory=lambda: _fixed("credit_fraction", 1.0))
+    """Share of the price credited back for contracted units that were not delivered."""
+    on_demand_price_per_unit_hour: ParamSpec | None = None
+    """Reference price for the effective savings rate and the overhang; default the first
+    target's price."""
+    work_per_unit_hour: ParamSpec | None = None
+    """Units of useful work (e.g. tokens) per unit-hour at reference speed."""
+    work_unit: str = "work unit"
+    payment: str = "monthly"
+    """``monthly``: reserved capacity is paid month by month; ``upfront``: each contract
+    year's reservation is paid at the start of that year (for NPV)."""
+
+
+@dataclass(frozen=True)
+class OverflowTarget:
+    """Capacity beyond the reservation, tried in file order."""
+
+    name: str
+    pool: str
+    price_per_unit_hour: ParamSpec
+    capacity: ParamSpec
+    """Most units in use at once; ``inf`` when unlimited [unit] (a draw is rounded down)."""
+    speed: ParamSpec
+    startup_hours: ParamSpec
+    transfer_usd_per_job: ParamSpec
+    price_path: PricePath | None = None
+    unavailable: tuple[tuple[float, float], ...] = ()
+    """Windows [start, end) [h] in which the target takes no new work."""
+    availability: ParamSpec = field(default_factory=lambda: _fixed("availability", 1.0))
+    """Probability that the target takes new work in a given contract month (each month's
+    state drawn per replication)."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A spend commitment (take-or-pay) and the terms of money over time."""
+
+    period: str = "term"
+    """``term``: one commitment over the horizon; ``year``: one per contract year."""
+    commitment_usd: tuple[float, ...] = ()
+    """Committed eligible spend per period (empty: no commitment) [USD]."""
+    eligible_targets: tuple[str, ...] = ()
+    """Overflow targets whose spend counts toward the commitment (reserved pools always do)."""
+    discount: float = 0.0
+    """Private-pricing discount on eligible spend (0.1 = 10 % off list)."""
+    discount_rate: float = 0.0
+    discount_tiers: tuple[tuple[float, float], ...] = ()
+    """(commitment over the term [USD], discount) pairs: a larger commitment buys a larger
+    discount; ``discount`` is the tier the commitment reaches."""
+    """Annual rate for the net present value of spend."""
+
+
+@dataclass(frozen=True)
+class JobsWorkload:
+    """Poisson job arrivals with growth compounded by contract year."""
+
+    name: str
+    pool: str
+    arrivals_per_day: ParamSpec
+    growth_per_year: tuple[ParamSpec, ...]
+    """One rate for every year, or one per contract year (compounded piecewise)."""
+    units: Distribution
+    duration_hours: Distribution
+    max_wait_hours: ParamSpec
+    """Queue this long for reserved capacity, then overflow (``inf``: never) [h]."""
+    priority: int
+    kind: str = "jobs"
+
+
+@dataclass(frozen=True, eq=False)
+class TraceWorkload:
+    """Recorded jobs replayed as they happened."""
+
+    name: str
+    pool: str
+    file: str
+    submit_hours: FloatArray = field(repr=False)
+    units: FloatArray = field(repr=False)
+    duration_hours: FloatArray = field(repr=False)
+    max_wait_hours: FloatArray = field(repr=False)
+    priority: FloatArray = field(repr=False)
+    kind: str = "trace"
+
+
+@dataclass(frozen=True, eq=False)
+class DemandWorkload:
+    """A fluid demand served hour by hour: synthetic, or a recorded hourly series."""
+
+    name: str
+    pool: str
+    demand_units: ParamSpec | None
+    growth_per_year: tuple[ParamSpec, ...]
+    daily_amplitude: ParamSpec
+    weekly_amplitude: ParamSpec
+    noise_cv: ParamSpec
+    file: str | None = None
+    recording: FloatArray | None = field(default=None, repr=False)
+    kind: str = "demand"
+
+
+Workload = JobsWorkload | TraceWorkload | DemandWorkload
+
+
+@dataclass(frozen=True)
+class Change:
+    """A dated multiplier on the arrival rate (jobs) or level (demand) of some workloads:
+    a step at ``start_hours``, or a linear ramp from ×1 at ``start_hours`` to ×factor at
+    ``end_hours``, held after."""
+
+    workloads: tuple[str, ...]
+    kind: str
+    """``step`` or ``ramp``."""
+    start_hours: float
+    end_hours: float
+    factor: ParamSpec
+    """Drawn once per replication."""
+
+
+@dataclass(frozen=True)
+class Shock:
+    """Random episodes: they start as a Poisson process (``per_year``, drawn once per
+    replication); each multiplies demand by its own drawn factor for its drawn duration."""
+
+    name: str
+    """``shocks[i]``: names the episode draws in the seed tree."""
+    workloads: tuple[str, ...]
+    per_year: ParamSpec
+    factor: Distribution
+    duration_years: Distribution
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Queue discipline and placement rule."""
+
+    queue: str = "fifo"
+    placement: str = "best-fit"
+    backfill_depth: int = 100
+    """Queue places behind a blocked head that backfilling examines each time."""
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
+
+    name: str
+    description: str
+    start: dt.date
+    years: float
+    replications: int
+    seed: int
+    pools: dict[str, Pool]
+    overflow: tuple[OverflowTarget, ...]
+    workloads: dict[str, Workload]
+    policy: Policy
+    source: str
+    """The file it was read from (for messages)."""
+    raw: dict[str, Any] = field(repr=False)
+    """The scenario as a TOML-ready dict, overrides applied."""
+    contract: Contract = field(default_factory=Contract)
+    base_dir: Path = Path(".")
+    """The folder relative data-file names were resolved against."""
+    changes: tuple[Change, ...] = ()
+    shocks: tuple[Shock, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Things the user should see that do not stop the run (e.g. trace rows past the
+    horizon); the command line prints them."""
+
+    @property
+    def horizon_hours(self) -> float:
+        """``years × 8760`` [h]."""
+        return self.years * HOURS_PER_YEAR
+
+    def params(self) -> list[ParamSpec]:
+        """Every per-replication parameter of the scenario."""
+        out: list[ParamSpec] = []
+        for p in self.pools.values():
+            out += [p.price_per_unit_hour, p.speed, p.credit_fraction]
+            if p.on_demand_price_per_unit_hour is not None:
+                out.append(p.on_demand_price_per_unit_hour)
+            if p.work_per_unit_hour is not None:
+                out.append(p.work_per_unit_hour)
+            out += _path_params(p.price_path)
+        for t in self.overflow:
+            out += [t.price_per_unit_hour, t.speed, t.startup_hours, t.transfer_usd_per_job]
+            out += [t.capacity, t.availability]
+            out += _path_params(t.price_path)
+        out += [c.factor for c in self.changes] + [sh.per_year for sh in self.shocks]
+        for w in self.workloads.values():
+            if isinstance(w, JobsWorkload):
+                out += [w.arrivals_per_day, *w.growth_per_year, w.max_wait_hours]
+            elif isinstance(w, DemandWorkload):
+                out += [*w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
+                if w.demand_units is not None:
+                    out.append(w.demand_units)
+        return out
+
+
+def _fixed(path: str, value: float) -> ParamSpec:
+    return ParamSpec(path, Fixed(value))
+
+
+def _path_params(path: PricePath | None) -> list[ParamSpec]:
+    if path is None:
+        return []
+    return [path.change_per_year] + ([path.volatility] if path.volatility is not None else [])

@@ -1,0 +1,64 @@
+"""Numbers and names as a scenario may write them, checked with messages that name the key."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sim.errors import ScenarioError
+from sim.scenario.model import MAX_MAGNITUDE
+
+
+def _number(
+    where: str,
+    path: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        hint = ' or "inf"' if allow_inf else ""
+        raise ScenarioError(where, path, f"must be a number{hint}, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+        raise ScenarioError(where, path, f"must be a finite number, got {value!r}")
+    if math.isfinite(value) and abs(value) > MAX_MAGNITUDE:
+        raise ScenarioError(
+            where,
+            path,
+            f"must be between -1e15 and 1e15 (no quantity, price or rate here is larger; "
+            f"a typo?), got {value!r}",
+        )
+    if low_open and value <= low:
+        raise ScenarioError(where, path, f"must be > {_fmt(low)}, got {_fmt(value)}")
+    if value < low:
+        raise ScenarioError(where, path, f"must be >= {_fmt(low)}, got {_fmt(value)}")
+    if value > high:
+        raise ScenarioError(where, path, f"must be <= {_fmt(high)}, got {_fmt(value)}")
+    return value
+
+
+def _safe_name(where: str, path: str, name: str) -> None:
+    """Names end up in folder and file names: one safe path component each."""
+    bad = (
+        not name.strip()
+        or name in (".", "..")
+        or any(c in name for c in "/\\")
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+        or len(name) > 100
+    )
+    if bad:
+        raise ScenarioError(
+            where,
+            path,
+            "must be a name of 1 to 100 characters without slashes or control characters, "
+            f"and not . or .., got {name!r}",
+        )
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
