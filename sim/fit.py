@@ -728,14 +728,19 @@ def jobs_fragment(
             )
         for prof in (f.daily, f.weekly):
             if prof.present:
-                where = (
-                    f"peak near {prof.peak:04.1f} h"
+                where, model = (
+                    (f"peak near {prof.peak:04.1f} h", "capsim puts it at 14 h")
                     if prof.period == "daily"
-                    else f"peak near {weekday_name(prof.peak)}"
+                    else (
+                        f"peak near {weekday_name(prof.peak)}",
+                        "capsim: 2.5 days after the scenario's start",
+                    )
                 )
+                lines.append(f"{prof.period}_amplitude = {_num(min(prof.amplitude, 1.0), 3)}")
                 lines.append(
-                    f"# arrivals have a {prof.period} profile (±{100 * prof.amplitude:.0f} %, "
-                    f"{where}; chi2 p = {prof.p_value:.2g}); capsim's jobs arrive without one"
+                    f"# arrivals vary over the {'day' if prof.period == 'daily' else 'week'}: "
+                    f"first harmonic of arrivals against the fitted intensity, {where} "
+                    f"({model}); chi2 p = {prof.p_value:.2g}"
                 )
         values = ", ".join(_num(s) for s in f.sizes)
         weights = ", ".join(_num(w, 4) for w in f.size_weights)

@@ -9,8 +9,11 @@ each f_i is a dated change (a step, or a linear ramp from ×1 to ×factor, then 
 random episode (×factor on [start, end)). Between consecutive breakpoints (year boundaries,
 step and episode edges, ramp ends) the rate is ``e^{kt}`` times a polynomial, so the
 cumulative intensity is integrated there by Gauss–Legendre quadrature to machine precision,
-and arrivals are the exact time change of a unit-rate Poisson process: Λ⁻¹(Γ_i). Pure
-functions; randomness stays with the caller.
+and arrivals are the exact time change of a unit-rate Poisson process: Λ⁻¹(Γ_i). Job
+arrivals may also follow a daily and a weekly cycle (the demand workloads' shape): then the
+horizon is cut into 3-hour pieces, on which 16-point quadrature of the smooth rate is exact
+to rounding, and each arrival is found by Newton's method. Pure functions; randomness stays
+with the caller.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sim.distributions import FloatArray
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
 _RAMP_PIECE_HOURS = 24.0  # a ramp is cut into pieces this long for the inversion
+_CYCLE_PIECE_HOURS = 3.0  # with a daily or weekly cycle, every piece is this long
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,10 @@ class Intensity:
     """Growth rate of each contract year (the last one holds for any later year)."""
     factors: tuple[Factor, ...]
     horizon_hours: float
+    daily: float = 0.0
+    """Relative swing over the day: × (1 + daily cos(2π(h − 14)/24)), h the hour of day."""
+    weekly: float = 0.0
+    """Relative swing over the week: × (1 + weekly cos(2π(d − 2.5)/7)), d in days."""
 
     def __post_init__(self) -> None:
         years = max(1, math.ceil(self.horizon_hours / HOURS_PER_YEAR - 1e-9))
@@ -82,6 +90,12 @@ class Intensity:
                 if hi > lo:
                     n = math.ceil((hi - lo) / _RAMP_PIECE_HOURS)
                     cuts |= set(np.linspace(lo, hi, n + 1).tolist())
+        cycle = self.daily != 0.0 or self.weekly != 0.0
+        if cycle:  # a smooth periodic rate: short pieces everywhere, each inverted by Newton
+            n = math.ceil(self.horizon_hours / _CYCLE_PIECE_HOURS)
+            cuts |= set(
+                np.minimum(np.arange(n + 1) * _CYCLE_PIECE_HOURS, self.horizon_hours).tolist()
+            )
         b = np.asarray(sorted(c for c in cuts if c <= self.horizon_hours), dtype=float)
         object.__setattr__(self, "_b", b)
         lengths = np.diff(b)
@@ -91,7 +105,7 @@ class Intensity:
         seg = (halves[:, None] * _WEIGHTS[None, :] * self.rate(nodes)).sum(axis=1)
         object.__setattr__(self, "_cum", np.concatenate([[0.0], np.cumsum(seg)]))
         # segments where the rate is e^{kt} × a constant (no ramp moving inside)
-        curved = np.zeros(len(lengths), dtype=bool)
+        curved = np.full(len(lengths), cycle, dtype=bool)
         for f in self.factors:
             if f.kind == "ramp" and f.factor != 1.0:
                 curved |= (b[:-1] < f.end) & (b[1:] > f.start)
@@ -107,10 +121,14 @@ class Intensity:
         return out
 
     def multiplier(self, t: FloatArray) -> FloatArray:
-        """Π factors(t)."""
+        """Π factors(t), times the daily and weekly cycles."""
         out = np.ones(np.shape(t))
         for f in self.factors:
             out = out * f.at(t)
+        if self.daily:
+            out = out * (1 + self.daily * np.cos(2 * np.pi * (np.mod(t, 24.0) - 14) / 24))
+        if self.weekly:
+            out = out * (1 + self.weekly * np.cos(2 * np.pi * (np.mod(t / 24, 7.0) - 2.5) / 7))
         return out
 
     def rate(self, t: FloatArray) -> FloatArray:
@@ -190,6 +208,15 @@ def intensity(
     growth: Sequence[float],
     factors: Sequence[Factor],
     horizon_hours: float,
+    daily: float = 0.0,
+    weekly: float = 0.0,
 ) -> Intensity:
     """A workload's rate (or level) over the horizon."""
-    return Intensity(float(base), tuple(float(g) for g in growth), tuple(factors), horizon_hours)
+    return Intensity(
+        float(base),
+        tuple(float(g) for g in growth),
+        tuple(factors),
+        horizon_hours,
+        float(daily),
+        float(weekly),
+    )

@@ -170,6 +170,9 @@ def workload_intensity(
     """``base`` × the workload's growth by year × its changes and shock episodes."""
     growth = [params[g.path] for g in w.growth_per_year]
     factors = workload_factors(scenario, w.name, seed, replication, params)
+    if isinstance(w, JobsWorkload):  # (a demand workload's cycle is in its own path)
+        daily, weekly = params[w.daily_amplitude.path], params[w.weekly_amplitude.path]
+        return intensity(base, growth, factors, scenario.horizon_hours, daily, weekly)
     return intensity(base, growth, factors, scenario.horizon_hours)
 
 
@@ -178,6 +181,9 @@ def _plain(scenario: Scenario, w: JobsWorkload | DemandWorkload) -> bool:
     shaped = any(w.name in c.workloads for c in scenario.changes) or any(
         w.name in sh.workloads for sh in scenario.shocks
     )
+    if isinstance(w, JobsWorkload):
+        for a in (w.daily_amplitude, w.weekly_amplitude):
+            shaped |= not (a.is_fixed and a.dist.mean() == 0.0)
     return len(w.growth_per_year) == 1 and not shaped
 
 

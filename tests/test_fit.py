@@ -384,8 +384,11 @@ def test_shipped_example_holds_what_capsim_fit_says_about_the_shipped_log(tmp_pa
     fresh = tomllib.loads(out.read_text())["workloads"]
     shipped = tomllib.loads((ROOT / "configs/examples/fitted-jobs.toml").read_text())["workloads"]
     for name, w in fresh.items():
-        for key in ("arrivals_per_day", "growth_per_year", "units", "duration_hours"):
+        keys = ("arrivals_per_day", "growth_per_year", "units", "duration_hours")
+        keys += tuple(k for k in ("daily_amplitude", "weekly_amplitude") if k in w)
+        for key in keys:
             assert shipped[name][key] == w[key], (name, key)
+    assert fresh["fine-tuning"]["daily_amplitude"] == pytest.approx(0.6, abs=0.05)  # as made
 
 
 # --------------------------------------------------------------------------- bad history
@@ -453,3 +456,41 @@ def test_fit_never_overwrites_without_force(job_log, tmp_path, capsys):
     code, _, err = _cli(["fit", "jobs", str(job_log), "--out", str(out)], capsys)
     assert code == 2 and "--force" in err
     assert out.read_text() == "# mine\n"
+
+
+def test_job_arrivals_follow_a_daily_and_weekly_cycle_and_the_fit_recovers_it(tmp_path):
+    # capsim's own generator with a daily swing of 0.5 (peak 14:00) and a weekly one of 0.3
+    wl = dict(
+        TRUTH["fine-tuning"],
+        arrivals_per_day=40.0,
+        growth_per_year=0.0,
+        daily_amplitude=0.5,
+        weekly_amplitude=0.3,
+    )
+    sc = build(
+        {"trainium": {"unit": "chip", "reserved": 64, "price_per_unit_hour": 1.0}},
+        {"ft": wl},
+        years=1.0,
+        seed=21,
+    )
+    js = job_stream(sc, 21, 0, draw_params(sc, 21, 0))
+    t = js.submit_hours
+    hours = np.bincount((t % 24).astype(int), minlength=24)
+    expected = 1 + 0.5 * np.cos(2 * np.pi * (np.arange(24) + 0.5 - 14) / 24)
+    expected = expected / expected.sum() * len(t)
+    chi2 = float(((hours - expected) ** 2 / expected).sum())
+    assert chi2 < 60  # 23 dof: p ~ 4e-5; a wrong phase or amplitude gives thousands
+    log = tmp_path / "log.csv"
+    rows = ["submit_hours,units,duration_hours"] + [
+        f"{s:.6f},{u},{d:.4f}" for s, u, d in zip(t, js.units, js.duration_hours, strict=True)
+    ]
+    log.write_text("\n".join(rows) + "\n")
+    (f,) = fit.fit_jobs(read_job_log(log))
+    assert f.daily.present and f.weekly.present
+    se = 2 / np.sqrt(len(t))  # SE of a first-harmonic amplitude of n Poisson points
+    assert f.daily.amplitude == pytest.approx(0.5, abs=4 * se + 0.01)
+    assert f.daily.peak == pytest.approx(14.0, abs=0.5)
+    assert f.weekly.amplitude == pytest.approx(0.3, abs=4 * se + 0.01)
+    assert f.weekly.peak == pytest.approx(2.5, abs=0.3)  # days after hour 0
+    text = fit.jobs_fragment([f], "log.csv", "trainium", "hour 0", "x")
+    assert "daily_amplitude = 0.5" in text or "daily_amplitude = 0.4" in text

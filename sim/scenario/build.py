@@ -282,6 +282,8 @@ def _build_workload(
             "duration_hours",
             "max_wait_hours",
             "priority",
+            "daily_amplitude",
+            "weekly_amplitude",
         )
     elif kind == "trace":
         keys = ("file", "max_wait_hours", "priority")
@@ -331,6 +333,8 @@ def _build_workload(
             ),
             max_wait_hours=t.param("max_wait_hours", math.inf, low=0.0, allow_inf=True),
             priority=t.integer("priority", 0),
+            daily_amplitude=t.param("daily_amplitude", 0.0, low=0.0, high=1.0),
+            weekly_amplitude=t.param("weekly_amplitude", 0.0, low=0.0, high=1.0),
         )
     if kind == "trace":
         file = t.string("file")

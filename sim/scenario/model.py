@@ -166,6 +166,10 @@ class JobsWorkload:
     """Queue this long for reserved capacity, then overflow (``inf``: never) [h]."""
     priority: int
     kind: str = "jobs"
+    daily_amplitude: ParamSpec = field(default_factory=lambda: _fixed("daily_amplitude", 0.0))
+    """Relative swing of the arrival rate over the day (peak 14:00), as for demand."""
+    weekly_amplitude: ParamSpec = field(default_factory=lambda: _fixed("weekly_amplitude", 0.0))
+    """Relative swing over the week (peak 2.5 days after the scenario's start)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,6 +294,7 @@ class Scenario:
         for w in self.workloads.values():
             if isinstance(w, JobsWorkload):
                 out += [w.arrivals_per_day, *w.growth_per_year, w.max_wait_hours]
+                out += [w.daily_amplitude, w.weekly_amplitude]
             elif isinstance(w, DemandWorkload):
                 out += [*w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
                 if w.demand_units is not None:
