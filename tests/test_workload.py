@@ -246,3 +246,18 @@ def test_a_drawn_pool_speed_shortens_jobs_on_reserved_units():
     on_pool = rep.jobs[rep.jobs["ran_on"] == "gpu"].dropna()
     spans = (on_pool["end_hours"] - on_pool["start_hours"]).to_numpy()
     np.testing.assert_allclose(spans, 2.0 / speed)
+
+
+def test_a_cyclic_intensity_integrates_and_inverts_exactly():
+    from scipy import integrate
+
+    from sim.intensity import Factor, intensity
+
+    it = intensity(2.0, [0.3, 0.1], [Factor("step", 5000.0, 5000.0, 0.5)], 2 * 8760.0, 0.6, 0.2)
+    for T in (10.0, 1234.5, 9000.0, 17000.0):
+        want = integrate.quad(
+            lambda t: float(it.rate(np.array(t))), 0, T, limit=4000, epsabs=0, epsrel=1e-12
+        )[0]
+        assert it.cumulative(np.array([T]))[0] == pytest.approx(want, rel=1e-10)
+    ts = np.random.default_rng(1).uniform(0, 2 * 8760, 2000)
+    assert np.abs(it.inverse(it.cumulative(ts)) - ts).max() < 1e-8
