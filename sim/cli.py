@@ -506,20 +506,35 @@ def summary_table(result: RunResult) -> Table:
         title=f"{sc.name}: {result.n} replications, {sc.years:g} years, seed {result.seed}",
         title_justify="left",
     )
-    for col, just in (
+    adj = result.adjusted()
+    columns = [
         ("metric", "left"),
         (f"mean of {result.n} runs", "right"),
         ("95% CI of mean", "right"),
-        ("P10 – P90 (range)", "right"),
-    ):
+    ]
+    if adj:
+        columns.append(("adjusted mean [95% CI]", "right"))
+    columns.append(("P10 – P90 (range)", "right"))
+    for col, just in columns:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
+    if adj:
+        table.caption = (
+            "adjusted: control-variate estimate (the luck of arrivals and of the drawn "
+            "parameters taken out): the same runs, a tighter interval"
+        )
+        table.caption_justify = "left"
 
     def row(label: str, key: str, f: Callable[[float], str]) -> None:
         if key not in s:
             return
         st = s[key]
         ci = "" if math.isnan(st["ci95_low"]) else f"{f(st['ci95_low'])} – {f(st['ci95_high'])}"
-        table.add_row(label, f(st["mean"]), ci, f"{f(st['p10'])} – {f(st['p90'])}")
+        cells = [label, f(st["mean"]), ci]
+        if adj:
+            a = adj.get(key)
+            cells.append(f"{f(a['mean'])} [{f(a['ci95_low'])} – {f(a['ci95_high'])}]" if a else "")
+        cells.append(f"{f(st['p10'])} – {f(st['p90'])}")
+        table.add_row(*cells)
 
     row("total spend", "spend_usd.total", fmt.usd)
     row("  reserved", "spend_usd.reserved", fmt.usd)

@@ -275,25 +275,44 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def run_tables(directory: Path) -> str:
     s = store.read_json(directory / "summary.json")
+    adj = s.get("adjusted") or {}
+
+    def adjusted(m: str) -> str:
+        a = adj.get(m)
+        if not a:
+            return ""
+        return f"{_cell(a['mean'], m)} [{_cell(a['ci95_low'], m)} – {_cell(a['ci95_high'], m)}]"
+
     rows = [
         [
             m,
             _cell(st["mean"], m),
             f"{_cell(st['ci95_low'], m)} – {_cell(st['ci95_high'], m)}",
+            *([adjusted(m)] if adj else []),
             _cell(st.get("p10", math.nan), m),
             _cell(st["p50"], m),
             _cell(st.get("p90", math.nan), m),
         ]
         for m, st in s["metrics"].items()
+        if not m.startswith("control.")
     ]
+    note = ""
+    if adj:
+        note = (
+            "<p>Adjusted: the control-variate estimate of the mean and its 95% CI (the luck of "
+            "arrivals and of the drawn parameters taken out, see docs/scenario.md): the same "
+            "replications, a tighter interval.</p>"
+        )
     return (
         _headline(s["metrics"]) + f"<p>{s['replications']} runs, seed {s['seed']}, "
         f"capsim {html.escape(str(s['version']))}.</p>"
+        + note
         + _table(
             [
                 "metric",
                 f"mean of {s['replications']} runs",
                 "95% CI of mean",
+                *(["adjusted mean [95% CI]"] if adj else []),
                 "P10",
                 "P50",
                 "P90",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.scenario import Scenario
-from sim.variance import CONTROL_PREFIX, adjusted, t975
+from sim.variance import CONTROL_PREFIX, EXPECTED_PREFIX, adjusted, t975
 
 STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p10", "p50", "p90", "p95")
 
@@ -125,15 +126,34 @@ class RunResult:
     def adjusted(self) -> dict[str, dict[str, float]]:
         """Control-variate estimates (mean, 95 % CI, number of controls) of the spend, idle
         and overflow metrics, where the replications allow (see :mod:`sim.variance`)."""
+        return self._adjusted
+
+    @cached_property
+    def _adjusted(self) -> dict[str, dict[str, float]]:  # computed once: its control means
         reps = self.replications
         controls = [c for c in reps.columns if c.startswith(CONTROL_PREFIX)]
-        if not controls:
+        expected = [c for c in reps.columns if c.startswith(EXPECTED_PREFIX)]
+        if not controls and not expected:
             return {}
         x = reps[controls].to_numpy(dtype=float)
+        q0 = len(controls)
+        mean_cov = np.zeros((q0, q0))
+        if expected and reps[expected].to_numpy(dtype=float).std(axis=0).max() > 0:
+            from sim.montecarlo import expected_work_moments
+
+            pools, mu, cov = expected_work_moments(self.scenario, self.seed)
+            cols = [f"{EXPECTED_PREFIX}{p}" for p in pools if f"{EXPECTED_PREFIX}{p}" in reps]
+            idx = [pools.index(c[len(EXPECTED_PREFIX) :]) for c in cols]
+            centred = reps[cols].to_numpy(dtype=float) - mu[idx]
+            x = np.column_stack([x, centred])
+            q = q0 + len(cols)
+            full = np.zeros((q, q))
+            full[q0:, q0:] = cov[np.ix_(idx, idx)]
+            mean_cov = full
         out = {}
         for col in reps.columns:
-            if col.startswith(ADJUSTED) and not col.startswith(CONTROL_PREFIX):
-                est = adjusted(reps[col].to_numpy(dtype=float), x)
+            if col.startswith(ADJUSTED) and not col.startswith(("control.",)):
+                est = adjusted(reps[col].to_numpy(dtype=float), x, mean_cov)
                 if est is not None:
                     out[col] = est
         return out

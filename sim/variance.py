@@ -1,10 +1,14 @@
 """Control variates: the same replications, a tighter confidence interval.
 
-A control is a per-replication quantity with a known expectation of zero that moves with
-the metric: here, each pool's offered work minus its expectation *given that replication's
-drawn parameters and shock episodes* (so no expectation has to be estimated). The adjusted
-mean is the intercept of the least-squares fit ``y_i = μ + βᵀ x_i + e_i``; its standard error
-comes from the fit, with ``n − q − 1`` degrees of freedom. Pure functions.
+A control is a per-replication quantity with expectation zero that moves with the metric.
+Two per pool: the pool's offered work minus its expectation *given that replication's drawn
+parameters and shock episodes* (mean exactly zero: the luck of arrivals, sizes and
+durations), and that conditional expectation minus its mean over the parameter distribution
+(the luck of the draws: uncertain growth, shocks), whose mean is estimated from independent
+parameter draws. The adjusted mean is the intercept of the least-squares fit
+``y_i = μ + βᵀ x_i + e_i``; its standard error comes from the fit, with ``n − q − 1``
+degrees of freedom, widened by the uncertainty of the estimated control means. Pure
+functions.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from sim.distributions import (
 
 CONTROL_PREFIX = "control.offered_work."
 """Replication metrics that are controls: ``control.offered_work.<pool>`` [unit-hours]."""
+EXPECTED_PREFIX = "control.expected_work."
+"""Each pool's expected offered work given the drawn parameters [unit-hours]: a control once
+centred by its mean over the parameter distribution (estimated at summary time)."""
 
 
 def t975(dof: int) -> float:
@@ -64,14 +71,23 @@ MIN_REPLICATIONS_PER_CONTROL = 10
 """Fewer replications than this per control: the fitted coefficients are too noisy to help."""
 
 
-def adjusted(y: np.ndarray, controls: np.ndarray) -> dict[str, float] | None:
+def adjusted(
+    y: np.ndarray, controls: np.ndarray, mean_cov: np.ndarray | None = None
+) -> dict[str, float] | None:
     """The control-variate estimate of E[y] with its 95 % interval, or None when there are
-    too few replications for the controls (10 per control) or nothing to fit."""
+    too few replications for the controls (10 per control) or nothing to fit.
+
+    ``mean_cov``: the covariance of the estimated means the controls were centred by (zero
+    for controls whose mean is known exactly); it widens the interval by ``βᵀ C β``.
+    """
     y = np.asarray(y, dtype=float)
     x = np.asarray(controls, dtype=float).reshape(len(y), -1)
+    c = np.zeros((x.shape[1], x.shape[1])) if mean_cov is None else np.asarray(mean_cov)
     keep = ~np.isnan(y) & ~np.isnan(x).any(axis=1)
     y, x = y[keep], x[keep]
-    x = x[:, x.std(axis=0) > 0] if len(x) else x
+    varied = x.std(axis=0) > 0 if len(x) else np.zeros(x.shape[1], dtype=bool)
+    x = x[:, varied]
+    c = c[np.ix_(varied, varied)]
     n, q = x.shape
     if q == 0 or n < max(q + 3, MIN_REPLICATIONS_PER_CONTROL * q) or np.std(y) == 0:
         return None
@@ -81,7 +97,8 @@ def adjusted(y: np.ndarray, controls: np.ndarray) -> dict[str, float] | None:
     dof = n - q - 1
     s2 = float(resid @ resid) / dof
     cov = np.linalg.pinv(a.T @ a) * s2
-    se = math.sqrt(max(float(cov[0, 0]), 0.0))
+    beta = coef[1:]
+    se = math.sqrt(max(float(cov[0, 0]) + float(beta @ c @ beta), 0.0))
     half = t975(dof) * se
     mean = float(coef[0])
     return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "controls": q}
