@@ -1006,22 +1006,10 @@ def optimize_table(s: dict[str, Any]) -> Table:
             table.add_column(f"{pool}\nyear {y + 1}", justify="right")
     table.add_column(f"{s['objective']} (in sample)", justify="right")
     table.add_column("holdout", justify="right")
+    from sim.optimize import compared_ramps
+
     hold = s.get("holdout", {})
-    rows = [
-        ("optimised", s["pools"], s["objective_value"], hold.get("objective_value")),
-        (
-            "scenario's own",
-            s["baseline"]["pools"],
-            s["baseline"]["objective_value"],
-            hold.get("baseline_objective_value"),
-        ),
-        (
-            f"uniform ×{s['uniform']['scale']:g}",
-            s["uniform"]["pools"],
-            s["uniform"]["objective_value"],
-            hold.get("uniform_objective_value"),
-        ),
-    ]
+    rows = compared_ramps(s)
     for label, pools, value, held in rows:
         cells = [fmt.quantity(u) for units in pools.values() for u in units]
         table.add_row(

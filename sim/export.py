@@ -14,6 +14,7 @@ import pandas as pd
 
 from sim import store
 from sim.fmt import metric_unit
+from sim.optimize import compared_ramps
 from sim.results import STAT_NAMES
 from sim.scenario import read_toml
 
@@ -141,11 +142,7 @@ def optimize_tables(directory: Path) -> dict[str, pd.DataFrame]:
     """The optimised, own and uniform ramps per pool and contract year, and every evaluation."""
     s = store.read_json(directory / "summary.json")
     rows = []
-    for label, pools in (
-        ("optimised", s["pools"]),
-        ("scenario's own", s["baseline"]["pools"]),
-        (f"uniform x{s['uniform']['scale']:g}", s["uniform"]["pools"]),
-    ):
+    for label, pools, _value, _held in compared_ramps(s):
         for pool, units in pools.items():
             for y, u in enumerate(units, 1):
                 rows.append(

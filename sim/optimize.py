@@ -415,3 +415,25 @@ class Optimizer:
                 ),
             }
         return out
+
+
+def compared_ramps(summary: dict[str, Any]) -> list[tuple[str, dict[str, list[int]], float, Any]]:
+    """(label, reserved units per pool and year, in-sample objective, held-out objective or
+    None) of the optimised ramp, the scenario's own and the best uniform scale: the rows
+    every table of an optimisation shows."""
+    hold = summary.get("holdout") or {}
+    return [
+        ("optimised", summary["pools"], summary["objective_value"], hold.get("objective_value")),
+        (
+            "scenario's own",
+            summary["baseline"]["pools"],
+            summary["baseline"]["objective_value"],
+            hold.get("baseline_objective_value"),
+        ),
+        (
+            f"uniform ×{summary['uniform']['scale']:g}",
+            summary["uniform"]["pools"],
+            summary["uniform"]["objective_value"],
+            hold.get("uniform_objective_value"),
+        ),
+    ]

@@ -29,6 +29,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__, executive, fmt, plots, store
 from sim.calendar import HOURS_PER_YEAR
+from sim.optimize import compared_ramps
 from sim.scenario import read_toml
 
 Figure = tuple[str, str, Callable[[Axes], Axes]]  # (file stem, caption, draw)
@@ -186,21 +187,7 @@ def optimize_tables(directory: Path) -> str:
     metric = s["objective_metric"]
     hold = s.get("holdout", {})
     rows = []
-    for label, pools, value, held in (
-        ("optimised", s["pools"], s["objective_value"], hold.get("objective_value")),
-        (
-            "scenario's own",
-            s["baseline"]["pools"],
-            s["baseline"]["objective_value"],
-            hold.get("baseline_objective_value"),
-        ),
-        (
-            f"uniform ×{s['uniform']['scale']:g}",
-            s["uniform"]["pools"],
-            s["uniform"]["objective_value"],
-            hold.get("uniform_objective_value"),
-        ),
-    ):
+    for label, pools, value, held in compared_ramps(s):
         ramp = "; ".join(f"{p}: {', '.join(fmt.quantity(u) for u in v)}" for p, v in pools.items())
         rows.append(
             [
