@@ -92,11 +92,13 @@ def execute_each(
     backend: str = "local",
     scheduler: str | None = None,
     progress: ProgressFn | None = None,
-    task: Callable[[Block], Any] = run_block,
+    task: Callable[[Block], Any] | None = None,
 ) -> list[Any]:
     """The one executor of run, sweep, stress and optimize: ``task`` on every block not
     already in ``store`` (local processes, bounded in flight, or Dask), each result saved as
-    it arrives; returns every block's result in block order."""
+    it arrives; returns every block's result in block order (``task`` defaults to
+    :func:`run_block`: one row per replication)."""
+    task = task if task is not None else run_block
     todo = [b for b in blocks if not store.has(b.id)]
     if progress:
         progress(sum(b.stop - b.start for b in blocks if store.has(b.id)))

@@ -250,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-optimize the contract for each case over this grid",
     )
     _objective_options(p)
+    _backend_options(p)
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="complete an interrupted stress study of --out (its finished blocks are kept)",
+    )
 
     p = sub.add_parser(
         "optimize",
@@ -635,8 +641,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _keep_run_on_interrupt(partial: Path) -> Iterator[None]:
-    """On Ctrl-C or SIGTERM, say what was kept of a run and how to go on."""
+def _keep_run_on_interrupt(partial: Path, what: str = "run") -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say what was kept of a run (or stress study) and how to go on."""
     try:
         yield
     except (KeyboardInterrupt, Terminated):
@@ -645,7 +651,7 @@ def _keep_run_on_interrupt(partial: Path) -> Iterator[None]:
         err.print(
             escape(
                 f"capsim: stopped; {FramesStore(partial).count()} finished blocks are kept in "
-                f"{partial}: run the same command with --resume to complete the run"
+                f"{partial}: run the same command with --resume to complete the {what}"
             ),
             highlight=False,
         )
@@ -1052,9 +1058,28 @@ def cmd_stress(args: argparse.Namespace) -> int:
         stress.load_case(scenario, f)
     out_dir = _out_dir(args, scenario, "stress")
     store.prepare_out(out_dir, [*store.inputs_of(scenario), *args.stress], force=args.force)
+    manifest = {
+        "kind": "stress",
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": n,
+        "cases": [str(f) for f in args.stress],
+        "cases_sha256": [
+            _case_digest(store.fingerprint(stress.load_case(scenario, f).scenario))
+            for f in args.stress
+        ],
+        "vary": [[a.key, list(a.values)] for a in axes],
+        "objective": args.objective,
+        "metric": args.metric,
+        "constraints": [str(c) for c in constraints],
+        **store.fingerprint(scenario),
+    }
+    partial = store.prepare_partial(
+        out_dir, manifest, resume=args.resume, force=args.force, what="stress study"
+    )
     bar = _Bar(f"stress {scenario.name}")
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
-    with bar.progress:
+    with bar.progress, _keep_run_on_interrupt(partial, "stress study"):
         result = stress.run_stress(
             scenario,
             args.stress,
@@ -1064,17 +1089,33 @@ def cmd_stress(args: argparse.Namespace) -> int:
             axes,
             args.objective,
             constraints,
+            store=store.FolderStore(partial),
             progress=bar.advance,
             metric=args.metric,
+            backend=args.backend,
+            scheduler=args.scheduler,
         )
     store.replace_dir(
         out_dir, lambda tmp: store.write_stress(tmp, result.cases, result.summary, scenario)
     )
+    import shutil
+
+    shutil.rmtree(partial, ignore_errors=True)  # the study is whole: its blocks are done with
     out.print(stress_table(result.summary))
     out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
     if args.report:
         _report(out_dir)
     return 0
+
+
+def _case_digest(fp: dict[str, Any]) -> str:
+    """One digest of a case: its resolved scenario and the bytes of its data files."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(
+        json.dumps([fp["scenario_sha256"], fp["data_files"]], sort_keys=True).encode()
+    ).hexdigest()
 
 
 def stress_table(summary: dict[str, Any]) -> Table:

@@ -332,11 +332,16 @@ class FramesStore:
             raise
 
     def count(self) -> int:
-        return len([p for p in self.dir.glob("*") if p.is_dir() and not p.name.startswith(".")])
+        """Finished blocks (of a run: folders; of a stress study: Parquet files)."""
+        return len([p for p in self.dir.glob("*") if not p.name.startswith(".")])
 
 
 def prepare_partial(
-    out: Path, manifest: dict[str, Any], resume: bool = False, force: bool = False
+    out: Path,
+    manifest: dict[str, Any],
+    resume: bool = False,
+    force: bool = False,
+    what: str = "run",
 ) -> Path:
     """Check and set up a run's partial folder (see :func:`partial_dir`) before any work.
 
@@ -351,7 +356,7 @@ def prepare_partial(
             diff = [k for k in clean if old.get(k) != clean[k] and k != "scenario_sha256"]
             if diff:
                 k = diff[0]
-                what = (
+                diff_text = (
                     "the scenario (as resolved, overrides applied) changed at "
                     + _first_difference(old.get(k), clean[k])
                     if k == "resolved_scenario"
@@ -360,8 +365,8 @@ def prepare_partial(
                 raise ScenarioError(
                     "--resume",
                     str(out),
-                    f"differs from the interrupted run: {what}; rerun with the same scenario "
-                    "and options, or --force to start again",
+                    f"differs from the interrupted {what}: {diff_text}; rerun with the same "
+                    "scenario and options, or --force to start again",
                 )
             return partial
         if not force:
@@ -369,12 +374,12 @@ def prepare_partial(
             raise ScenarioError(
                 "--out",
                 str(out),
-                f"an interrupted run of this folder is kept ({kept} finished blocks in "
+                f"an interrupted {what} of this folder is kept ({kept} finished blocks in "
                 f"{partial}): add --resume to complete it, or --force to start again",
             )
         shutil.rmtree(partial)
     elif resume:
-        raise ScenarioError("--resume", str(out), "holds no interrupted run to resume")
+        raise ScenarioError("--resume", str(out), f"holds no interrupted {what} to resume")
     partial.mkdir(parents=True)
     write_json(path, manifest)
     return partial

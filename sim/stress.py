@@ -253,6 +253,8 @@ def run_stress(
     store: batch.BlockStore | None = None,
     progress: batch.ProgressFn | None = None,
     metric: str = "spend_usd.total",
+    backend: str = "local",
+    scheduler: str | None = None,
 ) -> StressResult:
     """Run the baseline and every stress case; with ``axes``, re-optimise each case's contract."""
     cases = [Case(BASELINE, base.description, base)] + [
@@ -276,7 +278,7 @@ def run_stress(
         for v, c in enumerate(cases)
         for a in range(0, n, BLOCK)
     ]
-    frame = batch.execute(blocks, store, workers, progress=progress)
+    frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
     summary = compare_cases(frame, cases, headline_metrics(base))
     summary["seed"] = seed
     summary["replications"] = n

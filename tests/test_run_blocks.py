@@ -96,3 +96,46 @@ def test_dask_gives_the_same_run(tmp_path, reference):
     args = ["run", str(ROOT / "configs/baseline.toml"), *ARGS, "--out", str(out)]
     assert main([*args, "--backend", "dask"]) == 0
     _same(out, reference)
+
+
+def test_an_interrupted_stress_study_resumes_to_the_same_cases(tmp_path, capsys, monkeypatch):
+    base = ROOT / "configs/examples/mmc.toml"
+    case = tmp_path / "boom.toml"
+    case.write_text(
+        '[scenario]\nname = "boom"\n\n[workloads.jobs]\narrivals_per_day = { times = 1.3 }\n'
+    )
+    args = [
+        "stress",
+        str(base),
+        str(case),
+        "--set",
+        "scenario.years=0.05",
+        "-n",
+        "20",
+        "--workers",
+        "1",
+    ]
+    fresh = tmp_path / "fresh"
+    assert main([*args, "--out", str(fresh)]) == 0
+    out = tmp_path / "st"
+    real = batch.run_block
+    calls = []
+
+    def stop_on_the_third(block):
+        calls.append(block.id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(block)
+
+    monkeypatch.setattr(batch, "run_block", stop_on_the_third)
+    assert main([*args, "--out", str(out)]) == 130
+    assert "--resume to complete the stress study" in capsys.readouterr().err
+    assert not out.exists() and store.FramesStore(store.partial_dir(out)).count() == 2
+    calls.clear()
+    monkeypatch.setattr(batch, "run_block", lambda b: (calls.append(b.id), real(b))[1])
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    assert len(calls) == 2  # only the two blocks that had not finished
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "cases.parquet"), pd.read_parquet(fresh / "cases.parquet")
+    )
+    assert not store.partial_dir(out).exists()
