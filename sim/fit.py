@@ -344,6 +344,13 @@ class JobsFit:
 def fit_jobs(log: JobLog, at_hours: float | None = None) -> list[JobsFit]:
     """Fit every workload of a job log; ``arrivals_per_day`` is quoted at ``at_hours``
     (default: the log's last submit)."""
+    if len(log.submit_hours) == 0:
+        raise ScenarioError(
+            log.file,
+            "",
+            f"no job ran for any time ({log.zero_duration} jobs with zero duration): nothing "
+            "to fit",
+        )
     fits = []
     for name in dict.fromkeys(log.workload.tolist()):
         sel = log.workload == name
@@ -503,6 +510,12 @@ def fit_demand(series: UsageSeries, at_hours: float | None = None, seed: int = 0
     h = series.hours()
     w0 = series.weekday0()
     pos = y > 0
+    if pos.sum() < 48:
+        raise ScenarioError(
+            series.file,
+            f"column {series.column!r}",
+            f"has {int(pos.sum())} hours with demand above zero; fitting needs at least 48",
+        )
     t, ly = h[pos], np.log(y[pos])
     at = float(h[-1]) if at_hours is None else at_hours
     span_days = len(y) / 24

@@ -420,6 +420,7 @@ BAD_LOGS = [
     ("when,units,duration_hours\n1,8,2\n", "lacks a submit or submit_hours column", []),
     ("submit_hours,units,duration_hours\n1,8,2\n2,8,2\n3,8,2\n", "has 3 jobs with a duration", []),
     ("submit_hours,units,duration_hours\n", "has no data rows", []),
+    ("submit_hours,units,duration_hours\n1,8,0\n2,8,0\n", "no job ran for any time", []),
     (
         "submit,units,duration_hours\n2024-01-01T10:00:00Z,8,2\n2024-01-01 11:00,8,2\n",
         "line 3: column 'submit' mixes timestamps with and without a time zone",
@@ -494,3 +495,11 @@ def test_job_arrivals_follow_a_daily_and_weekly_cycle_and_the_fit_recovers_it(tm
     assert f.weekly.peak == pytest.approx(2.5, abs=0.3)  # days after hour 0
     text = fit.jobs_fragment([f], "log.csv", "trainium", "hour 0", "x")
     assert "daily_amplitude = 0.5" in text or "daily_amplitude = 0.4" in text
+
+
+def test_a_usage_series_without_demand_is_refused_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "u.csv").write_text("units\n" + "0\n" * 100)
+    code, _, err = _cli(
+        ["fit", "demand", str(tmp_path / "u.csv"), "--out", str(tmp_path / "f.toml")], capsys
+    )
+    assert code == 2 and "0 hours with demand above zero" in err and "Traceback" not in err
