@@ -306,9 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "report", help="figures and one HTML page for a run, sweep or stress directory"
+        "report", help="figures and one HTML page for a run, sweep, stress or optimize directory"
     )
-    p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
+    p.add_argument("directory", type=Path, help="a run, sweep, stress or optimize output folder")
     p.add_argument(
         "--pdf",
         action="store_true",
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("export", help="tables for a spreadsheet (CSV files or one Excel workbook)")
-    p.add_argument("directory", type=Path, help="a run, sweep or stress output folder")
+    p.add_argument("directory", type=Path, help="a run, sweep, stress or optimize output folder")
     p.add_argument(
         "--format",
         choices=("csv", "xlsx"),

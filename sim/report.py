@@ -1,6 +1,6 @@
 """``capsim report DIR``: figures (PNG and SVG) and one self-contained HTML page.
 
-Reads a run, sweep or stress directory (never the simulation), draws with
+Reads a run, sweep, stress or optimize directory (never the simulation), draws with
 :mod:`sim.plots` and writes ``DIR/figures/*.png|svg`` and ``DIR/report.html`` with every
 figure embedded, the key tables and the scenario as run.
 """
@@ -461,7 +461,7 @@ pre{white-space:pre-wrap;font-size:7.5pt;background:none;border:1px solid #ccc}}
 
 
 def executive_of(directory: Path) -> executive.Executive:
-    """The executive page of a run, sweep or stress directory."""
+    """The executive page of a run, sweep, stress or optimize directory."""
     directory = Path(directory)
     kind = store.kind_of(directory)
     raw = read_toml(directory / "scenario.toml")

@@ -258,8 +258,8 @@ def kind_of(directory: Path) -> str:
     if (d / "replications.parquet").exists():
         return "run"
     raise FileNotFoundError(
-        f"{d}: not a capsim run, sweep or stress directory "
-        "(no replications.parquet, points.parquet or cases.parquet)"
+        f"{d}: not a capsim run, sweep, stress or optimize directory "
+        "(no replications.parquet, points.parquet, cases.parquet or evaluations.parquet)"
     )
 
 
