@@ -145,7 +145,12 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
             else:
                 self.release(p, self.alloc[j], self.held[j])
             self.alloc[j] = None
-            self.request_place(p, dirty=not foreseen)
+            if self.nwaiting[p]:
+                self.request_place(p, dirty=not foreseen)
+            else:
+                # nothing waits for the pool: no pass could start a job; the next one (at the
+                # next arrival) recomputes from scratch, which every pass equals anyway
+                self.dirty[p] = True
         else:
             self.tused[where - 1] -= self.held[j]
             self.retry_overflow(p)
