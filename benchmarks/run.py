@@ -189,6 +189,43 @@ def bench_memory(n: int = 1000) -> dict[str, float]:
     return {"replications": int(reps), "peak_mb": int(hwm_kb) / 1024}
 
 
+def bench_memory_tree(n: int = 40) -> dict[str, float]:
+    """Peak memory of ``capsim run configs/baseline.toml -n N --workers 2`` over the whole
+    process tree, sampled every 0.1 s: the sum of proportional set sizes (PSS: pages a
+    forked worker shares with its parent count once), and the largest worker's unique set."""
+    import psutil
+
+    capsim = Path(sys.executable).with_name("capsim")
+    proc = subprocess.Popen(
+        [
+            str(capsim),
+            "run",
+            str(ROOT / "configs/baseline.toml"),
+            "-n",
+            str(n),
+            "--workers",
+            "2",
+            "--out",
+            str(ROOT / "runs" / "bench-memory"),
+            "--force",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    parent = psutil.Process(proc.pid)
+    peak = worker = 0
+    while proc.poll() is None:
+        try:
+            infos = [p.memory_full_info() for p in parent.children(recursive=True)]
+            own = parent.memory_full_info()
+            peak = max(peak, own.pss + sum(i.pss for i in infos))
+            worker = max([worker, *(i.uss for i in infos)])
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    return {"replications": n, "peak_mb": peak / 2**20, "worker_mb": worker / 2**20}
+
+
 def bench_scaling(n: int = 8) -> dict[str, float]:
     sc = load_scenario(ROOT / "configs/baseline.toml")
     out = {}
@@ -237,6 +274,13 @@ def main() -> None:
     print(
         f"   {r['replications']} replications: peak {r['peak_mb']:.0f} MB in the process "
         "holding the results (target < 1 GB)"
+    )
+    print("3b. memory of a baseline run, whole process tree ...", flush=True)
+    results["memory_tree"] = r = bench_memory_tree()
+    print(
+        f"   {r['replications']} baseline replications on 2 workers: peak {r['peak_mb']:.0f} MB "
+        f"(PSS) summed over the parent and its workers, largest worker {r['worker_mb']:.0f} MB "
+        "(target < 1 GB)"
     )
     print("4. scaling: baseline replications per hour ...", flush=True)
     results["scaling"] = r = bench_scaling()
