@@ -353,15 +353,8 @@ def prepare_partial(
     if partial.exists():
         if resume:
             old = read_json(path) if path.exists() else {}
-            diff = [k for k in clean if old.get(k) != clean[k] and k != "scenario_sha256"]
-            if diff:
-                k = diff[0]
-                diff_text = (
-                    "the scenario (as resolved, overrides applied) changed at "
-                    + _first_difference(old.get(k), clean[k])
-                    if k == "resolved_scenario"
-                    else f"{k}: it had {old.get(k)!r}, now {clean[k]!r}"
-                )
+            diff_text = _manifest_difference(old, clean, what)
+            if diff_text:
                 raise ScenarioError(
                     "--resume",
                     str(out),
@@ -383,6 +376,11 @@ def prepare_partial(
     partial.mkdir(parents=True)
     write_json(path, manifest)
     return partial
+
+
+def drop_partial(partial: Path) -> None:
+    """Remove a partial folder whose work is whole (or never began)."""
+    shutil.rmtree(partial, ignore_errors=True)
 
 
 def write_optimize(
@@ -430,6 +428,25 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
     return f"{path}: it had {old!r}, now {new!r}"
 
 
+def _manifest_difference(old: dict[str, Any], new: dict[str, Any], what: str) -> str | None:
+    """The first way an interrupted piece of work (``old`` manifest) differs from the one
+    asked for now, in words; None when they agree."""
+    diff = [k for k in new if old.get(k) != new[k] and k != "scenario_sha256"]
+    if not diff:
+        return None
+    k = diff[0]
+    if k == "resolved_scenario":
+        return "the scenario (as resolved, overrides applied) changed at " + _first_difference(
+            old.get(k), new[k]
+        )
+    if k == "data_files":
+        changed = [f for f in new[k] if old.get(k, {}).get(f) != new[k][f]] or sorted(
+            set(old.get(k, {})) - set(new[k])
+        )
+        return f"data file {changed[0]} changed since the {what} started"
+    return f"{k}: it had {old.get(k)!r}, now {new[k]!r}"
+
+
 def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
     """Record what a sweep is (``manifest.json``); on ``--resume``, insist it is the same one."""
     path = Path(out) / "manifest.json"
@@ -439,21 +456,8 @@ def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
             raise ScenarioError(
                 "--resume", str(out), "holds no interrupted sweep (no manifest.json)"
             )
-        old = read_json(path)
-        diff = [k for k in clean if old.get(k) != clean[k] and k != "scenario_sha256"]
-        if diff:
-            k = diff[0]
-            if k == "resolved_scenario":
-                what = "the scenario (as resolved, overrides applied) changed at " + (
-                    _first_difference(old.get(k), clean[k])
-                )
-            elif k == "data_files":
-                changed = [f for f in clean[k] if old.get(k, {}).get(f) != clean[k][f]] or sorted(
-                    set(old.get(k, {})) - set(clean[k])
-                )
-                what = f"data file {changed[0]} changed since the sweep started"
-            else:
-                what = f"{k}: it had {old.get(k)!r}, now {clean[k]!r}"
+        what = _manifest_difference(read_json(path), clean, "sweep")
+        if what:
             raise ScenarioError(
                 "--resume",
                 str(out),

@@ -139,3 +139,25 @@ def test_an_interrupted_stress_study_resumes_to_the_same_cases(tmp_path, capsys,
         pd.read_parquet(out / "cases.parquet"), pd.read_parquet(fresh / "cases.parquet")
     )
     assert not store.partial_dir(out).exists()
+
+
+def test_a_resumed_run_names_the_data_file_that_changed(tmp_path):
+    import shutil
+
+    from sim.errors import ScenarioError
+
+    folder = tmp_path / "s"
+    shutil.copytree(ROOT / "configs/examples", folder)
+    path = folder / "helios-demand.toml"
+    sc = sim.load_scenario(path)
+    out = tmp_path / "r"
+    store.prepare_partial(out, {"kind": "run", **store.fingerprint(sc)})
+    data = folder / "data/helios-earth-gpu-demand-hourly.csv"
+    data.write_text(data.read_text().replace("602.167", "602.168"))
+    changed = {"kind": "run", **store.fingerprint(sim.load_scenario(path))}
+    with pytest.raises(
+        ScenarioError,
+        match=r"data file .*helios-earth-gpu-demand-hourly\.csv "
+        r"changed since the run started",
+    ):
+        store.prepare_partial(out, changed, resume=True)
