@@ -81,16 +81,19 @@ _seed = _whole(0)
 
 
 @contextmanager
-def _keep_on_interrupt(out_dir: Path) -> Iterator[None]:
-    """On Ctrl-C or SIGTERM, say what was kept and how to go on."""
+def _keep_on_interrupt(folder: Path, what: str) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say how many finished blocks ``folder/chunks`` keeps and how to
+    go on (a sweep's or optimisation's --out; a run's or stress study's hidden partial)."""
     try:
         yield
     except (KeyboardInterrupt, Terminated):
-        kept = len(list((out_dir / "chunks").glob("*.parquet")))
+        from sim.store import FramesStore
+
+        kept = FramesStore(folder).count()
         err.print(
             escape(
-                f"capsim: stopped; {kept} finished blocks are kept in {out_dir}: "
-                "run the same command with --resume to complete the sweep"
+                f"capsim: stopped; {kept} finished blocks are kept in {folder}: "
+                f"run the same command with --resume to complete the {what}"
             ),
             highlight=False,
         )
@@ -605,7 +608,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar.grow(n)
     blocks = store.FramesStore(partial)
     try:
-        with bar.progress, _keep_run_on_interrupt(partial):
+        with bar.progress, _keep_on_interrupt(partial, "run"):
             parts = batch.execute_each(
                 batch.run_blocks(scenario, seed, n, args.record_jobs),
                 blocks,
@@ -618,9 +621,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a full disk, a file-size limit: keep what finished, say so
         kept = blocks.count()
         if not kept:
-            import shutil
-
-            shutil.rmtree(partial, ignore_errors=True)
+            store.drop_partial(partial)
         hint = (
             f"; {kept} finished blocks are kept in {partial}: fix it and rerun with --resume"
             if kept
@@ -630,32 +631,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ScenarioError(str(out_dir), "", f"cannot write {out_dir}: {reason}{hint}") from None
     result = batch.combine(scenario, seed, parts)
     files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, __version__))
-    import shutil
-
-    shutil.rmtree(partial, ignore_errors=True)  # the run is whole: its blocks are done with
+    store.drop_partial(partial)  # the run is whole: its blocks are done with
     out.print(summary_table(result))
     out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
     if args.report:
         _report(out_dir)
     return 0
-
-
-@contextmanager
-def _keep_run_on_interrupt(partial: Path, what: str = "run") -> Iterator[None]:
-    """On Ctrl-C or SIGTERM, say what was kept of a run (or stress study) and how to go on."""
-    try:
-        yield
-    except (KeyboardInterrupt, Terminated):
-        from sim.store import FramesStore
-
-        err.print(
-            escape(
-                f"capsim: stopped; {FramesStore(partial).count()} finished blocks are kept in "
-                f"{partial}: run the same command with --resume to complete the {what}"
-            ),
-            highlight=False,
-        )
-        raise
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -820,7 +801,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     bar = _Bar(f"sweep {scenario.name}")
     from sim.montecarlo import default_workers
 
-    with bar.progress, _keep_on_interrupt(out_dir):
+    with bar.progress, _keep_on_interrupt(out_dir, "sweep"):
         result = sweep.run_sweep(
             scenario,
             axes,
@@ -875,19 +856,13 @@ def sweep_table(result: object) -> Table:
         lo, hi = p["objective_ci95"]
         units = p.get("reserved_units", {})
         row = [str(p[k]) for k in result.keys]
-        row += [f"{fmt.quantity(units[q][0])} / {fmt.quantity(max(units[q]))}" for q in pools]
+        row += [fmt.year1_and_peak(units[q]) for q in pools]
         row += [
             fmt.usd(p.get("reserved_spend_usd", math.nan)),
             fmt.metric_value(p["objective_value"], metric),
             f"{fmt.metric_value(lo, metric)} – {fmt.metric_value(hi, metric)}",
         ]
-        for ch in p.get("constraints", []):
-            if ch["kind"] == "chance":
-                lo_w, hi_w = ch["wilson95"]
-                text = f"{ch['share']:.0%} [{lo_w:.0%}–{hi_w:.0%}]"
-            else:
-                text = fmt.metric_value(ch["value"], ch.get("metric", ""))
-            row.append(("✓ " if ch["holds"] else "✗ ") + text)
+        row += [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
         table.add_row(*row, style="bold green" if mark else None)
     if rec is None:
         table.caption = "no point meets every constraint"
@@ -982,7 +957,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     bar.estimated = True  # the search decides its own length: no early estimate
     opt.progress = bar.advance
     opt.on_total = bar.grow
-    with bar.progress, _keep_on_interrupt(out_dir):
+    with bar.progress, _keep_on_interrupt(out_dir, "optimisation"):
         result = opt.run(
             holdout, log=lambda m: bar.progress.console.print(f"capsim: {m}", highlight=False)
         )
@@ -1079,7 +1054,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     )
     bar = _Bar(f"stress {scenario.name}")
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
-    with bar.progress, _keep_run_on_interrupt(partial, "stress study"):
+    with bar.progress, _keep_on_interrupt(partial, "stress study"):
         result = stress.run_stress(
             scenario,
             args.stress,
@@ -1098,9 +1073,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     store.replace_dir(
         out_dir, lambda tmp: store.write_stress(tmp, result.cases, result.summary, scenario)
     )
-    import shutil
-
-    shutil.rmtree(partial, ignore_errors=True)  # the study is whole: its blocks are done with
+    store.drop_partial(partial)  # the study is whole: its blocks are done with
     out.print(stress_table(result.summary))
     out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
     if args.report:
@@ -1170,7 +1143,7 @@ def _at_hours(start: str | None, origin: Any) -> tuple[float | None, str]:
     """``--start`` on the history's hour axis, and how the fragment names it."""
     from datetime import datetime
 
-    from sim.history import parse_time
+    from sim.history import naive_utc, parse_time
 
     if start is None:
         return None, "the end of the history"
@@ -1180,12 +1153,8 @@ def _at_hours(start: str | None, origin: Any) -> tuple[float | None, str]:
             raise ScenarioError(
                 "--start", start, "must be a date such as 2026-07-01 (the history has timestamps)"
             )
-        if t.tzinfo is not None:
-            from datetime import UTC
-
-            t = t.astimezone(UTC).replace(tzinfo=None)
         assert isinstance(origin, datetime)
-        return (t - origin).total_seconds() / 3600.0, f"{start}"
+        return (naive_utc(t) - origin).total_seconds() / 3600.0, f"{start}"
     try:
         hours = float(start)
     except ValueError:

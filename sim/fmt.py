@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def usd(x: float, digits: int = 3) -> str:
@@ -132,3 +133,19 @@ def metric_label(metric: str, with_unit: bool = True, units: dict[str, str] | No
     if not unit or is_rate(metric):
         return text  # shares read as %
     return f"{text} ({unit})"
+
+
+def constraint_check(check: dict[str, Any]) -> str:
+    """One constraint at one sweep point: ✓ or ✗, then the share of runs meeting it with its
+    Wilson 95 % interval (chance constraints) or the statistic it is judged on."""
+    if check["kind"] == "chance":
+        low, high = check["wilson95"]
+        text = f"{check['share']:.0%} [{low:.0%}–{high:.0%}]"
+    else:
+        text = metric_value(check["value"], str(check.get("metric", "")))
+    return ("✓ " if check["holds"] else "✗ ") + text
+
+
+def year1_and_peak(units: list[int]) -> str:
+    """A reserved schedule as ``year 1 / peak``: ``14.7k / 26.2k``."""
+    return f"{quantity(units[0])} / {quantity(max(units))}"

@@ -94,6 +94,11 @@ def parse_time(text: str) -> datetime | None:
         return None
 
 
+def naive_utc(t: datetime) -> datetime:
+    """A timestamp on the history's clock: one with a time zone as naive UTC."""
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
 def _cell(row: list[str], i: int) -> str:
     return row[i].strip() if i < len(row) else ""
 
@@ -178,8 +183,7 @@ class _Reader:
                     f"2024-03-01T14:00:00Z, got {got}",
                 )
             has_zone = t.tzinfo is not None
-            if has_zone:
-                t = t.astimezone(UTC).replace(tzinfo=None)
+            t = naive_utc(t)
             if aware is None:
                 aware = has_zone
             elif aware != has_zone:

@@ -215,6 +215,18 @@ def run_replication(
     )
 
 
+def _controlled(w: object) -> bool:
+    """Whether a workload enters the offered-work controls: demand always; jobs when their
+    sizes and durations have exact means; traces never (no randomness)."""
+    if isinstance(w, DemandWorkload):
+        return True
+    return (
+        isinstance(w, JobsWorkload)
+        and variance.exact_mean_units(w.units) is not None
+        and variance.exact_mean_duration(w.duration_hours) is not None
+    )
+
+
 def expected_work_given(
     scenario: Scenario, seed: int, replication: int, params: dict[str, float]
 ) -> dict[str, float]:
@@ -224,11 +236,12 @@ def expected_work_given(
     out: dict[str, float] = {}
     lengths = calendar.hours_in_horizon(scenario.horizon_hours)
     for name, w in scenario.workloads.items():
+        if not _controlled(w):
+            continue
         if isinstance(w, JobsWorkload):
             eu = variance.exact_mean_units(w.units)
             ed = variance.exact_mean_duration(w.duration_hours)
-            if eu is None or ed is None:
-                continue
+            assert eu is not None and ed is not None
             rate = params[w.arrivals_per_day.path] / 24.0
             total = workload_intensity(scenario, w, rate, seed, replication, params).total()
             out[w.pool] = out.get(w.pool, 0.0) + total * eu * ed
@@ -258,11 +271,9 @@ def offered_work_controls(
     job_names = [n for n, w in scenario.workloads.items() if not isinstance(w, DemandWorkload)]
     lengths = calendar.hours_in_horizon(scenario.horizon_hours)
     for name, w in scenario.workloads.items():
+        if not _controlled(w):
+            continue
         if isinstance(w, JobsWorkload):
-            if variance.exact_mean_units(w.units) is None:
-                continue
-            if variance.exact_mean_duration(w.duration_hours) is None:
-                continue
             mine = jobs.workload == job_names.index(name)
             realized[w.pool] += float(np.sum(jobs.units[mine] * jobs.duration_hours[mine]))
         elif isinstance(w, DemandWorkload):

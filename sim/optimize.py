@@ -33,11 +33,11 @@ import pandas as pd
 
 from sim import batch
 from sim.errors import ScenarioError, did_you_mean
-from sim.montecarlo import run_replication
 from sim.scenario import Scenario, with_overrides
 from sim.sweep import (
     BLOCK,
     Constraint,
+    check_metrics,
     objective_ci,
     objective_value,
     paired_difference_ci,
@@ -164,17 +164,7 @@ class Optimizer:
 
     def check_metrics(self) -> None:
         """Name a bad --metric or --constraint metric before any work."""
-        probe = with_overrides(self.base, {"scenario.years": 0.001}, "--metric")
-        names = list(run_replication(probe, self.seed, 0).metrics)
-        if self.metric not in names:
-            raise ScenarioError(
-                "--metric", self.metric, f"no such metric{did_you_mean(self.metric, names)}"
-            )
-        for c in self.constraints:
-            if c.metric not in names:
-                raise ScenarioError(
-                    "--constraint", str(c), f"no metric {c.metric!r}{did_you_mean(c.metric, names)}"
-                )
+        check_metrics(self.base, self.seed, self.metric, self.constraints)
 
     # ----------------------------------------------------------------- candidates
 

@@ -589,8 +589,7 @@ def _size_axes(ax: Axes, pts: Sequence[dict[str, Any]], key: str) -> None:
     if varying:
         pool = varying[0]
         labels = [
-            f"{p[key]:g}\n{fmt.quantity(u[pool][0])} / {fmt.quantity(max(u[pool]))}"
-            for p, u in zip(pts, units, strict=True)
+            f"{p[key]:g}\n{fmt.year1_and_peak(u[pool])}" for p, u in zip(pts, units, strict=True)
         ]
         ax.set_xticks(x, labels, fontsize=10)
         ax.set_xlabel(f"{_key_label(key)}; below it: {pool} reserved in year 1 / at peak")

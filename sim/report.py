@@ -349,17 +349,10 @@ def sweep_tables(directory: Path) -> str:
     for p in s["points"]:
         lo, hi = p["objective_ci95"]
         units = p.get("reserved_units", {})
-        checks = []
-        for ch in p.get("constraints", []):
-            if ch["kind"] == "chance":
-                a, b = ch["wilson95"]
-                text = f"{ch['share']:.0%} [{a:.0%}–{b:.0%}]"
-            else:
-                text = fmt.metric_value(ch["value"], ch.get("metric", ""))
-            checks.append(("✓ " if ch["holds"] else "✗ ") + text)
+        checks = [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
         rows.append(
             [str(p[k]) for k in keys]
-            + [f"{fmt.quantity(units[q][0])} / {fmt.quantity(max(units[q]))}" for q in pools]
+            + [fmt.year1_and_peak(units[q]) for q in pools]
             + [
                 fmt.usd(p.get("reserved_spend_usd", math.nan)),
                 fmt.metric_value(p["objective_value"], metric),

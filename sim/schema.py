@@ -11,6 +11,7 @@ relative to the base (``{ times = x }``, ``{ plus = x }``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sim.scenario.build import _POOL_KEYS, _PRICE_KEYS
@@ -104,7 +105,7 @@ class _Builder:
             options.append({"$ref": "#/definitions/relative"})
         return {"description": desc, "anyOf": options}
 
-    def table(self, desc: str, props: dict[str, Schema], required: list[str] = ()) -> Schema:  # type: ignore[assignment]
+    def table(self, desc: str, props: dict[str, Schema], required: Sequence[str] = ()) -> Schema:
         s: Schema = {
             "type": "object",
             "description": desc,

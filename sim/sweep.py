@@ -285,11 +285,7 @@ def run_sweep(
     if on_total:
         on_total(n * len(points) * (2 if vss else 1))
     # name a bad metric before any work, from a few simulated hours
-    probe = with_overrides(base, {"scenario.years": 0.001}, "--constraint")
-    names = list(run_replication(probe, seed, 0).metrics)
-    if metric not in names:
-        raise ScenarioError("--metric", metric, f"no such metric{did_you_mean(metric, names)}")
-    _check_constraints(constraints, names)
+    check_metrics(base, seed, metric, constraints)
     blocks = make_blocks(scenarios, points, seed, 0, n, workers)
     frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
     precision: dict[str, Any] | None = None
@@ -372,6 +368,18 @@ def mean_value_scenario(scenario: Scenario) -> Scenario:
             "--vss", left[0], "cannot be set to its mean for the mean-value problem"
         )
     return out
+
+
+def check_metrics(
+    base: Scenario, seed: int, metric: str, constraints: Sequence[Constraint]
+) -> None:
+    """Name a bad objective metric or constraint metric before any work, from the metric
+    names of a few simulated hours."""
+    probe = with_overrides(base, {"scenario.years": 0.001}, "--constraint")
+    names = list(run_replication(probe, seed, 0).metrics)
+    if metric not in names:
+        raise ScenarioError("--metric", metric, f"no such metric{did_you_mean(metric, names)}")
+    _check_constraints(constraints, names)
 
 
 def _check_constraints(constraints: Sequence[Constraint], names: Sequence[str]) -> None:
