@@ -136,6 +136,81 @@ def bench_boom_vs_baseline() -> dict[str, float]:
     }
 
 
+def bench_profile() -> dict[str, float]:
+    """Where a baseline replication's time goes: building the engine's input (workload draws),
+    the engine, the metrics and the controls; and the engine's floor, SimPy alone: the same
+    number of arrival and completion events with callbacks that do nothing. What lies between
+    the floor and the engine is the engine's own Python (placement, books, backfill), the
+    part a compiled kernel behind the same interface could take."""
+    from sim import metrics
+    from sim.engine.clock import _Call, _Env
+    from sim.montecarlo import build_input, names_of, offered_work_controls
+
+    sc = load_scenario(ROOT / "configs/baseline.toml")
+    parts: dict[str, list[float]] = {"build": [], "engine": [], "metrics": [], "controls": []}
+    for i in range(1, 4):
+        t0 = time.perf_counter()
+        inp, prices, paths = build_input(sc, sc.seed, i)
+        t1 = time.perf_counter()
+        rec = engine.simulate(inp)
+        t2 = time.perf_counter()
+        metrics.compute(rec, names_of(sc), prices, paths)
+        t3 = time.perf_counter()
+        offered_work_controls(sc, sc.seed, i, inp, paths)
+        t4 = time.perf_counter()
+        for k, v in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            parts[k].append(v)
+    submit = rec.jobs.submit_hours.tolist()
+    dur = (rec.end_hours - rec.start_hours).tolist()
+    started = [i for i, d in enumerate(dur) if d == d]  # noqa: PLR0124 (NaN test)
+    n_arr, horizon = len(submit), rec.horizon_hours
+
+    def floor() -> float:
+        env = _Env()
+        comp = set(started)
+
+        def done(ev: _Call) -> None:
+            pass
+
+        def arrive(ev: _Call) -> None:
+            j = ev.arg
+            if j + 1 < n_arr:
+                _Call(env, submit[j + 1] - env.now, 4, arrive, j + 1)
+            if j in comp:
+                _Call(env, dur[j], 0, done, j)
+
+        _Call(env, submit[0], 4, arrive, 0)
+        t0 = time.perf_counter()
+        env.run(until=horizon)
+        return time.perf_counter() - t0
+
+    out = {k: float(np.median(v)) for k, v in parts.items()}
+    out["simpy_floor"] = float(np.median([floor() for _ in range(3)]))
+    out["events"] = float(n_arr + len(started))
+    return out
+
+
+def bench_control_variates(n: int = 40) -> dict[str, float]:
+    """CI width of the adjusted (control-variate) estimate over the plain one, on the
+    baseline's spend, idle and overflow metrics, from one run of n replications."""
+    sc = load_scenario(ROOT / "configs/baseline.toml")
+    res = run(sc, n=n, workers=2)
+    summary, adjusted = res.summary(), res.adjusted()
+    ratios = {}
+    for name in (
+        "spend_usd.total",
+        "spend_usd.overflow",
+        "idle_unit_hours.trainium",
+        "idle_unit_hours.graviton",
+    ):
+        if name in adjusted and name in summary:
+            a, s = adjusted[name], summary[name]
+            plain = s["ci95_high"] - s["ci95_low"]
+            if plain > 0:
+                ratios[name] = (a["ci95_high"] - a["ci95_low"]) / plain
+    return {"replications": n, **ratios}
+
+
 def bench_startup() -> dict[str, float]:
     """Seconds from process start to the first replication (imports and loading), and a
     whole ``capsim run configs/baseline.toml -n 1`` as a process (median of 3)."""
@@ -262,7 +337,15 @@ def main() -> None:
         f"   baseline {r['baseline_s']:.2f} s, boom {r['boom_s']:.2f} s: "
         f"ratio {r['ratio']:.2f}x (target <= 2x)"
     )
-    print("2c. start-up ...", flush=True)
+    print("2c. where a baseline replication's time goes ...", flush=True)
+    results["profile"] = r = bench_profile()
+    print(
+        f"   build {r['build']:.2f} s, engine {r['engine']:.2f} s, metrics {r['metrics']:.2f} s, "
+        f"controls {r['controls']:.2f} s; SimPy alone for the same {r['events']:,.0f} events "
+        f"{r['simpy_floor']:.2f} s: the engine's own Python is "
+        f"{r['engine'] - r['simpy_floor']:.2f} s"
+    )
+    print("2d. start-up ...", flush=True)
     results["startup"] = r = bench_startup()
     print(
         f"   imports and loading the baseline {r['startup_s']:.2f} s (target <= 0.4 s); "
@@ -289,6 +372,10 @@ def main() -> None:
         f"2 workers {r['two_workers_per_hour']:,.0f}/h, "
         f"efficiency {r['efficiency']:.0%} (aim >= 90%)"
     )
+    print("5. control variates: adjusted CI width over plain, baseline ...", flush=True)
+    results["control_variates"] = r = bench_control_variates()
+    widths = ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if k != "replications")
+    print(f"   {r['replications']} replications: {widths}")
     out = ROOT / "runs" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
