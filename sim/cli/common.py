@@ -1,0 +1,193 @@
+"""What every command shares: exit codes, the two consoles, argument types, the progress
+bar, loading a scenario with a clear error, output folders and interrupted work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from sim import fmt
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, load_scenario
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that workers are stopped and work is kept."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 132)  # tables stay whole in logs and pipes
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        err.print(f"[red]capsim: error:[/] {escape(message)}", highlight=False)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _whole(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number >= {low}, got {text!r}"
+            ) from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        return v
+
+    return parse
+
+
+_positive_int = _whole(1)
+_seed = _whole(0)
+
+
+@contextmanager
+def _keep_on_interrupt(folder: Path, what: str) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, say how many finished blocks ``folder/chunks`` keeps and how to
+    go on (a sweep's or optimisation's --out; a run's or stress study's hidden partial)."""
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated):
+        from sim.store import FramesStore
+
+        kept = FramesStore(folder).count()
+        err.print(
+            escape(
+                f"capsim: stopped; {kept} finished blocks are kept in {folder}: "
+                f"run the same command with --resume to complete the {what}"
+            ),
+            highlight=False,
+        )
+        raise
+
+
+class _Bar:
+    """A rich progress bar with ETA on stderr, whose total can grow (``--target-ci`` adds
+    replications)."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("•"),
+            TimeElapsedColumn(),
+            TextColumn("• ETA"),
+            TimeRemainingColumn(),
+            console=err,
+        )
+        self.task = self.progress.add_task(label, total=0)
+        self.started = time.monotonic()
+        self.estimated = False
+
+    def grow(self, k: int) -> None:
+        total = self.progress.tasks[0].total or 0
+        self.progress.update(self.task, total=total + k)
+
+    def advance(self, k: int) -> None:
+        self.progress.advance(self.task, k)
+        task = self.progress.tasks[0]
+        done, total = task.completed, task.total or 0
+        if not self.estimated and 0 < done < total:
+            # one line that stays in the log after the bar is gone: the whole job's size
+            self.estimated = True
+            took = time.monotonic() - self.started
+            left = took / done * (total - done)
+            self.progress.console.print(
+                f"capsim: the first {done:g} of {total:g} runs took {_duration(took)}; "
+                f"about {_duration(left)} to go",
+                highlight=False,
+            )
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 5 min``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def _load(path: Path, overrides: Sequence[str]) -> Scenario:
+    try:
+        scenario = load_scenario(path, list(overrides))
+    except ScenarioError as exc:
+        if exc.path == "pools" and "required" in exc.message:
+            raise ScenarioError(
+                exc.where,
+                exc.path,
+                f"{exc.message} (a stress file? check it with "
+                f"capsim validate {path} --base SCENARIO.toml)",
+            ) from None
+        raise
+    _warn(scenario)
+    return scenario
+
+
+def _out_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
+    if args.out is not None:
+        return Path(args.out)
+    suffix = "" if kind == "run" else f"-{kind}"
+    return Path("runs") / f"{scenario.name}{suffix}"
+
+
+def _param_text(p: Any) -> str:
+    d = p.dist
+    return f"{d.mean():.3g}" if d.is_fixed else f"{d.mean():.3g} (mean; drawn per run)"
+
+
+def _warn(scenario: Scenario) -> None:
+    for w in scenario.warnings:
+        err.print(
+            f"[yellow]capsim: warning:[/] {escape(f'{scenario.source}: {w}')}", highlight=False
+        )
+
+
+def _report(directory: Path, pdf: bool = False) -> None:
+    from sim import report
+
+    page = report.write_report(directory, pdf=pdf)
+    out.print(f"wrote {page}")
+    if pdf:
+        out.print(f"wrote {page.with_suffix('.pdf')}")
+
+
+def _metric_label(m: str) -> str:
+    """A short human label for a metric name (one source: :func:`sim.fmt.metric_label`)."""
+    return fmt.metric_label(m)
+
+
+def _warn_text(text: str) -> None:
+    err.print(f"[yellow]capsim: warning:[/] {escape(text)}", highlight=False)

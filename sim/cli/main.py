@@ -1,0 +1,64 @@
+"""The entry point: parse, dispatch, and turn every user error into a message and an exit
+status, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable, Sequence
+
+from rich.markup import escape
+
+from sim.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    Terminated,
+    _on_sigterm,
+    err,
+)
+from sim.cli.fitting import cmd_fit
+from sim.cli.parser import build_parser
+from sim.cli.single import cmd_export, cmd_report, cmd_run, cmd_schema, cmd_validate
+from sim.cli.studies import cmd_optimize, cmd_stress, cmd_sweep
+from sim.errors import ScenarioError
+from sim.scenario import ALLOW_EXTERNAL_DATA
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "fit": cmd_fit,
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "sweep": cmd_sweep,
+    "stress": cmd_stress,
+    "report": cmd_report,
+    "export": cmd_export,
+    "optimize": cmd_optimize,
+    "schema": cmd_schema,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``capsim`` console script."""
+    args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    ALLOW_EXTERNAL_DATA.set(bool(getattr(args, "allow_external_data", False)))
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except OSError as exc:  # a file that cannot be read or written: the user's to fix
+        err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("capsim: interrupted")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        err.print("capsim: terminated")
+        return EXIT_TERMINATED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,154 @@
+"""Commands on one scenario or one run folder: run, validate, schema, export, report."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from sim import __version__, fmt
+from sim.calendar import years
+from sim.cli.common import (
+    _Bar,
+    _keep_on_interrupt,
+    _load,
+    _out_dir,
+    _param_text,
+    _report,
+    _warn,
+    out,
+)
+from sim.cli.tables import offered_work_table, summary_table
+from sim.errors import ScenarioError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim import batch, store
+
+    scenario = _load(args.scenario, args.overrides)
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    out_dir = _out_dir(args, scenario, "run")
+    store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force)  # before any work
+    manifest = {
+        "kind": "run",
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": n,
+        "record_jobs": args.record_jobs,
+        **store.fingerprint(scenario),
+    }
+    partial = store.prepare_partial(out_dir, manifest, resume=args.resume, force=args.force)
+    from sim.montecarlo import default_workers
+
+    bar = _Bar(f"run {scenario.name}")
+    bar.grow(n)
+    blocks = store.FramesStore(partial)
+    try:
+        with bar.progress, _keep_on_interrupt(partial, "run"):
+            parts = batch.execute_each(
+                batch.run_blocks(scenario, seed, n, args.record_jobs),
+                blocks,
+                args.workers or default_workers(),
+                args.backend,
+                args.scheduler,
+                bar.advance,
+                task=batch.run_frames,
+            )
+    except OSError as exc:  # a full disk, a file-size limit: keep what finished, say so
+        kept = blocks.count()
+        if not kept:
+            store.drop_partial(partial)
+        hint = (
+            f"; {kept} finished blocks are kept in {partial}: fix it and rerun with --resume"
+            if kept
+            else ""
+        )
+        reason = exc.strerror or str(exc)
+        raise ScenarioError(str(out_dir), "", f"cannot write {out_dir}: {reason}{hint}") from None
+    result = batch.combine(scenario, seed, parts)
+    files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, __version__))
+    store.drop_partial(partial)  # the run is whole: its blocks are done with
+    out.print(summary_table(result))
+    out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    base = None
+    if args.base is not None:
+        from sim import stress
+
+        base = _load(args.base, args.overrides)
+        scenario = stress.load_case(base, args.scenario).scenario
+    else:
+        scenario = _load(args.scenario, args.overrides)
+    if base is not None:
+        _warn(scenario)
+    over = f" (a stress case over {args.base})" if base is not None else ""
+    out.print(
+        f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}{over}, "
+        f"{scenario.years:g} years from {scenario.start}",
+        highlight=False,
+    )
+    for p in scenario.pools.values():
+        sched = ", ".join(fmt.quantity(r) for r in p.reserved)
+        out.print(
+            f"  pool {p.name}: {p.unit}, instances of {p.instance_units}, "
+            f"reserved by year [{sched}]"
+        )
+    for t in scenario.overflow:
+        dist = t.capacity.dist
+        if not dist.is_fixed:
+            cap = f"drawn per run (mean {fmt.quantity(dist.mean())})"
+        else:
+            cap = "unlimited" if math.isinf(dist.mean()) else fmt.quantity(dist.mean())
+        out.print(f"  overflow {t.name} -> {t.pool}: capacity {cap}")
+    for name, w in scenario.workloads.items():
+        out.print(f"  workload {name}: {w.kind} on {w.pool}")
+    out.print(f"  policy: queue {scenario.policy.queue}, placement {scenario.policy.placement}")
+    c = scenario.contract
+    if c.commitment_usd:
+        commits = ", ".join(fmt.usd(x) for x in c.commitment_usd)
+        out.print(
+            f"  contract: commitment per {c.period} [{commits}], discount {fmt.pct(c.discount)}, "
+            f"eligible targets: {', '.join(c.eligible_targets) or 'none'}"
+        )
+    for ch in scenario.changes:
+        when = (
+            f"from {years(ch.start_hours):g} y"
+            if ch.kind == "step"
+            else f"ramping {years(ch.start_hours):g}-{years(ch.end_hours):g} y"
+        )
+        out.print(f"  change: x{_param_text(ch.factor)} {when} on {', '.join(ch.workloads)}")
+    for sh in scenario.shocks:
+        out.print(
+            f"  shocks: {_param_text(sh.per_year)} a year on {', '.join(sh.workloads)}, "
+            f"factor mean {sh.factor.mean():.3g}, duration mean {sh.duration_years.mean():.3g} y"
+        )
+    out.print(offered_work_table(scenario, base))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.schema import scenario_schema
+
+    sys.stdout.write(json.dumps(scenario_schema(stress=args.stress), indent=2) + "\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sim import export
+
+    files = export.export(args.directory, args.format)
+    out.print(f"wrote {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _report(args.directory, pdf=args.pdf)
+    return 0

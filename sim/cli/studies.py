@@ -1,0 +1,200 @@
+"""Commands over many scenarios: sweep, optimize, stress."""
+
+from __future__ import annotations
+
+import argparse
+
+from sim.cli.common import _Bar, _keep_on_interrupt, _load, _out_dir, _report, out
+from sim.cli.tables import _case_digest, optimize_table, stress_table, sweep_table
+from sim.errors import ScenarioError
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim import grid, store, sweep
+
+    scenario = _load(args.scenario, args.overrides)
+    if not args.vary:
+        raise ScenarioError("--vary", "", "a sweep needs at least one --vary KEY=...")
+    axes = [grid.parse_vary(v) for v in args.vary]
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    sweep.parse_objective(args.objective)
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    out_dir = _out_dir(args, scenario, "sweep")
+    grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
+    store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
+    if args.force and not args.resume:
+        store.clear_out(out_dir)
+    store.check_manifest(
+        out_dir,
+        {
+            "scenario": scenario.name,
+            "seed": seed,
+            "replications": n,
+            "vary": [[a.key, list(a.values)] for a in axes],
+            **store.fingerprint(scenario),
+            "objective": args.objective,
+            "metric": args.metric,
+            "vss": args.vss,
+            "target_ci": args.target_ci,
+        },
+        args.resume,
+    )
+    if args.target_ci is not None and args.target_ci <= 0:
+        raise ScenarioError("--target-ci", str(args.target_ci), "must be > 0 (a percentage)")
+    bar = _Bar(f"sweep {scenario.name}")
+    from sim.montecarlo import default_workers
+
+    with bar.progress, _keep_on_interrupt(out_dir, "sweep"):
+        result = sweep.run_sweep(
+            scenario,
+            axes,
+            n,
+            seed,
+            args.objective,
+            constraints,
+            workers=args.workers or default_workers(),
+            backend=args.backend,
+            scheduler=args.scheduler,
+            store=store.FolderStore(out_dir),
+            target_ci_pct=args.target_ci,
+            max_replications=args.max_replications,
+            progress=bar.advance,
+            on_total=bar.grow,
+            metric=args.metric,
+            vss=args.vss,
+        )
+    store.write_sweep(out_dir, result.points, result.summary, scenario)
+    out.print(sweep_table(result))
+    out.print(f"wrote {out_dir}/ (points.parquet, summary.json, scenario.toml)")
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from sim import optimize, store, sweep
+    from sim.montecarlo import default_workers
+
+    scenario = _load(args.scenario, args.overrides)
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    holdout = n if args.holdout is None else args.holdout
+    out_dir = _out_dir(args, scenario, "optimize")
+    opt = optimize.Optimizer(
+        scenario,
+        args.pool,
+        n,
+        seed,
+        args.objective,
+        args.metric,
+        constraints,
+        args.shape,
+        args.budget,
+        args.workers or default_workers(),
+        store.FolderStore(out_dir),
+        commitment=args.commitment,
+    )
+    opt.check_metrics()
+    store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
+    if args.force and not args.resume:
+        store.clear_out(out_dir)
+    store.check_manifest(
+        out_dir,
+        {
+            "kind": "optimize",
+            "scenario": scenario.name,
+            "seed": seed,
+            "replications": n,
+            "holdout": holdout,
+            "pools": list(args.pool),
+            "shape": args.shape,
+            "commitment": args.commitment,
+            "budget": args.budget,
+            "objective": args.objective,
+            "metric": args.metric,
+            "constraints": [str(c) for c in constraints],
+            **store.fingerprint(scenario),
+        },
+        args.resume,
+    )
+    bar = _Bar(f"optimize {scenario.name}")
+    bar.estimated = True  # the search decides its own length: no early estimate
+    opt.progress = bar.advance
+    opt.on_total = bar.grow
+    with bar.progress, _keep_on_interrupt(out_dir, "optimisation"):
+        result = opt.run(
+            holdout, log=lambda m: bar.progress.console.print(f"capsim: {m}", highlight=False)
+        )
+    store.write_optimize(out_dir, result.evaluations, result.summary, result.best)
+    out.print(optimize_table(result.summary))
+    out.print(
+        f"wrote {out_dir}/ (summary.json, evaluations.parquet, scenario.toml: the optimised "
+        "scenario, ready for capsim run)"
+    )
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    from sim import grid, store, stress, sweep
+    from sim.montecarlo import default_workers
+
+    scenario = _load(args.scenario, args.overrides)
+    axes = [grid.parse_vary(v) for v in args.vary]
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    sweep.parse_objective(args.objective)
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    for f in args.stress:  # fail fast on a bad stress file
+        stress.load_case(scenario, f)
+    out_dir = _out_dir(args, scenario, "stress")
+    store.prepare_out(out_dir, [*store.inputs_of(scenario), *args.stress], force=args.force)
+    manifest = {
+        "kind": "stress",
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": n,
+        "cases": [str(f) for f in args.stress],
+        "cases_sha256": [
+            _case_digest(store.fingerprint(stress.load_case(scenario, f).scenario))
+            for f in args.stress
+        ],
+        "vary": [[a.key, list(a.values)] for a in axes],
+        "objective": args.objective,
+        "metric": args.metric,
+        "constraints": [str(c) for c in constraints],
+        **store.fingerprint(scenario),
+    }
+    partial = store.prepare_partial(
+        out_dir, manifest, resume=args.resume, force=args.force, what="stress study"
+    )
+    bar = _Bar(f"stress {scenario.name}")
+    bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
+    with bar.progress, _keep_on_interrupt(partial, "stress study"):
+        result = stress.run_stress(
+            scenario,
+            args.stress,
+            n,
+            seed,
+            args.workers or default_workers(),
+            axes,
+            args.objective,
+            constraints,
+            store=store.FolderStore(partial),
+            progress=bar.advance,
+            metric=args.metric,
+            backend=args.backend,
+            scheduler=args.scheduler,
+        )
+    store.replace_dir(
+        out_dir, lambda tmp: store.write_stress(tmp, result.cases, result.summary, scenario)
+    )
+    store.drop_partial(partial)  # the study is whole: its blocks are done with
+    out.print(stress_table(result.summary))
+    out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
+    if args.report:
+        _report(out_dir)
+    return 0

@@ -1,0 +1,299 @@
+"""The terminal's tables: a run's summary, offered work, a sweep, an optimisation and a
+stress study."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from sim import fmt
+from sim.cli.common import _metric_label
+from sim.results import RunResult
+from sim.scenario import Scenario
+
+
+def summary_table(result: RunResult) -> Table:
+    """The headline metrics of a run, for the terminal."""
+    s = result.summary()
+    sc = result.scenario
+    table = Table(
+        title=f"{sc.name}: {result.n} replications, {sc.years:g} years, seed {result.seed}",
+        title_justify="left",
+    )
+    adj = result.adjusted()
+    columns = [
+        ("metric", "left"),
+        (f"mean of {result.n} runs", "right"),
+        ("95% CI of mean", "right"),
+    ]
+    if adj:
+        columns.append(("adjusted mean [95% CI]", "right"))
+    columns.append(("P10 – P90 (range)", "right"))
+    for col, just in columns:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    if adj:
+        table.caption = (
+            "adjusted: control-variate estimate (the luck of arrivals and of the drawn "
+            "parameters taken out): the same runs, a tighter interval"
+        )
+        table.caption_justify = "left"
+
+    def row(label: str, key: str, f: Callable[[float], str]) -> None:
+        if key not in s:
+            return
+        st = s[key]
+        ci = "" if math.isnan(st["ci95_low"]) else f"{f(st['ci95_low'])} – {f(st['ci95_high'])}"
+        cells = [label, f(st["mean"]), ci]
+        if adj:
+            a = adj.get(key)
+            cells.append(f"{f(a['mean'])} [{f(a['ci95_low'])} – {f(a['ci95_high'])}]" if a else "")
+        cells.append(f"{f(st['p10'])} – {f(st['p90'])}")
+        table.add_row(*cells)
+
+    row("total spend", "spend_usd.total", fmt.usd)
+    row("  reserved", "spend_usd.reserved", fmt.usd)
+    row("  overflow", "spend_usd.overflow", fmt.usd)
+    for t in sc.overflow:
+        row(f"    {t.name}", f"spend_usd.overflow.{t.name}", fmt.usd)
+    for p in sc.pools.values():
+        if s.get(f"spend_usd.overhang.{p.name}", {}).get("mean", 0.0) > 0:
+            row(f"    overhang: {p.name} (on-demand)", f"spend_usd.overhang.{p.name}", fmt.usd)
+    if sc.contract.commitment_usd:
+        row("  shortfall (take-or-pay)", "spend_usd.shortfall", fmt.usd)
+        row("commitment attainment", "commit_attainment", fmt.pct)
+    row(f"net present value ({sc.contract.discount_rate:.0%}/yr)", "npv_usd.total", fmt.usd)
+    row("effective savings rate vs on-demand", "esr", fmt.pct)
+    for p in sc.pools.values():
+        table.add_section()
+        row(f"{p.name}: utilization", f"utilization.{p.name}", fmt.pct)
+        row(f"{p.name}: coverage", f"coverage.{p.name}", fmt.pct)
+        row(f"{p.name}: idle {p.unit}-hours", f"idle_unit_hours.{p.name}", fmt.quantity)
+        row(f"{p.name}: idle spend", f"idle_spend_usd.{p.name}", fmt.usd)
+        row(f"{p.name}: overflow {p.unit}-hours", f"overflow_unit_hours.{p.name}", fmt.quantity)
+        if p.work_per_unit_hour:
+            row(
+                f"{p.name}: cost per million {p.work_unit}s",
+                f"cost_per_work_unit_usd.{p.name}",
+                lambda x: fmt.usd(x * 1e6),
+            )
+    for name, w in sc.workloads.items():
+        table.add_section()
+        if w.kind == "demand":
+            row(f"{name}: unserved unit-hours", f"unserved_unit_hours.{name}", fmt.quantity)
+            continue
+        row(f"{name}: jobs", f"jobs_arrived.{name}", fmt.quantity)
+        row(f"{name}: wait p50 (h, per run)", f"wait_hours.{name}.p50", fmt.quantity)
+        row(f"{name}: wait p95 (h, per run)", f"wait_hours.{name}.p95", fmt.quantity)
+        row(f"{name}: overflowed jobs", f"jobs_overflowed.{name}", fmt.quantity)
+        row(f"{name}: unfinished at horizon", f"jobs_unfinished.{name}", fmt.quantity)
+        row(f"{name}: still queued at horizon", f"jobs_censored.{name}", fmt.quantity)
+    return table
+
+
+def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Table:
+    """Expected offered work per workload and contract year (and the change from a base)."""
+    from sim.workload import offered_work_by_year
+
+    work = offered_work_by_year(scenario)
+    before = offered_work_by_year(base) if base is not None else None
+    n_years = len(next(iter(work.values())))
+    table = Table(
+        title="expected offered work per contract year (unit-hours at reference speed)"
+        + (f"; change from {base.name}" if base is not None else ""),
+        title_justify="left",
+    )
+    table.add_column("workload")
+    for y in range(n_years):
+        table.add_column(f"year {y + 1}", justify="right")
+    for name, w in work.items():
+        unit = scenario.pools[scenario.workloads[name].pool].unit
+        cells = [fmt.quantity(v) for v in w]
+        if before is not None and name in before:
+            cells = [
+                f"{c} ({(v / b - 1) * 100:+.0f}%)" if b > 0 else c
+                for c, v, b in zip(cells, w, before[name], strict=True)
+            ]
+        table.add_row(f"{name} ({unit})", *cells)
+    return table
+
+
+def sweep_table(result: object) -> Table:
+    """The frontier: objective and key metrics per point, the recommendation marked."""
+    from sim.sweep import SweepResult
+
+    assert isinstance(result, SweepResult)
+    s = result.summary
+    rec = s["recommended"]
+    metric = s.get("objective_metric", "spend_usd.total")
+    table = Table(
+        title=f"sweep: {s['objective']} of {metric}, {s['replications']} replications per point",
+        title_justify="left",
+        caption_justify="left",
+    )
+    for k in result.keys:
+        table.add_column(k, justify="right")
+    pools = list(s["points"][0].get("reserved_units", {})) if s["points"] else []
+    for pool in pools:
+        table.add_column(f"{pool} reserved\nyear 1 / peak", justify="right")
+    table.add_column("reserved\nspend", justify="right")
+    table.add_column(f"{s['objective']}\n{metric}", justify="right")
+    table.add_column("95% CI", justify="right")
+    for c in s["constraints"]:
+        table.add_column(escape(c), justify="center")
+    for p in s["points"]:
+        mark = rec is not None and all(p[k] == rec[k] for k in result.keys)
+        lo, hi = p["objective_ci95"]
+        units = p.get("reserved_units", {})
+        row = [str(p[k]) for k in result.keys]
+        row += [fmt.year1_and_peak(units[q]) for q in pools]
+        row += [
+            fmt.usd(p.get("reserved_spend_usd", math.nan)),
+            fmt.metric_value(p["objective_value"], metric),
+            f"{fmt.metric_value(lo, metric)} – {fmt.metric_value(hi, metric)}",
+        ]
+        row += [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
+        table.add_row(*row, style="bold green" if mark else None)
+    if rec is None:
+        table.caption = "no point meets every constraint"
+    else:
+        where = ", ".join(f"{k}={rec[k]}" for k in result.keys)
+        units = "; ".join(
+            f"{pool} {', '.join(fmt.quantity(u) for u in per)}"
+            for pool, per in rec.get("reserved_units", {}).items()
+        )
+        table.caption = (
+            f"recommended: {where} (reserved per contract year: {units}; reserved spend "
+            f"{fmt.usd(rec.get('reserved_spend_usd', math.nan))})\n"
+            f"regret against hindsight (what perfect foresight would save): mean "
+            f"{fmt.usd(rec['regret_usd']['mean'])}, p95 {fmt.usd(rec['regret_usd']['p95'])}"
+        )
+        for note in rec.get("caveats", []):
+            table.caption += f"\ncaution: {escape(note)}"
+        v = s.get("value_of_stochastic_solution")
+        if v is not None:
+            choice = ", ".join(f"{k}={val}" for k, val in v["mean_value_choice"].items())
+            d = v["vss_usd"]
+            table.caption += (
+                f"\nplanning for the average would choose {choice} and cost "
+                f"{fmt.metric_change(d['mean'], metric)} more "
+                f"(95% CI {fmt.metric_change(d['ci95_low'], metric)} to "
+                f"{fmt.metric_change(d['ci95_high'], metric)})"
+                + ("" if v["mean_value_choice_feasible"] else ", and it breaks a constraint")
+            )
+    for pool, nv in s.get("newsvendor", {}).items():
+        table.caption += (
+            f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "
+            f"(demand quantile {nv['critical_ratio']:.2f})"
+        )
+    if "precision" in s:
+        pr = s["precision"]
+        table.caption += (
+            f"\nprecision: worst 95% half-width {pr['achieved_pct']:.2f}% of the objective "
+            f"(target {pr['target_pct']:g}%) after {pr['replications']} replications: "
+            + ("met" if pr["met"] else f"NOT met, cap {pr['cap']} reached")
+        )
+    return table
+
+
+def optimize_table(s: dict[str, Any]) -> Table:
+    """The optimised ramp against the scenario's own and the best uniform scale."""
+    metric = s["objective_metric"]
+    table = Table(
+        title=f"optimize: {s['objective']} of {metric}, {s['replications']} replications, "
+        f"{s['candidates']} candidates",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("ramp")
+    for pool, units in s["pools"].items():
+        for y in range(len(units)):
+            table.add_column(f"{pool}\nyear {y + 1}", justify="right")
+    table.add_column(f"{s['objective']} (in sample)", justify="right")
+    table.add_column("holdout", justify="right")
+    from sim.optimize import compared_ramps
+
+    hold = s.get("holdout", {})
+    rows = compared_ramps(s)
+    for label, pools, value, held in rows:
+        cells = [fmt.quantity(u) for units in pools.values() for u in units]
+        table.add_row(
+            label,
+            *cells,
+            fmt.metric_value(value, metric),
+            fmt.metric_value(held, metric) if held is not None else "–",
+            style="bold green" if label == "optimised" else None,
+        )
+    imp = hold.get("improvement", s["improvement"])
+    where = "on the holdout" if hold else "in sample"
+    commit = ""
+    if s.get("commitment_searched"):
+        commit = (
+            f"commitment: {fmt.usd(s['commitment_usd'])} "
+            f"(the scenario's own: {fmt.usd(s['baseline']['commitment_usd'])})\n"
+        )
+    table.caption = commit + (
+        f"improvement over the scenario's own ramp {where}: "
+        f"{fmt.metric_value(imp['mean'], metric)} (95% CI "
+        f"{fmt.metric_value(imp['ci95_low'], metric)} to "
+        f"{fmt.metric_value(imp['ci95_high'], metric)})"
+    )
+    if not s["feasible"]:
+        table.caption += "\nno candidate met every constraint: the least-violating one is shown"
+    return table
+
+
+def _case_digest(fp: dict[str, Any]) -> str:
+    """One digest of a case: its resolved scenario and the bytes of its data files."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(
+        json.dumps([fp["scenario_sha256"], fp["data_files"]], sort_keys=True).encode()
+    ).hexdigest()
+
+
+def stress_table(summary: dict[str, Any]) -> Table:
+    """One row per case: the baseline's levels, then each case's paired change against it
+    (± half its 95 % CI), for the headline metrics that some case moves. The report and
+    summary.json hold every metric with levels and intervals."""
+    cases = summary["cases"]
+    first = cases[0]["change"]
+    wanted = ["spend_usd.total", "spend_usd.shortfall", "esr"]
+    wanted += [m for m in first if m.startswith("idle_spend_usd.")]
+    wanted += [m for m in first if m.startswith("wait_hours.") and m.endswith(".p95")][:2]
+    metrics = [
+        m
+        for m in wanted
+        if m in first
+        and not all(c["change"][m]["mean"] == 0 and c["change"][m]["sd"] == 0 for c in cases[1:])
+    ]
+    table = Table(
+        title=(
+            f"stress cases: the baseline's mean, and each case's mean change against it "
+            f"(paired replications, {summary.get('replications', '?')} each; ± half the 95% CI)"
+        ),
+        title_justify="left",
+    )
+    table.add_column("case", no_wrap=True)
+    for m in metrics:
+        table.add_column(_metric_label(m), justify="right")
+    table.add_row(
+        cases[0]["case"], *[fmt.metric_value(cases[0]["metrics"][m]["mean"], m) for m in metrics]
+    )
+    for c in cases[1:]:
+        cells = []
+        for m in metrics:
+            ch = c["change"][m]
+            half = (ch["ci95_high"] - ch["ci95_low"]) / 2
+            spread = (
+                ""
+                if not half or math.isnan(half)
+                else f"\n± {fmt.metric_change(half, m).lstrip('+')}"
+            )
+            cells.append(fmt.metric_change(ch["mean"], m) + spread)
+        table.add_row(c["case"], *cells)
+    return table
