@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sim.scenario.build import _POOL_KEYS, _PRICE_KEYS
 from sim.scenario.model import PLACEMENTS, QUEUES
+from sim.scenario.supply import _POOL_KEYS, _PRICE_KEYS
 from sim.scenario.tables import _DIST_PARAMS
 
 Schema = dict[str, Any]

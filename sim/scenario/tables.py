@@ -196,21 +196,33 @@ def _distribution(
     if kind == "normal":
         return Normal(t.number("mean"), t.number("sd", low=0.0))
     if kind == "choice":
-        values = t.get("values", required=True)
-        if not isinstance(values, list) or not values:
-            raise t.err("values", f"must be a non-empty list of numbers, got {values!r}")
-        vals = tuple(
-            _number(where, f"{path}.values[{i}]", v, low, high, low_open)
-            for i, v in enumerate(values)
-        )
-        weights = t.get("weights", [1.0] * len(vals))
-        if not isinstance(weights, list) or len(weights) != len(vals):
-            raise t.err("weights", f"must be a list of {len(vals)} numbers, got {weights!r}")
-        w = tuple(_number(where, f"{path}.weights[{i}]", x, 0.0) for i, x in enumerate(weights))
-        if sum(w) <= 0:
-            raise t.err("weights", f"must not all be zero, got {list(w)}")
-        return Choice(vals, w)
-    # empirical
+        return _choice(t, low, high, low_open)
+    return _empirical(t, low, high, low_open, base_dir)
+
+
+def _choice(t: _Table, low: float, high: float, low_open: bool) -> Choice:
+    """``{dist = "choice", values, weights}``: each value checked against the bounds."""
+    where, path = t.where, t.path
+    values = t.get("values", required=True)
+    if not isinstance(values, list) or not values:
+        raise t.err("values", f"must be a non-empty list of numbers, got {values!r}")
+    vals = tuple(
+        _number(where, f"{path}.values[{i}]", v, low, high, low_open) for i, v in enumerate(values)
+    )
+    weights = t.get("weights", [1.0] * len(vals))
+    if not isinstance(weights, list) or len(weights) != len(vals):
+        raise t.err("weights", f"must be a list of {len(vals)} numbers, got {weights!r}")
+    w = tuple(_number(where, f"{path}.weights[{i}]", x, 0.0) for i, x in enumerate(weights))
+    if sum(w) <= 0:
+        raise t.err("weights", f"must not all be zero, got {list(w)}")
+    return Choice(vals, w)
+
+
+def _empirical(
+    t: _Table, low: float, high: float, low_open: bool, base_dir: Path | None
+) -> Empirical:
+    """``{dist = "empirical", file, column}``: every recorded value checked against the bounds."""
+    where, path = t.where, t.path
     file = t.string("file")
     column = t.string("column", "value")
     values_arr = _read_column(
