@@ -1,0 +1,98 @@
+"""One replication's records prepared for measuring, and the books the sections fill."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.calendar import month_edges
+from sim.distributions import FloatArray
+from sim.engine import EngineRecord
+from sim.metrics.terms import Names, Prices, _hour_months
+
+
+@dataclass(frozen=True, eq=False)
+class _Replication:
+    """One replication's record, prepared once for every section of the accounts."""
+
+    rec: EngineRecord
+    names: Names
+    prices: Prices
+    H: float
+    edges: FloatArray
+    n_months: int
+    hour_len: FloatArray
+    hour_month: np.ndarray
+    started: np.ndarray
+    """Jobs that started before the horizon."""
+    run_start: FloatArray
+    run_end: FloatArray
+    held: FloatArray
+    sent: np.ndarray
+    """Jobs sent somewhere (reserved units or a target) before the horizon."""
+
+    def hourly_to_months(self, values: FloatArray) -> FloatArray:
+        out: FloatArray = np.bincount(
+            self.hour_month, weights=values * self.hour_len, minlength=self.n_months
+        ).astype(float)
+        return out
+
+
+def _prepare(rec: EngineRecord, names: Names, prices: Prices) -> _Replication:
+    H = rec.horizon_hours
+    edges = month_edges(H)
+    n_months = len(edges) - 1
+    hour_len, hour_month = _hour_months(H, n_months)
+    started = rec.start_hours < H  # nan compares False
+    return _Replication(
+        rec=rec,
+        names=names,
+        prices=prices,
+        H=H,
+        edges=edges,
+        n_months=n_months,
+        hour_len=hour_len,
+        hour_month=hour_month,
+        started=started,
+        run_start=np.where(started, rec.start_hours, 0.0),
+        run_end=np.where(started, np.minimum(rec.end_hours, H), 0.0),
+        held=rec.held_units.astype(float),
+        sent=rec.send_hours < H,
+    )
+
+
+@dataclass(eq=False)
+class _Books:
+    """What the sections of the accounts add up, in the order they add it."""
+
+    m: dict[str, float]
+    monthly: dict[str, dict[str, FloatArray]]
+    spend_parts: dict[tuple[str, str, str], FloatArray]
+    wait_counts: dict[str, FloatArray]
+    eligible_months: FloatArray
+    end_cash: FloatArray
+    """Paid at month end [USD]."""
+    start_cash: FloatArray
+    """Paid at month start (upfront reservations) [USD]."""
+    target_spend_months: list[FloatArray]
+    target_uh_months: list[FloatArray]
+    list_eligible: float = 0.0
+    total_reserved_spend: float = 0.0
+    total_overflow_spend: float = 0.0
+    od_equivalent: float = 0.0
+    od_spend: float = 0.0
+
+    @classmethod
+    def empty(cls, n_months: int, n_targets: int) -> _Books:
+        return cls(
+            m={},
+            monthly={},
+            spend_parts={},
+            wait_counts={},
+            eligible_months=np.zeros(n_months),
+            end_cash=np.zeros(n_months),
+            start_cash=np.zeros(n_months),
+            target_spend_months=[np.zeros(n_months) for _ in range(n_targets)],
+            target_uh_months=[np.zeros(n_months) for _ in range(n_targets)],
+        )

@@ -1,0 +1,213 @@
+"""Running a grid of scenarios in blocks of replications, with common random numbers;
+the mean-value scenario and the checks on metric names before any work starts."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sim import batch
+from sim.errors import ScenarioError, did_you_mean
+from sim.grid import Axis, grid_points, point_scenarios
+from sim.montecarlo import run_replication
+from sim.scenario import Scenario, scenario_from_dict, with_overrides
+from sim.sweep.objectives import (
+    OBJECTIVE_METRIC,
+    Constraint,
+    objective_ci,
+    objective_value,
+    parse_objective,
+)
+from sim.sweep.summary import _groups, summarize_sweep
+
+BLOCK = 10  # replications per block: the unit of work, of progress and of resume
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """A finished sweep: one row per point × replication, and its summary."""
+
+    points: pd.DataFrame
+    summary: dict[str, Any]
+    keys: tuple[str, ...]
+
+
+def block_id(variant: int, start: int, stop: int) -> str:
+    return f"v{variant:04d}-r{start:06d}-{stop:06d}"
+
+
+def make_blocks(
+    scenarios: Sequence[Scenario],
+    labels: Sequence[dict[str, Any]],
+    seed: int,
+    start: int,
+    stop: int,
+    workers: int,
+) -> list[batch.Block]:
+    """Blocks of replications ``start..stop-1`` for every variant."""
+    del workers  # block boundaries must not depend on it, or --resume could not reuse them
+    ranges = [(a, min(a + BLOCK, stop)) for a in range(start, stop, BLOCK)]
+    return [
+        batch.Block(block_id(v, a, b), v, sc, seed, a, b, dict(lab))
+        for v, (sc, lab) in enumerate(zip(scenarios, labels, strict=True))
+        for a, b in ranges
+    ]
+
+
+def run_sweep(
+    base: Scenario,
+    axes: list[Axis],
+    n: int,
+    seed: int,
+    objective: str = "mean",
+    constraints: Sequence[Constraint] = (),
+    workers: int = 1,
+    backend: str = "local",
+    scheduler: str | None = None,
+    store: batch.BlockStore | None = None,
+    target_ci_pct: float | None = None,
+    max_replications: int = 2000,
+    progress: batch.ProgressFn | None = None,
+    on_total: batch.ProgressFn | None = None,
+    metric: str = OBJECTIVE_METRIC,
+    vss: bool = False,
+) -> SweepResult:
+    """Run every grid point for ``n`` replications (more with ``target_ci_pct``).
+
+    ``objective`` (mean, pN, cvarN) of ``metric`` is minimised over the points that meet
+    every constraint. With ``vss`` the grid also runs once more with every uncertain input
+    at its mean (the mean-value problem), to price planning for the average.
+    ``on_total`` is told the number of replications still to come whenever more are
+    added (for a progress bar); ``progress`` the number just finished.
+    """
+    parse_objective(objective)
+    points = grid_points(axes)
+    scenarios = point_scenarios(base, points)
+    keys = tuple(a.key for a in axes)
+    store = store if store is not None else batch.MemoryStore()
+    total = n
+    ev_scenarios = point_scenarios(mean_value_scenario(base), points) if vss else []
+    if on_total:
+        on_total(n * len(points) * (2 if vss else 1))
+    # name a bad metric before any work, from a few simulated hours
+    check_metrics(base, seed, metric, constraints)
+    blocks = make_blocks(scenarios, points, seed, 0, n, workers)
+    frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
+    precision: dict[str, Any] | None = None
+    if target_ci_pct is not None:
+        while True:
+            worst = _worst_relative_half_width(frame, keys, objective, metric)
+            met = worst <= target_ci_pct / 100
+            if met or total >= max_replications:
+                precision = {
+                    "target_pct": target_ci_pct,
+                    "achieved_pct": 100 * worst,
+                    "replications": total,
+                    "met": bool(met),
+                    "cap": max_replications,
+                }
+                break
+            more = min(n, max_replications - total)
+            if on_total:
+                on_total(more * len(points))
+            blocks += make_blocks(scenarios, points, seed, total, total + more, workers)
+            total += more
+            frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
+    frame = frame.sort_values([*keys, "replication"], kind="stable").reset_index(drop=True)
+    ev_frame = None
+    if vss:
+        ev_blocks = [
+            batch.Block(
+                f"ev-{b.id}", b.variant, ev_scenarios[b.variant], b.seed, b.start, b.stop, b.labels
+            )
+            for b in make_blocks(scenarios, points, seed, 0, n, workers)
+        ]
+        ev_frame = batch.execute(ev_blocks, store, workers, backend, scheduler, progress)
+        ev_frame = ev_frame.sort_values([*keys, "replication"], kind="stable")
+    summary = summarize_sweep(
+        frame, keys, objective, constraints, base, seed, metric=metric, ev_frame=ev_frame
+    )
+    summary["replications"] = total
+    summary["seed"] = seed
+    if precision is not None:
+        summary["precision"] = precision
+    return SweepResult(frame, summary, keys)
+
+
+def mean_value_scenario(scenario: Scenario) -> Scenario:
+    """The mean-value problem: every per-replication parameter at its mean, demand noise,
+    price volatility and random shock episodes off. Job arrivals, sizes and durations stay
+    random (they are the queue itself), so each replication still differs."""
+    means = {p.path: p.dist.mean() for p in scenario.params() if not p.is_fixed}
+    data = copy.deepcopy(scenario.raw)
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in list(node.items()):
+                sub = f"{path}.{key}" if path else key
+                if sub in means:
+                    node[key] = means[sub]
+                elif isinstance(value, list) and any(
+                    f"{sub}[{k}]" in means for k in range(len(value))
+                ):
+                    node[key] = [means.get(f"{sub}[{k}]", v) for k, v in enumerate(value)]
+                else:
+                    walk(value, sub)
+        elif isinstance(node, list):
+            for k, value in enumerate(node):
+                name = value.get("name") if isinstance(value, dict) else None
+                walk(value, f"{path}.{name}" if name else f"{path}[{k}]")
+
+    walk(data, "")
+    for w in data.get("workloads", {}).values():
+        if isinstance(w, dict) and w.get("kind") == "demand":
+            w["noise_cv"] = 0.0
+    for table in [*data.get("pools", {}).values(), *data.get("overflow", [])]:
+        if isinstance(table, dict) and "price_volatility" in table:
+            table["price_volatility"] = 0.0
+    data.pop("shocks", None)
+    out = scenario_from_dict(data, scenario.source, scenario.base_dir)
+    left = [p.path for p in out.params() if not p.is_fixed]
+    if left:
+        raise ScenarioError(
+            "--vss", left[0], "cannot be set to its mean for the mean-value problem"
+        )
+    return out
+
+
+def check_metrics(
+    base: Scenario, seed: int, metric: str, constraints: Sequence[Constraint]
+) -> None:
+    """Name a bad objective metric or constraint metric before any work, from the metric
+    names of a few simulated hours."""
+    probe = with_overrides(base, {"scenario.years": 0.001}, "--constraint")
+    names = list(run_replication(probe, seed, 0).metrics)
+    if metric not in names:
+        raise ScenarioError("--metric", metric, f"no such metric{did_you_mean(metric, names)}")
+    _check_constraints(constraints, names)
+
+
+def _check_constraints(constraints: Sequence[Constraint], names: Sequence[str]) -> None:
+    for c in constraints:
+        if c.metric not in names:
+            raise ScenarioError(
+                "--constraint", str(c), f"no metric {c.metric!r}{did_you_mean(c.metric, names)}"
+            )
+
+
+def _worst_relative_half_width(
+    frame: pd.DataFrame, keys: Sequence[str], objective: str, metric: str = OBJECTIVE_METRIC
+) -> float:
+    worst = 0.0
+    for _, g in _groups(frame, keys):
+        x = g[metric].to_numpy()
+        lo, hi = objective_ci(x, objective)
+        value = abs(objective_value(x, objective))
+        rel = (hi - lo) / 2 / value if value > 0 else 0.0
+        worst = max(worst, rel if not math.isnan(rel) else math.inf)
+    return worst
