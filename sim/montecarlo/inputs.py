@@ -1,0 +1,173 @@
+"""From a scenario and a replication's draws to the engine's input: job streams, demand
+paths, capacity schedules with deliveries, speeds and prices by month."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim import calendar, contract, engine, metrics
+from sim.distributions import FloatArray
+from sim.scenario import DemandWorkload, Generation, PricePath, Scenario
+from sim.workload import demand_path, draw_params, job_stream, stream
+
+
+def names_of(scenario: Scenario) -> metrics.Names:
+    """Pool, target and workload names in engine order."""
+    pools = tuple(scenario.pools)
+    return metrics.Names(
+        pools=pools,
+        targets=tuple(t.name for t in scenario.overflow),
+        target_pool=tuple(pools.index(t.pool) for t in scenario.overflow),
+        job_workloads=tuple(
+            n for n, w in scenario.workloads.items() if not isinstance(w, DemandWorkload)
+        ),
+        demand_workloads=tuple(
+            (n, pools.index(w.pool))
+            for n, w in scenario.workloads.items()
+            if isinstance(w, DemandWorkload)
+        ),
+    )
+
+
+def build_input(
+    scenario: Scenario, seed: int, replication: int
+) -> tuple[engine.EngineInput, metrics.Prices, dict[str, FloatArray]]:
+    """Draw one replication's parameters, jobs and demand; return the engine's input."""
+    params = draw_params(scenario, seed, replication)
+    H = scenario.horizon_hours
+    pools = tuple(scenario.pools.values())
+    names = list(scenario.pools)
+    paths = {
+        n: demand_path(scenario, n, seed, replication, params)
+        for n, w in scenario.workloads.items()
+        if isinstance(w, DemandWorkload)
+    }
+    demand: list[FloatArray | None] = [None] * len(pools)
+    for n, w in scenario.workloads.items():
+        if isinstance(w, DemandWorkload):
+            i = names.index(w.pool)
+            prev = demand[i]
+            demand[i] = paths[n] if prev is None else prev + paths[n]
+    n_months = len(calendar.month_edges(H)) - 1
+    inp = engine.EngineInput(
+        horizon_hours=H,
+        pools=tuple(
+            engine.PoolSpec(
+                p.name,
+                p.instance_units,
+                contract.capacity_changes(p.reserved, p.delivery, p.instance_units, H),
+                contract.speed_changes(params[p.speed.path], p.generations),
+            )
+            for p in pools
+        ),
+        targets=tuple(
+            engine.TargetSpec(
+                t.name,
+                names.index(t.pool),
+                _capacity(params[t.capacity.path]),
+                params[t.speed.path],
+                params[t.startup_hours.path],
+                contract.availability_changes(
+                    _capacity(params[t.capacity.path]),
+                    t.unavailable,
+                    params[t.availability.path],
+                    H,
+                    stream(seed, replication, f"overflow.{t.name}.availability", _AVAILABILITY),
+                ),
+            )
+            for t in scenario.overflow
+        ),
+        jobs=job_stream(scenario, seed, replication, params),
+        demand=tuple(demand),
+        queue=scenario.policy.queue,
+        placement=scenario.policy.placement,
+        backfill_depth=scenario.policy.backfill_depth,
+    )
+    prices = _prices(scenario, params, seed, replication, n_months)
+    return inp, prices, paths
+
+
+def _prices(
+    scenario: Scenario, params: dict[str, float], seed: int, replication: int, n_months: int
+) -> metrics.Prices:
+    """The replication's prices by month: pools (with their price paths, speeds and terms),
+    targets, and the contract."""
+    pools = tuple(scenario.pools.values())
+    H = scenario.horizon_hours
+    return metrics.Prices(
+        pools=tuple(
+            metrics.PoolTerms(
+                price=_path(
+                    p.price_per_unit_hour.path,
+                    params,
+                    p.price_path,
+                    seed,
+                    replication,
+                    n_months,
+                    p.generations,
+                ),
+                contracted=metrics.by_year(p.reserved),
+                credit_fraction=params[p.credit_fraction.path],
+                payment=p.payment,
+                od_price=(
+                    np.full(n_months, params[p.on_demand_price_per_unit_hour.path])
+                    if p.on_demand_price_per_unit_hour is not None
+                    else None
+                ),
+                speed=_monthly_speed(
+                    contract.speed_changes(params[p.speed.path], p.generations), H, n_months
+                ),
+                work_per_unit_hour=(
+                    params[p.work_per_unit_hour.path] if p.work_per_unit_hour is not None else None
+                ),
+            )
+            for p in pools
+        ),
+        targets=tuple(
+            metrics.TargetTerms(
+                price=_path(
+                    t.price_per_unit_hour.path, params, t.price_path, seed, replication, n_months
+                ),
+                transfer=params[t.transfer_usd_per_job.path],
+                speed=params[t.speed.path],
+                eligible=t.name in scenario.contract.eligible_targets,
+            )
+            for t in scenario.overflow
+        ),
+        contract=scenario.contract,
+    )
+
+
+_PRICE, _AVAILABILITY = 5, 6  # seed-tree components (see sim.workload)
+
+
+def _capacity(drawn: float) -> float:
+    """An overflow target's capacity: whole units, or inf for unlimited."""
+    return drawn if math.isinf(drawn) else float(math.floor(drawn))
+
+
+def _path(
+    key: str,
+    params: dict[str, float],
+    path: PricePath | None,
+    seed: int,
+    replication: int,
+    n_months: int,
+    generations: tuple[Generation, ...] = (),
+) -> FloatArray:
+    rng = stream(seed, replication, key, _PRICE)
+    return contract.price_path(params[key], path, params, n_months, rng, generations)
+
+
+def _monthly_speed(
+    changes: tuple[tuple[float, float], ...], horizon_hours: float, n_months: int
+) -> FloatArray:
+    """Time-averaged hardware speed in each contract month."""
+    edges = calendar.month_edges(horizon_hours)
+    starts = np.asarray([t for t, _ in changes], dtype=float)
+    ends = np.append(starts[1:], horizon_hours)
+    speeds = np.asarray([v for _, v in changes], dtype=float)
+    out: FloatArray = metrics.binned_integral(starts, ends, speeds, edges) / np.diff(edges)
+    return out

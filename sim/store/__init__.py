@@ -1,0 +1,68 @@
+"""Reading and writing run, sweep and stress directories (the only module that writes files).
+
+Every file is written to a temporary name in the same folder and renamed into place,
+so a killed process never leaves a half-written file under a final name.
+
+Modules: ``files`` (one file, atomically), ``folders`` (output folders) and ``partial``
+(finished blocks, manifests, resume).
+"""
+
+from __future__ import annotations
+
+from sim.store.files import (
+    atomic_write,
+    read_json,
+    write_json,
+    write_parquet,
+    write_scenario,
+    write_text,
+)
+from sim.store.folders import (
+    FolderStore,
+    clear_out,
+    data_files_of,
+    inputs_of,
+    kind_of,
+    prepare_out,
+    replace_dir,
+    write_optimize,
+    write_run,
+    write_stress,
+    write_sweep,
+)
+from sim.store.partial import (
+    FramesStore,
+    _manifest_difference,
+    check_manifest,
+    drop_partial,
+    fingerprint,
+    partial_dir,
+    prepare_partial,
+)
+
+__all__ = [
+    "FolderStore",
+    "FramesStore",
+    "_manifest_difference",
+    "atomic_write",
+    "check_manifest",
+    "clear_out",
+    "data_files_of",
+    "drop_partial",
+    "fingerprint",
+    "inputs_of",
+    "kind_of",
+    "partial_dir",
+    "prepare_out",
+    "prepare_partial",
+    "read_json",
+    "replace_dir",
+    "write_json",
+    "write_optimize",
+    "write_parquet",
+    "write_run",
+    "write_scenario",
+    "write_stress",
+    "write_sweep",
+    "write_text",
+]

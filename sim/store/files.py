@@ -1,0 +1,91 @@
+"""Writing one file safely (a temporary name in the same folder, renamed into place) and
+reading it back: JSON, Parquet, TOML, text."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import tomli_w
+
+from sim.scenario import Scenario
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` and rename ``tmp`` to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600: the user's usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(obj: Any) -> Any:
+    """JSON has no NaN or inf: write them as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item"):
+        return _clean(obj.item())
+    return obj
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON (NaN and inf as null), atomically."""
+    text = json.dumps(_clean(data), indent=2) + "\n"
+    atomic_write(path, lambda p: _write_text(p, text))
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text())
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Write a frame to Parquet, atomically."""
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_scenario(path: Path, scenario: Scenario) -> None:
+    """Write the scenario as run (overrides applied) as TOML."""
+    text = tomli_w.dumps(_toml_ready(scenario.raw))
+    atomic_write(path, lambda p: _write_text(p, text))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    atomic_write(path, lambda p: _write_text(p, text))
+
+
+def _toml_ready(obj: Any) -> Any:
+    if isinstance(obj, float) and math.isinf(obj):
+        return "inf" if obj > 0 else "-inf"
+    if isinstance(obj, dict):
+        return {k: _toml_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_toml_ready(v) for v in obj]
+    return obj
