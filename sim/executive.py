@@ -83,6 +83,45 @@ def _sum_cols(reps: pd.DataFrame, prefix: str) -> np.ndarray:
     return reps[cols].sum(axis=1).to_numpy(dtype=float) if cols else np.zeros(0)
 
 
+def _savings(raw: dict[str, Any], reps: pd.DataFrame, esr: np.ndarray) -> list[KeyNumber]:
+    """The effective savings rate against on-demand, overall and per pool."""
+    numbers = []
+    if len(esr):
+        numbers.append(
+            KeyNumber(
+                "Savings rate vs on-demand, overall", fmt.pct(esr.mean()), _range(esr, fmt.pct)
+            )
+        )
+    for pool in raw.get("pools", {}):
+        x = _col(reps, f"esr.{pool}")
+        if len(x):
+            numbers.append(
+                KeyNumber(f"Savings rate, {pool}", fmt.pct(x.mean()), _range(x, fmt.pct))
+            )
+    return numbers
+
+
+def _commitment_sentence(
+    has_commitment: bool, short_share: float, shortfall: np.ndarray, esr: np.ndarray
+) -> str:
+    """Whether spend meets the commitment, and what the deal saves."""
+    if has_commitment and short_share > 0:
+        hit = shortfall[shortfall > 0.5]
+        third = (
+            f"In {fmt.pct(short_share, 0)} of runs spend falls short of the commitment, by "
+            f"{fmt.usd(hit.mean())} on average, paid for nothing"
+        )
+    elif has_commitment:
+        third = "The spend commitment is met in every run"
+    else:
+        third = "There is no spend commitment"
+    if len(esr):
+        return (
+            third + f"; overall the deal saves {fmt.pct(esr.mean(), 0)} against on-demand prices."
+        )
+    return third + "."
+
+
 def for_run(
     raw: dict[str, Any], reps: pd.DataFrame, stress: dict[str, Any] | None = None
 ) -> Executive:
@@ -116,18 +155,7 @@ def for_run(
             )
         )
     esr = _col(reps, "esr")
-    if len(esr):
-        numbers.append(
-            KeyNumber(
-                "Savings rate vs on-demand, overall", fmt.pct(esr.mean()), _range(esr, fmt.pct)
-            )
-        )
-    for pool in raw.get("pools", {}):
-        x = _col(reps, f"esr.{pool}")
-        if len(x):
-            numbers.append(
-                KeyNumber(f"Savings rate, {pool}", fmt.pct(x.mean()), _range(x, fmt.pct))
-            )
+    numbers += _savings(raw, reps, esr)
     worst = None
     if stress is not None:
         worst = worst_case(stress)
@@ -151,20 +179,7 @@ def for_run(
         f"capacity that sits idle, while {fmt.usd(overflow.mean())} of work spills past the "
         "reservation to on-demand and other clouds."
     )
-    if has_commitment and short_share > 0:
-        hit = shortfall[shortfall > 0.5]
-        third = (
-            f"In {fmt.pct(short_share, 0)} of runs spend falls short of the commitment, by "
-            f"{fmt.usd(hit.mean())} on average, paid for nothing"
-        )
-    elif has_commitment:
-        third = "The spend commitment is met in every run"
-    else:
-        third = "There is no spend commitment"
-    if len(esr):
-        third += f"; overall the deal saves {fmt.pct(esr.mean(), 0)} against on-demand prices."
-    else:
-        third += "."
+    third = _commitment_sentence(has_commitment, short_share, shortfall, esr)
     sentences.append(third)
     if worst is not None:
         sentences.append(

@@ -115,6 +115,50 @@ def _demand_profile(hours: FloatArray, rel: FloatArray, weekday0: int, period: s
     )
 
 
+def _design(t: FloatArray, tref: float, w0: int, span_days: float) -> FloatArray:
+    """Columns of the regression on log demand: level, trend (per year from ``tref``), the
+    daily first harmonic, and the weekly one when the series spans two weeks."""
+    day = 2 * np.pi * (t % 24) / 24
+    week = 2 * np.pi * ((t + 24 * w0) % 168) / 168
+    cols = [np.ones_like(t), (t - tref) / HOURS_PER_YEAR, np.cos(day), np.sin(day)]
+    if span_days >= 14:
+        cols += [np.cos(week), np.sin(week)]
+    return np.column_stack(cols)
+
+
+def _amplitude(beta: np.ndarray, cov: FloatArray, i: int) -> tuple[Estimate, float]:
+    """The harmonic at columns i, i+1 as capsim's amplitude (with its interval, by the delta
+    method on the magnitude) and its peak as a fraction of the period."""
+    c, s = float(beta[i]), float(beta[i + 1])
+    mag = math.hypot(c, s)
+    grad = np.array([c, s]) / max(mag, 1e-12)
+    se = math.sqrt(max(float(grad @ cov[i : i + 2, i : i + 2] @ grad), 0.0))
+    peak = math.atan2(s, c) / (2 * math.pi)
+    return (
+        Estimate(
+            amplitude_from_log(mag),
+            amplitude_from_log(max(mag - Z95 * se, 0.0)),
+            amplitude_from_log(mag + Z95 * se),
+        ),
+        peak % 1.0,
+    )
+
+
+def _replay_check(
+    y: FloatArray, fitted: FloatArray, trend: FloatArray, sigma2: float, seed: int
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """Goodness of fit on what sizing sees, the distribution of hourly demand: the recording
+    and one draw of the model, both detrended; their KS distance and ratio of 99th
+    percentiles."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    noise = np.exp(rng.normal(-sigma2 / 2, math.sqrt(sigma2), size=len(y)))
+    model = fitted * noise / trend
+    rec = y / trend
+    ks = float(stats.ks_2samp(rec, model).statistic)
+    p99 = float(np.quantile(model, 0.99) / max(np.quantile(rec, 0.99), 1e-12))
+    return rec, model, ks, p99
+
+
 def fit_demand(series: UsageSeries, at_hours: float | None = None, seed: int = 0) -> DemandFit:
     """Fit level, growth, daily and weekly amplitudes and noise to an hourly series;
     ``demand_units`` is quoted at ``at_hours`` (default: the series' last hour)."""
@@ -133,19 +177,7 @@ def fit_demand(series: UsageSeries, at_hours: float | None = None, seed: int = 0
     span_days = len(y) / 24
     usable = span_days >= SHORT_DAYS
     tref = float(t.mean())
-    day = 2 * np.pi * (t % 24) / 24
-    week = 2 * np.pi * ((t + 24 * w0) % 168) / 168
-
-    def design(with_trend: bool) -> FloatArray:
-        cols = [np.ones_like(t)]
-        if with_trend:
-            cols.append((t - tref) / HOURS_PER_YEAR)
-        cols += [np.cos(day), np.sin(day)]
-        if span_days >= 14:
-            cols += [np.cos(week), np.sin(week)]
-        return np.column_stack(cols)
-
-    X = design(True)
+    X = _design(t, tref, w0, span_days)
     beta, *_ = np.linalg.lstsq(X, ly, rcond=None)
     resid = ly - X @ beta
     cov = _hac_cov(X, resid)
@@ -155,25 +187,9 @@ def fit_demand(series: UsageSeries, at_hours: float | None = None, seed: int = 0
     )
     j = 2  # the first harmonic's columns (the trend is always fitted: a drift is not noise)
 
-    def amp(i: int) -> tuple[Estimate, float]:
-        c, s = float(beta[i]), float(beta[i + 1])
-        mag = math.hypot(c, s)
-        # delta method on the magnitude
-        grad = np.array([c, s]) / max(mag, 1e-12)
-        se = math.sqrt(max(float(grad @ cov[i : i + 2, i : i + 2] @ grad), 0.0))
-        peak = math.atan2(s, c) / (2 * math.pi)
-        return (
-            Estimate(
-                amplitude_from_log(mag),
-                amplitude_from_log(max(mag - Z95 * se, 0.0)),
-                amplitude_from_log(mag + Z95 * se),
-            ),
-            peak % 1.0,
-        )
-
-    a_d, peak_d = amp(j)
+    a_d, peak_d = _amplitude(beta, cov, j)
     if X.shape[1] > j + 2:
-        a_w, peak_w = amp(j + 2)
+        a_w, peak_w = _amplitude(beta, cov, j + 2)
     else:
         a_w, peak_w = Estimate(0.0, 0.0, 0.0), 0.0
     sigma2 = float(resid.var())
@@ -200,13 +216,7 @@ def fit_demand(series: UsageSeries, at_hours: float | None = None, seed: int = 0
     cyc_d = 1 + a_d.value * np.cos(2 * np.pi * ((h % 24) / 24 - peak_d))
     cyc_w = 1 + a_w.value * np.cos(2 * np.pi * (((h + 24 * w0) % 168) / 168 - peak_w))
     fitted = d0 * trend * cyc_d * cyc_w
-    # goodness of fit on what sizing sees: the distribution of hourly demand
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    noise = np.exp(rng.normal(-sigma2 / 2, math.sqrt(sigma2), size=len(h)))
-    model = fitted * noise / trend
-    rec = y / trend
-    ks = float(stats.ks_2samp(rec, model).statistic)
-    p99 = float(np.quantile(model, 0.99) / max(np.quantile(rec, 0.99), 1e-12))
+    rec, model, ks, p99 = _replay_check(y, fitted, trend, sigma2, seed)
     ss_tot = float(((ly - ly.mean()) ** 2).sum())
     r2 = 1 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else 1.0
     lag1 = float(np.corrcoef(resid[1:], resid[:-1])[0, 1]) if len(resid) > 2 else 0.0

@@ -57,6 +57,62 @@ def _header(source: str, what: str, made: datetime | None) -> list[str]:
     ]
 
 
+def _growth_lines(f: JobsFit, span: str, uncertain: bool) -> list[str]:
+    """growth_per_year with its comment: the fit, or 0 when the log is too short."""
+    g = f.growth
+    lines: list[str] = []
+    if f.growth_usable:
+        if uncertain:
+            sd = (g.high - g.low) / (2 * Z95)
+            lines.append(
+                f'growth_per_year = {{ dist = "normal", mean = {_num(g.value)}, '
+                f"sd = {_num(sd, 3)} }}"
+            )
+        else:
+            lines.append(f"growth_per_year = {_num(g.value)}")
+        lines.append(f"# the same fit: the rate grows {_pct(g.value)} a year; {_ci_pct(g)}")
+        if f.years is not None and math.isfinite(f.years.p_value):
+            per = ", ".join(_pct(e.value) for e in f.years.growth)
+            lines.append(
+                f"# year over year in the log: {per}; one growth for all years: "
+                f"chi2 p = {f.years.p_value:.3g}"
+                + (
+                    " (the growth changed: choose the future's yourself)"
+                    if f.years.p_value < 0.01
+                    else ""
+                )
+            )
+    else:
+        lines.append("growth_per_year = 0.0")
+        lines.append(
+            f"# the log spans {span}, too short for a yearly growth: set your own "
+            f"(the fit gives {_pct(g.value)}, {_ci_pct(g)})"
+        )
+    return lines
+
+
+def _profile_lines(f: JobsFit) -> list[str]:
+    """daily_amplitude and weekly_amplitude, where the profile is present, with comments."""
+    lines: list[str] = []
+    for prof in (f.daily, f.weekly):
+        if prof.present:
+            where, model = (
+                (f"peak near {prof.peak:04.1f} h", "capsim puts it at 14 h")
+                if prof.period == "daily"
+                else (
+                    f"peak near {weekday_name(prof.peak)}",
+                    "capsim: 2.5 days after the scenario's start",
+                )
+            )
+            lines.append(f"{prof.period}_amplitude = {_num(min(prof.amplitude, 1.0), 3)}")
+            lines.append(
+                f"# arrivals vary over the {'day' if prof.period == 'daily' else 'week'}: "
+                f"first harmonic of arrivals against the fitted intensity, {where} "
+                f"({model}); chi2 p = {prof.p_value:.2g}"
+            )
+    return lines
+
+
 def jobs_fragment(
     fits: list[JobsFit],
     source: str,
@@ -71,7 +127,6 @@ def jobs_fragment(
     lines += ["", "[scenario]", f'name = "{name}"', ""]
     for f in fits:
         r = f.arrivals_per_day
-        g = f.growth
         best = f.duration_fits[0]
         others = ", ".join(f"{d.dist} {d.aic - best.aic:+.1f}" for d in f.duration_fits[1:])
         lines.append(f"[workloads.{_key(f.workload)}]")
@@ -90,49 +145,8 @@ def jobs_fragment(
             f"# maximum likelihood, Poisson with log-linear intensity over {f.n} jobs in {span}; "
             f"quoted at {at_label}; {_ci(r)}"
         )
-        if f.growth_usable:
-            if uncertain:
-                sd = (g.high - g.low) / (2 * Z95)
-                lines.append(
-                    f'growth_per_year = {{ dist = "normal", mean = {_num(g.value)}, '
-                    f"sd = {_num(sd, 3)} }}"
-                )
-            else:
-                lines.append(f"growth_per_year = {_num(g.value)}")
-            lines.append(f"# the same fit: the rate grows {_pct(g.value)} a year; {_ci_pct(g)}")
-            if f.years is not None and math.isfinite(f.years.p_value):
-                per = ", ".join(_pct(e.value) for e in f.years.growth)
-                lines.append(
-                    f"# year over year in the log: {per}; one growth for all years: "
-                    f"chi2 p = {f.years.p_value:.3g}"
-                    + (
-                        " (the growth changed: choose the future's yourself)"
-                        if f.years.p_value < 0.01
-                        else ""
-                    )
-                )
-        else:
-            lines.append("growth_per_year = 0.0")
-            lines.append(
-                f"# the log spans {span}, too short for a yearly growth: set your own "
-                f"(the fit gives {_pct(g.value)}, {_ci_pct(g)})"
-            )
-        for prof in (f.daily, f.weekly):
-            if prof.present:
-                where, model = (
-                    (f"peak near {prof.peak:04.1f} h", "capsim puts it at 14 h")
-                    if prof.period == "daily"
-                    else (
-                        f"peak near {weekday_name(prof.peak)}",
-                        "capsim: 2.5 days after the scenario's start",
-                    )
-                )
-                lines.append(f"{prof.period}_amplitude = {_num(min(prof.amplitude, 1.0), 3)}")
-                lines.append(
-                    f"# arrivals vary over the {'day' if prof.period == 'daily' else 'week'}: "
-                    f"first harmonic of arrivals against the fitted intensity, {where} "
-                    f"({model}); chi2 p = {prof.p_value:.2g}"
-                )
+        lines += _growth_lines(f, span, uncertain)
+        lines += _profile_lines(f)
         values = ", ".join(_num(s) for s in f.sizes)
         weights = ", ".join(_num(w, 4) for w in f.size_weights)
         lines.append(f'units = {{ dist = "choice", values = [{values}], weights = [{weights}] }}')
