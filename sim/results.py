@@ -139,7 +139,7 @@ class RunResult:
         q0 = len(controls)
         mean_cov = np.zeros((q0, q0))
         if expected and reps[expected].to_numpy(dtype=float).std(axis=0).max() > 0:
-            from sim.montecarlo import expected_work_moments
+            from sim.controls import expected_work_moments
 
             pools, mu, cov = expected_work_moments(self.scenario, self.seed)
             cols = [f"{EXPECTED_PREFIX}{p}" for p in pools if f"{EXPECTED_PREFIX}{p}" in reps]

@@ -73,3 +73,115 @@ def test_metric_labels_and_units_have_one_source():
         "idle chip-hours, trainium"
     )
     assert fmt.metric_label("spend_usd.total") == "total spend (USD)"
+
+
+# The house in layers: a module may import only from layers below its own (docs/design.md).
+# Imports under ``if TYPE_CHECKING:`` are annotations, not dependencies, and are not counted.
+LAYERS: list[tuple[str, ...]] = [
+    ("errors", "calendar", "distributions", "fmt"),
+    ("scenario", "intensity", "variance"),
+    ("contract", "workload", "grid", "history"),
+    ("engine",),
+    ("controls", "metrics"),
+    ("results", "executor"),
+    ("montecarlo",),
+    ("batch",),
+    ("sweep",),
+    ("stress", "optimize"),
+    ("store", "plots", "executive", "schema", "fit"),
+    ("export", "report"),
+    ("cli",),
+]
+# inside the packages, the same rule between their modules
+PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
+    "engine": [
+        ("model", "clock"),
+        ("books",),
+        ("state",),
+        ("queues", "backfill", "overflow", "demand"),
+        ("core",),
+        ("__init__",),
+    ],
+    "scenario": [
+        ("model",),
+        ("values",),
+        ("files",),
+        ("tables",),
+        ("supply", "demand"),
+        ("build",),
+        ("load",),
+        ("__init__",),
+    ],
+}
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Modules of ``sim`` imported at run time (not only for type checking)."""
+    tree = ast.parse(path.read_text())
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip |= {id(n) for n in ast.walk(node)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sim":
+            if node.module == "sim":
+                found |= {f"sim.{a.name}" for a in node.names if a.name != "__version__"}
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("sim.")}
+    return found
+
+
+def _layer_of(layers: list[tuple[str, ...]], name: str) -> int | None:
+    for i, names in enumerate(layers):
+        if name in names:
+            return i
+    return None
+
+
+def test_every_module_has_a_layer():
+    tops = {p.stem for p in SIM.glob("*.py")} | {p.name for p in SIM.iterdir() if p.is_dir()}
+    tops -= {"__init__", "__main__", "__pycache__"}
+    assert tops == {n for names in LAYERS for n in names}
+    for pkg, layers in PACKAGE_LAYERS.items():
+        assert {p.stem for p in (SIM / pkg).glob("*.py")} == {n for ns in layers for n in ns}
+
+
+def test_modules_import_only_from_layers_below():
+    offenders = []
+    for path in sorted(SIM.glob("**/*.py")):
+        rel = path.relative_to(SIM).with_suffix("")
+        parts = rel.parts
+        if parts[0] in ("__init__", "__main__"):
+            continue  # the facade (sim.run, sim.load_scenario) and python -m sim
+        mine = _layer_of(LAYERS, parts[0])
+        for mod in _runtime_imports(path):
+            target = mod.split(".")
+            if target[1] == parts[0]:
+                if parts[0] in PACKAGE_LAYERS and len(target) > 2 and len(parts) > 1:
+                    inner = PACKAGE_LAYERS[parts[0]]
+                    a, b = _layer_of(inner, parts[1]), _layer_of(inner, target[2])
+                    if a is None or b is None or b >= a:
+                        offenders.append(f"{'/'.join(parts)} imports {mod}")
+                continue
+            theirs = _layer_of(LAYERS, target[1])
+            if mine is None or theirs is None or theirs >= mine:
+                offenders.append(f"{'/'.join(parts)} imports {mod}")
+    assert not offenders, offenders
+
+
+def test_the_layer_rule_catches_an_upward_import(tmp_path):
+    bad = tmp_path / "engine_core.py"
+    bad.write_text("from sim.metrics import compute\nfrom typing import TYPE_CHECKING\n")
+    assert _runtime_imports(bad) == {"sim.metrics"}
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from sim.cli import main\n"
+    )
+    assert _runtime_imports(guarded) == set()
+    layer = _layer_of(LAYERS, "engine")
+    assert layer is not None and _layer_of(LAYERS, "metrics") > layer

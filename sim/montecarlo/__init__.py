@@ -4,13 +4,13 @@ Replication ``i`` draws everything from ``SeedSequence(seed, spawn_key=(i, ...))
 (see :mod:`sim.workload`), so results are identical whatever the number of workers
 or the order in which replications finish.
 
-Modules: ``inputs`` (engine input), ``controls`` (control variates), ``frames`` and
-``runner``.
+Modules: ``inputs`` (engine input), ``frames`` and ``runner``; the control variates are
+:mod:`sim.controls`.
 """
 
 from __future__ import annotations
 
-from sim.montecarlo.controls import (
+from sim.controls import (
     PARAMETER_DRAWS,
     expected_work_given,
     expected_work_moments,

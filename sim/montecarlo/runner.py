@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
 from sim import engine, executor, metrics
-from sim.montecarlo.controls import offered_work_controls
+from sim.controls import offered_work_controls
 from sim.montecarlo.frames import Replication, _jobs_frame, assemble
 from sim.montecarlo.inputs import build_input, names_of
 from sim.results import RunResult
