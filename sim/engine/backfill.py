@@ -1,96 +1,133 @@
-"""EASY backfilling over the capacity books, with its reservation and the rules under
-which the incremental books equal a full recomputation."""
+"""EASY backfilling as a queue policy over the capacity books, with its reservation and
+the rules under which the incremental books equal a full recomputation."""
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from typing import TYPE_CHECKING
 
 from sim.engine.books import _Shadow
 from sim.engine.model import (
     _WAITING,
 )
+from sim.engine.queues import QueuePolicy
 
 if TYPE_CHECKING:
     from sim.engine.state import EngineState
-else:
-    EngineState = object
 
 
-class EasyBackfill(EngineState):
-    def place_backfill(self, p: int) -> None:
-        """FIFO with EASY backfilling: later jobs may start if they do not delay the head.
+class EasyBackfill(QueuePolicy):
+    """FIFO with EASY backfilling: later jobs may start if they do not delay the head.
 
-        The head gets a reservation at its *shadow time*, the earliest time it fits as
-        running jobs end (by their known end times). A job among the ``backfill_depth``
-        waiting jobs behind the head may start now if it fits and either ends by the shadow
-        time or leaves the head's reservation intact; the window is scanned once, in queue
-        order, at every pass.
+    The head gets a reservation at its *shadow time*, the earliest time it fits as running
+    jobs end (by their known end times). A job among the ``depth`` waiting jobs behind the
+    head may start now if it fits and either ends by the shadow time or leaves the head's
+    reservation intact; the window is scanned once, in queue order, at every pass.
 
-        The books are incremental but equal to that full recomputation at every pass: the
-        reservation is kept while nothing but arrivals, foreseen completions and backfills
-        changed (none of these moves the shadow time or the free units at it), and only
-        the new arrivals are examined when nothing else changed since a scan that started
-        no job (every job it rejected would be rejected again on the same state). Any other
-        change recomputes. ``EngineInput.backfill_reference`` recomputes every time.
-        """
-        pool = self.pools[p]
-        q = self.blist[p]
-        state = self.state
-        fresh = self.fresh[p]
-        self.fresh[p] = []
-        freed = self.freed[p]
-        self.freed[p] = False
-        rescan = self.rescan[p]
-        self.rescan[p] = False
-        if self.inp.backfill_reference:
-            self.dirty[p] = True
-        if not self.dirty[p] and self.ctx[p] is not None:
+    The books are incremental but equal to that full recomputation at every pass: the
+    reservation is kept while nothing but arrivals, foreseen completions and backfills
+    changed (none of these moves the shadow time or the free units at it), and only the new
+    arrivals are examined when nothing else changed since a scan that started no job (every
+    job it rejected would be rejected again on the same state). Any other change
+    recomputes. ``reference`` (``EngineInput.backfill_reference``) recomputes every time.
+    """
+
+    tracks_running = True
+
+    def __init__(self, eng: EngineState, p: int) -> None:
+        super().__init__(eng, p)
+        self.depth = eng.depth
+        self.reference = eng.inp.backfill_reference
+        self.q: list[int] = []  # waiting jobs in arrival order (left behind once started)
+        self.head = 0  # index in q of the first job that may still wait
+        self.fresh: list[int] = []  # arrivals since the last pass
+        self.freed = False  # units came back as the reservation foresaw
+        self.rescan = False  # a job was backfilled: a job rejected before it may fit now
+        self.ctx: _Shadow | None = None  # the head's reservation
+
+    def enqueue(self, j: int) -> None:
+        self.q.append(j)
+        self.fresh.append(j)
+
+    def started(self, j: int, end: float) -> None:
+        pool = self.pool
+        pool.running[j] = end
+        insort(pool.by_end, (end, j))
+
+    def completed(self, j: int) -> bool:
+        pool = self.pool
+        e = pool.running.pop(j)
+        del pool.by_end[bisect_left(pool.by_end, (e, j))]
+        ctx = self.ctx
+        foreseen = ctx is not None and self.eng.env.now < ctx.time and not pool.deficit
+        if foreseen:
+            assert ctx is not None
+            ctx.forget(self.eng.alloc[j])
+            self.freed = True
+        return foreseen
+
+    def place(self) -> None:
+        eng = self.eng
+        pool = self.pool
+        q = self.q
+        state = eng.state
+        fresh = self.fresh
+        self.fresh = []
+        freed = self.freed
+        self.freed = False
+        rescan = self.rescan
+        self.rescan = False
+        if self.reference:
+            self.dirty = True
+        if not self.dirty and self.ctx is not None:
             if not freed and not rescan:
                 waiting = [j for j in fresh if state[j] == _WAITING]
                 # waiting jobs behind the head ahead of the first new one: the window holds
                 # the first ``depth`` waiting jobs behind the head
-                ahead = self.nwaiting[p] - 1 - len(waiting)
+                ahead = eng.nwaiting[self.p] - 1 - len(waiting)
                 for r, j in enumerate(waiting):
                     if ahead + r >= self.depth:
                         break
-                    self.try_backfill(p, j)
+                    self.try_backfill(j)
                 return
             # units came back exactly as the reservation foresaw, or a backfill moved where
             # jobs fit: keep the reservation and rescan, unless the head itself fits now
-            if self.fit(pool, self.units[q[self.bhead[p]]]) is None:
-                self.scan_backfill(p, self.bhead[p])
+            if eng.fit(pool, eng.units[q[self.head]]) is None:
+                self.scan(self.head)
                 return
-        self.dirty[p] = False
-        i = self.bhead[p]
+        self.dirty = False
+        i = self.head
+        p = self.p
         while i < len(q):
             j = q[i]
             if state[j] != _WAITING:
                 i += 1
                 continue
-            alloc = self.fit(pool, self.units[j])
+            alloc = eng.fit(pool, eng.units[j])
             if alloc is None:
                 break
-            self.start_reserved(p, j, alloc)
+            eng.start_reserved(p, j, alloc)
             i += 1
         if i > 512 and 2 * i > len(q):
             del q[:i]
             i = 0
-        self.bhead[p] = i
+        self.head = i
         if i >= len(q):
-            self.ctx[p] = None
+            self.ctx = None
             return
-        self.ctx[p] = self.shadow(p, q[i])
-        self.scan_backfill(p, i)
+        self.ctx = self.shadow(q[i])
+        self.scan(i)
 
-    def scan_backfill(self, p: int, i: int) -> None:
+    def scan(self, i: int) -> None:
         """Try the first ``depth`` waiting jobs behind the head (at ``q[i]``), in order."""
-        pool = self.pools[p]
-        q = self.blist[p]
-        state = self.state
-        units = self.units
+        eng = self.eng
+        pool = self.pool
+        q = self.q
+        state = eng.state
+        units = eng.units
         depth = self.depth
-        cap = self.largest_fit(pool)
+        cap = eng.largest_fit(pool)
         if cap <= 0:
             return
         # the window, read in slices (list comprehensions: this is the hot loop of a deep queue)
@@ -106,18 +143,18 @@ class EasyBackfill(EngineState):
         # later job of that size until a job starts (the state is the same): skip those
         no_fit: set[int] = set()
         no_keep: set[int] = set()
-        ctx = self.ctx[p]
+        ctx = self.ctx
         assert ctx is not None
-        now, shadow, speed, dur = self.env.now, ctx.time, self.speed[p], self.dur
+        now, shadow, speed, dur = eng.env.now, ctx.time, eng.speed[self.p], eng.dur
         for j in [j for j in waiting[:depth] if units[j] <= cap]:
             u = units[j]
             if u > cap or u in no_fit:
                 continue
-            ends = now + dur[j] / speed <= shadow  # as ends_first(p, j)
+            ends = now + dur[j] / speed <= shadow  # as ends_first(j)
             if not ends and u in no_keep:
                 continue
-            if self.try_backfill(p, j, ends):
-                cap = self.largest_fit(pool)
+            if self.try_backfill(j, ends):
+                cap = eng.largest_fit(pool)
                 if cap <= 0:
                     return
                 no_fit.clear()
@@ -125,35 +162,37 @@ class EasyBackfill(EngineState):
             else:
                 (no_fit if ends else no_keep).add(u)
 
-    def shadow(self, p: int, head: int) -> _Shadow:
+    def shadow(self, head: int) -> _Shadow:
         """The head's reservation: when it fits, and the free units at that time."""
-        pool = self.pools[p]
-        u = self.units[head]
-        ctx = _Shadow(u, pool)
+        pool = self.pool
+        alloc = self.eng.alloc
+        ctx = _Shadow(self.eng.units[head], pool)
         found = math.inf
         for end, j in pool.by_end:
             if end > found:
                 break
-            ctx.release(self.alloc[j])  # every job ending by the shadow time is released
+            ctx.release(alloc[j])  # every job ending by the shadow time is released
             if found == math.inf and ctx.fits():
                 found = end
         ctx.time = found
         return ctx
 
-    def ends_first(self, p: int, j: int) -> bool:
+    def ends_first(self, j: int) -> bool:
         """Whether job j, started now on the pool's hardware, ends by the shadow time."""
-        ctx = self.ctx[p]
+        ctx = self.ctx
         assert ctx is not None
-        return self.env.now + self.dur[j] / self.speed[p] <= ctx.time
+        eng = self.eng
+        return eng.env.now + eng.dur[j] / eng.speed[self.p] <= ctx.time
 
-    def try_backfill(self, p: int, j: int, ends_first: bool | None = None) -> bool:
+    def try_backfill(self, j: int, ends_first: bool | None = None) -> bool:
         """Start job j now if it fits and keeps the head's reservation; say whether it did."""
-        pool = self.pools[p]
-        ctx = self.ctx[p]
+        eng = self.eng
+        pool = self.pool
+        ctx = self.ctx
         assert ctx is not None
-        u = self.units[j]
+        u = eng.units[j]
         if ends_first is None:
-            ends_first = self.ends_first(p, j)
+            ends_first = self.ends_first(j)
         m = pool.m
         if m > 1 and u >= m:
             # whole instances: whether they fit, and whether the head still would, are counts,
@@ -161,13 +200,13 @@ class EasyBackfill(EngineState):
             k = -(-u // m)
             if pool.lev[m].bit_count() < k or (not ends_first and not ctx.can_take_whole(k)):
                 return False
-        alloc = self.fit(pool, u)
+        alloc = eng.fit(pool, u)
         if alloc is None:
             return False
         if ends_first:
             ctx.lend(alloc)  # gone again by the shadow time
         elif not ctx.take(alloc):
             return False
-        self.start_reserved(p, j, alloc)
-        self.rescan[p] = True
+        eng.start_reserved(self.p, j, alloc)
+        self.rescan = True
         return True

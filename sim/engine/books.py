@@ -207,7 +207,7 @@ class CapacityBooks(EngineState):
             if take:
                 self.record(pool, -take)
             pool.deficit += need - take
-            self.dirty[p] = True
+            self.queues[p].dirty = True
 
     def release(self, p: int, alloc: object, units: float) -> None:
         """Give back reserved units; retire them instead while a decrease is pending."""

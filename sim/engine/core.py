@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_left, insort
 from collections.abc import Callable
 
 import numpy as np
@@ -30,12 +29,24 @@ from sim.engine.model import (
     EngineRecord,
 )
 from sim.engine.overflow import Overflow
-from sim.engine.queues import Queues
+from sim.engine.queues import Fifo, Priority, QueuePolicy
 from sim.engine.state import EngineState
 
+POLICIES: dict[str, type[QueuePolicy]] = {
+    "fifo": Fifo,
+    "priority": Priority,
+    "backfill": EasyBackfill,
+}
 
-class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, EngineState):
-    """One simulation: the parts over one state."""
+
+class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
+    """One simulation: the parts over one state, and a queue policy per pool."""
+
+    def __init__(self, inp: EngineInput) -> None:
+        super().__init__(inp)
+        policy = POLICIES[inp.queue]
+        self.queues = [policy(self, p) for p in range(len(inp.pools))]
+        self.tracking = policy.tracks_running
 
     def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
         _Call(self.env, delay, prio, fn, arg)
@@ -46,7 +57,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
         ``dirty``: capacity or the queue's head may have changed (not just arrivals).
         """
         if dirty:
-            self.dirty[p] = True
+            self.queues[p].dirty = True
         env = self.env
         if env.peek() <= env.now:
             # something else is due at this instant: place after it (a _PLACE event runs
@@ -60,7 +71,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
             self.place_due.add(p)
             self.run_placement()
         else:
-            self.placer(p)
+            self.queues[p].place()
 
     def on_place(self, ev: _Call) -> None:
         self.place_event = False
@@ -70,7 +81,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
         due = sorted(self.place_due)
         self.place_due.clear()
         for p in due:
-            self.placer(p)
+            self.queues[p].place()
 
     def on_arrive(self, ev: _Call) -> None:
         env = self.env
@@ -82,7 +93,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
         p = self.jpool[j]
         self.state[j] = _WAITING
         self.nwaiting[p] += 1
-        self.enqueue(p, j)
+        self.queues[p].enqueue(j)
         mw = self.maxwait[j]
         if mw < math.inf:
             if mw == 0.0:
@@ -96,7 +107,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
                     self.armed = due
                     self.at(mw, _EXPIRE, self.on_expiries, -1)
         if not self.place_due and env.peek() > now:
-            self.placer(p)  # nothing else due now: place at once (the common case)
+            self.queues[p].place()  # nothing else due now: place at once (the common case)
         else:
             self.request_place(p, dirty=False)
 
@@ -117,9 +128,8 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
         d = self.dur[j] / self.speed[p]
         self.end[j] = now + d
         self.ran_on[j] = 0
-        if self.backfill:
-            pool.running[j] = now + d
-            insort(pool.by_end, (now + d, j))
+        if self.tracking:
+            self.queues[p].started(j, now + d)
         _Call(env, d, _COMPLETE, self.on_complete, j)
 
     def on_complete(self, ev: _Call) -> None:
@@ -128,17 +138,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
         p = self.jpool[j]
         where = self.ran_on[j]
         if where == 0:
-            foreseen = False
-            if self.backfill:
-                pool_ = self.pools[p]
-                e = pool_.running.pop(j)
-                del pool_.by_end[bisect_left(pool_.by_end, (e, j))]
-                ctx = self.ctx[p]
-                foreseen = ctx is not None and self.env.now < ctx.time and not self.pools[p].deficit
-                if foreseen:
-                    assert ctx is not None
-                    ctx.forget(self.alloc[j])
-                    self.freed[p] = True
+            foreseen = self.tracking and self.queues[p].completed(j)
             pool = self.pools[p]
             if pool.m == 1 and not pool.deficit:
                 pool.free += self.held[j]
@@ -150,7 +150,7 @@ class _Engine(CapacityBooks, Queues, EasyBackfill, Overflow, DemandClaims, Engin
             else:
                 # nothing waits for the pool: no pass could start a job; the next one (at the
                 # next arrival) recomputes from scratch, which every pass equals anyway
-                self.dirty[p] = True
+                self.queues[p].dirty = True
         else:
             self.tused[where - 1] -= self.held[j]
             self.retry_overflow(p)

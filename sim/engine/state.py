@@ -1,8 +1,9 @@
 """The engine's state: every book the parts read and write, set up from the input.
 
-The parts (capacity books, queues, EASY backfill, overflow, demand claims, the core) are
-mixins over this state; the methods each calls on the others are declared here for the
-type checker only."""
+The parts (capacity books, overflow, demand claims, the core) are mixins over this state;
+the methods each calls on the others are declared here for the type checker only. Queue
+policies (FIFO, priority, EASY backfill) are strategy objects, one per pool, in
+``queues``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sim.distributions import FloatArray
-from sim.engine.books import _Pool, _Shadow
+from sim.engine.books import _Pool
 from sim.engine.clock import _Call, _Env
 from sim.engine.model import (
     _PENDING,
@@ -20,6 +21,9 @@ from sim.engine.model import (
     EngineInput,
     EngineRecord,
 )
+
+if TYPE_CHECKING:
+    from sim.engine.queues import QueuePolicy
 
 
 class EngineState:
@@ -57,29 +61,10 @@ class EngineState:
         self.queue_kind = inp.queue
         self.first_fit = inp.placement == "first-fit"
         self.depth = inp.backfill_depth
-        self.placer = {
-            "fifo": self.place_fifo,
-            "priority": self.place_priority,
-            "backfill": self.place_backfill,
-        }[inp.queue]
-        self.enqueue = {
-            "fifo": self.enqueue_fifo,
-            "priority": self.enqueue_priority,
-            "backfill": self.enqueue_backfill,
-        }[inp.queue]
-        self.backfill = inp.queue == "backfill"
         self.njobs = n
-        self.fifo: list[deque[int]] = [deque() for _ in inp.pools]
-        self.heap: list[list[tuple[float, int]]] = [[] for _ in inp.pools]
-        self.blist: list[list[int]] = [[] for _ in inp.pools]
-        self.bhead = [0] * len(inp.pools)
-        self.dirty = [True] * len(inp.pools)
-        self.freed = [False] * len(inp.pools)
-        # a job was backfilled since the last scan: a job rejected before it may fit now
-        self.rescan = [False] * len(inp.pools)
+        # one queue policy per pool (see sim.engine.queues), made by the core
+        self.queues: list[QueuePolicy] = []
         self.nwaiting = [0] * len(inp.pools)  # jobs waiting for the pool (backfill's window)
-        self.fresh: list[list[int]] = [[] for _ in inp.pools]
-        self.ctx: list[_Shadow | None] = [None] * len(inp.pools)
         # jobs waiting for an overflow target: size -> (expiry order, job), per pool
         self.owait: list[dict[int, deque[tuple[int, int]]]] = [{} for _ in inp.pools]
         self.owait_seq = 0
@@ -118,9 +103,6 @@ class EngineState:
         def fit(self, pool: _Pool, u: int) -> object: ...
         def take(self, pool: _Pool, alloc: object) -> int: ...
         def on_arrive(self, ev: _Call) -> None: ...
-        def enqueue_fifo(self, p: int, j: int) -> None: ...
-        def enqueue_priority(self, p: int, j: int) -> None: ...
-        def enqueue_backfill(self, p: int, j: int) -> None: ...
         def start_reserved(self, p: int, j: int, alloc: object) -> None: ...
         def try_targets(self, j: int) -> bool: ...
         def on_expire(self, ev: _Call) -> None: ...
@@ -129,15 +111,8 @@ class EngineState:
         def on_complete(self, ev: _Call) -> None: ...
         def room(self, k: int) -> float: ...
         def retry_overflow(self, p: int) -> None: ...
-        def place_fifo(self, p: int) -> None: ...
-        def place_priority(self, p: int) -> None: ...
-        def place_backfill(self, p: int) -> None: ...
-        def scan_backfill(self, p: int, i: int) -> None: ...
         @staticmethod
         def largest_fit(pool: _Pool) -> int: ...
-        def shadow(self, p: int, head: int) -> _Shadow: ...
-        def ends_first(self, p: int, j: int) -> bool: ...
-        def try_backfill(self, p: int, j: int, ends_first: bool | None = None) -> bool: ...
         def on_capacity(self, ev: _Call) -> None: ...
         def on_speed(self, ev: _Call) -> None: ...
         def on_target_capacity(self, ev: _Call) -> None: ...
