@@ -6,13 +6,6 @@
 >>> result.summary()["spend_usd.total"]["mean"]                 # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("capsim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import ScenarioError
@@ -31,12 +24,26 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    __version__: str
     from sim.montecarlo import run, run_replication
     from sim.results import RunResult, summarize
     from sim.scenario import Scenario, load_scenario, scenario_from_dict, with_overrides
 
 
+def _version() -> str:
+    """The installed version (read on first use: importlib.metadata costs 25 ms)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("capsim")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     if name in _LAZY:
         import importlib
 

@@ -106,7 +106,10 @@ PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
     "scenario": [
         ("model",),
         ("values",),
-        ("files",),
+        ("files", "leaves"),
+        ("dists",),
+        ("doc_supply", "doc_demand"),
+        ("document",),
         ("tables",),
         ("supply", "demand"),
         ("build",),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +221,34 @@ def test_every_shipped_scenario_loads_and_runs_a_short_horizon(path):
     result = sim.run(sc, n=2, workers=1)
     assert result.replications["spend_usd.total"].gt(0).all()
     assert set(result.timeseries["pool"]) == set(sc.pools)
+
+
+def test_a_workloads_keys_follow_its_kind(tmp_path):
+    """Workloads are a union tagged by kind: a demand key on a jobs workload is unknown
+    there, and the message lists the jobs keys."""
+    text = GOOD.replace("max_wait_hours = 12", "max_wait_hours = 12\ndemand_units = 3")
+    with pytest.raises(
+        ScenarioError,
+        match=r"workloads\.train\.demand_units: unknown key; allowed: kind, pool, arrivals_per_day",
+    ):
+        load_scenario(write(tmp_path, text))
+    demand = GOOD.replace('kind = "jobs"', 'kind = "demand"').replace(
+        "arrivals_per_day = 2", 'column = "units"'
+    )
+    with pytest.raises(
+        ScenarioError, match=r"workloads\.train\.column: is allowed only with 'file'"
+    ):
+        load_scenario(write(tmp_path, demand))
+
+
+def test_the_document_keeps_defaults_and_what_the_file_gave(tmp_path):
+    from sim.scenario.document import read_document
+
+    doc = read_document(tomllib.loads(GOOD), "s.toml")
+    pool = doc.pools["trn"]
+    assert pool.instance_units == 16 and pool.reserved == [32.0, 64.0]
+    assert pool.speed == 1.0 and not pool.has("speed") and pool.has("reserved")
+    assert doc.policy.queue == "fifo" and doc.contract.period == "term"
+    train = doc.workloads["train"]
+    assert train.kind == "jobs" and train.max_wait_hours == 12.0
+    assert doc.overflow[0].price_per_unit_hour.dist == "uniform"

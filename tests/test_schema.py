@@ -102,9 +102,19 @@ def _allowed(data: dict[str, Any], where: tuple[Any, ...]) -> set[str]:
 
 
 def _props(schema: dict[str, Any], *path: str) -> set[str]:
-    node = schema
+    """The keys the schema allows at ``path``, following ``$ref``s; a tagged union (the
+    kinds of a workload) allows the union of its members' keys."""
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = schema["definitions"][node["$ref"].split("/")[-1]]
+        return node
+
+    node = resolve(schema)
     for part in path:
-        node = node[part]
+        node = resolve(node[part])
+    if "oneOf" in node:
+        return set().union(*(resolve(m)["properties"] for m in node["oneOf"]))
     return set(node["properties"])
 
 
@@ -150,3 +160,19 @@ def test_capsim_schema_prints_it(capsys):
 
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "capsim scenario"
+
+
+def test_workloads_are_a_union_tagged_by_kind_and_distributions_by_dist():
+    s = scenario_schema()
+    union = s["properties"]["workloads"]["additionalProperties"]["oneOf"]
+    kinds = []
+    for member in union:
+        node = s["definitions"][member["$ref"].split("/")[-1]]
+        assert "kind" in node["required"] and node["additionalProperties"] is False
+        kinds += node["properties"]["kind"]["enum"]
+    assert sorted(kinds) == ["demand", "jobs", "trace"]
+    dists = s["definitions"]["distribution"]["oneOf"]
+    assert len(dists) == 8
+    data = tomllib.loads((ROOT / "configs/baseline.toml").read_text())
+    data["workloads"]["pretraining"]["demand_units"] = 3  # a demand key on a jobs workload
+    assert _errors(s, data)

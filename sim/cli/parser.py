@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sim import __version__
 from sim.cli.common import _Parser, _positive_int, _seed, _whole
 
 
@@ -77,13 +76,23 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``, read only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        import sim
+
+        print(f"capsim {sim.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = _Parser(
         prog="capsim",
         description="Monte Carlo simulation of multi-year reserved cloud-compute contracts.",
     )
-    parser.add_argument("--version", action="version", version=f"capsim {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(
         dest="command", required=True, parser_class=_Parser, help="what to do"
     )

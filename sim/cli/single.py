@@ -6,7 +6,8 @@ import argparse
 import math
 import sys
 
-from sim import __version__, fmt
+import sim
+from sim import fmt
 from sim.calendar import years
 from sim.cli.common import (
     _Bar,
@@ -67,7 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         reason = exc.strerror or str(exc)
         raise ScenarioError(str(out_dir), "", f"cannot write {out_dir}: {reason}{hint}") from None
     result = batch.combine(scenario, seed, parts)
-    files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, __version__))
+    version = sim.__version__
+    files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, version))
     store.drop_partial(partial)  # the run is whole: its blocks are done with
     out.print(summary_table(result))
     out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")

@@ -9,10 +9,14 @@ Numeric fields of pools, overflow targets and workloads are :class:`ParamSpec`
 values: a number, or a distribution drawn once per replication
 (:meth:`Scenario.resolve`).
 
-The package, in layers that import only the ones above them: ``model`` (the dataclasses),
-``values`` (numbers and names), ``files`` (data files), ``tables`` (TOML tables and
-distributions), ``build`` (a Scenario from tables: every check) and ``load`` (read, override,
-build).
+The package, in layers that import only the ones above them: ``model`` (the frozen
+dataclasses), ``values`` (numbers and names in capsim's words), ``files`` (data files),
+``leaves`` and ``dists`` (the document's leaves as pydantic annotations: numbers with
+bounds, names, distributions tagged by ``dist``), ``doc_supply`` and ``doc_demand`` (its
+tables as pydantic models, workloads tagged by ``kind``), ``document`` (the whole file
+validated, errors in capsim's words), ``tables`` (validated values into model values),
+``supply`` and ``demand`` and ``build`` (a Scenario from the document: the checks that
+span keys, the horizon and data files) and ``load`` (read, override, build).
 """
 
 from sim.scenario.build import (

@@ -1,12 +1,12 @@
-"""Building workloads from their tables (jobs, demand, traces), with every check and message,
-and the warnings a fitted or replayed workload deserves."""
+"""Building workloads from their validated tables (jobs, demand, traces): the pool they
+run on, growth per contract year, data files; and the warnings a fitted or replayed
+workload deserves."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -17,7 +17,9 @@ from sim.distributions import (
     Fixed,
 )
 from sim.errors import ScenarioError, did_you_mean
+from sim.scenario.doc_demand import DemandDoc, JobsDoc, TraceDoc
 from sim.scenario.files import _data_path, _read_column, _read_trace
+from sim.scenario.leaves import bounds_of
 from sim.scenario.model import (
     DemandWorkload,
     JobsWorkload,
@@ -27,16 +29,16 @@ from sim.scenario.model import (
     TraceWorkload,
     Workload,
 )
-from sim.scenario.tables import _distribution, _Table
+from sim.scenario.tables import Reader
 from sim.scenario.values import _fmt
 
 
-def _growth(t: _Table, years: float) -> tuple[ParamSpec, ...]:
+def _growth(t: Reader, years: float) -> tuple[ParamSpec, ...]:
     """``growth_per_year``: one rate (number or distribution), or a list with one per
     contract year of the horizon (entries past it are ignored)."""
-    raw = t.get("growth_per_year", 0.0)
+    raw = t.doc.growth_per_year  # type: ignore[attr-defined]
     if not isinstance(raw, list):
-        return (t.param("growth_per_year", 0.0, low=-0.99),)
+        return (t.param("growth_per_year"),)
     n_years = max(1, math.ceil(years - 1e-9))
     if len(raw) < n_years:
         raise t.err(
@@ -44,138 +46,68 @@ def _growth(t: _Table, years: float) -> tuple[ParamSpec, ...]:
             f"gives {len(raw)} contract years but the horizon has {n_years}; "
             "give one rate per year or a single rate",
         )
-    out = []
-    for i, value in enumerate(raw[:n_years]):
-        path = t.sub(f"growth_per_year[{i}]")
-        dist = _distribution(t.where, path, value, -0.99, math.inf, False, t.base_dir)
-        out.append(ParamSpec(path, dist, -0.99))
-    return tuple(out)
-
-
-_JOBS_KEYS = (
-    "arrivals_per_day",
-    "growth_per_year",
-    "units",
-    "duration_hours",
-    "max_wait_hours",
-    "priority",
-    "daily_amplitude",
-    "weekly_amplitude",
-)
-_TRACE_KEYS = ("file", "max_wait_hours", "priority")
-_RECORDED_KEYS = ("file", "column", "growth_per_year", "noise_cv")
-_DEMAND_KEYS = (
-    "demand_units",
-    "growth_per_year",
-    "daily_amplitude",
-    "weekly_amplitude",
-    "noise_cv",
-)
-
-
-def _workload_keys(where: str, path: str, kind: str, data: dict[str, Any]) -> tuple[str, ...]:
-    """The keys a workload of this kind may have (a recorded demand: no synthetic shape)."""
-    if kind == "jobs":
-        return _JOBS_KEYS
-    if kind == "trace":
-        return _TRACE_KEYS
-    if "file" not in data:
-        return _DEMAND_KEYS
-    for synthetic in ("demand_units", "daily_amplitude", "weekly_amplitude"):
-        if synthetic in data:
-            raise ScenarioError(
-                where,
-                f"{path}.{synthetic}",
-                "is not allowed with 'file': a recorded demand keeps its own shape "
-                "(use growth_per_year and noise_cv, or drop 'file')",
-            )
-    return _RECORDED_KEYS
+    b = bounds_of(type(t.doc), "growth_per_year")
+    return tuple(
+        t.spec(t.sub(f"growth_per_year[{i}]"), value, b) for i, value in enumerate(raw[:n_years])
+    )
 
 
 def _build_workload(
-    where: str, name: str, data: Any, pools: Mapping[str, Pool], base_dir: Path, years: float
+    where: str,
+    name: str,
+    doc: JobsDoc | DemandDoc | TraceDoc,
+    pools: Mapping[str, Pool],
+    base_dir: Path,
+    years: float,
 ) -> Workload:
-    path = f"workloads.{name}"
-    if not isinstance(data, dict):
-        raise ScenarioError(where, path, f"must be a table, got {data!r}")
-    kinds = ("jobs", "demand", "trace")
-    kind = data.get("kind")
-    if kind not in kinds:
-        raise ScenarioError(
-            where,
-            f"{path}.kind",
-            f"must be one of {', '.join(kinds)}, got {kind!r}{did_you_mean(str(kind), kinds)}",
-        )
-    keys = _workload_keys(where, path, kind, data)
-    t = _Table(where, path, data, ("kind", "pool", *keys), base_dir)
-    pool = t.string("pool")
-    if pool not in pools:
+    t = Reader(where, f"workloads.{name}", doc, base_dir)
+    if doc.pool not in pools:
         raise t.err(
             "pool",
-            f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
+            f"names no pool: {doc.pool!r}{did_you_mean(doc.pool, pools)}; "
+            f"pools: {', '.join(pools)}",
         )
+    if isinstance(doc, TraceDoc):
+        return _trace_workload(t, doc, name)
     growth = _growth(t, years)
-    if kind == "jobs":
-        return _jobs_workload(t, name, pool, growth, base_dir)
-    if kind == "trace":
-        return _trace_workload(t, name, pool, base_dir)
-    if t.has("file"):
-        return _recorded_demand(t, name, pool, growth, base_dir)
-    daily = t.param("daily_amplitude", 0.0, low=0.0, high=1.0)  # checked in this order
-    weekly = t.param("weekly_amplitude", 0.0, low=0.0, high=1.0)
+    if isinstance(doc, JobsDoc):
+        return JobsWorkload(
+            name=name,
+            pool=doc.pool,
+            arrivals_per_day=t.param("arrivals_per_day"),
+            growth_per_year=growth,
+            units=t.dist("units"),
+            duration_hours=t.dist("duration_hours"),
+            max_wait_hours=t.param("max_wait_hours"),
+            priority=doc.priority,
+            daily_amplitude=t.param("daily_amplitude"),
+            weekly_amplitude=t.param("weekly_amplitude"),
+        )
+    if doc.file is not None:
+        return _recorded_demand(t, doc, name, growth)
     return DemandWorkload(
         name=name,
-        pool=pool,
-        demand_units=t.param("demand_units", low=0.0),
+        pool=doc.pool,
+        demand_units=t.param("demand_units"),
         growth_per_year=growth,
-        daily_amplitude=daily,
-        weekly_amplitude=weekly,
-        noise_cv=t.param("noise_cv", 0.0, low=0.0),
+        daily_amplitude=t.param("daily_amplitude"),
+        weekly_amplitude=t.param("weekly_amplitude"),
+        noise_cv=t.param("noise_cv"),
     )
 
 
-def _jobs_workload(
-    t: _Table, name: str, pool: str, growth: tuple[ParamSpec, ...], base_dir: Path
-) -> JobsWorkload:
-    where = t.where
-    return JobsWorkload(
-        name=name,
-        pool=pool,
-        arrivals_per_day=t.param("arrivals_per_day", low=0.0),
-        growth_per_year=growth,
-        units=_distribution(
-            where, t.sub("units"), t.get("units", required=True), 0.0, math.inf, True, base_dir
-        ),
-        duration_hours=_distribution(
-            where,
-            t.sub("duration_hours"),
-            t.get("duration_hours", required=True),
-            0.0,
-            math.inf,
-            False,
-            base_dir,
-        ),
-        max_wait_hours=t.param("max_wait_hours", math.inf, low=0.0, allow_inf=True),
-        priority=t.integer("priority", 0),
-        daily_amplitude=t.param("daily_amplitude", 0.0, low=0.0, high=1.0),
-        weekly_amplitude=t.param("weekly_amplitude", 0.0, low=0.0, high=1.0),
-    )
-
-
-def _trace_workload(t: _Table, name: str, pool: str, base_dir: Path) -> TraceWorkload:
-    where = t.where
-    file = t.string("file")
+def _trace_workload(t: Reader, doc: TraceDoc, name: str) -> TraceWorkload:
     cols = _read_trace(
-        where,
+        t.where,
         t.sub("file"),
-        _data_path(where, t.sub("file"), base_dir, file),
-        t.number("max_wait_hours", math.inf, low=0.0, allow_inf=True),
-        t.integer("priority", 0),
+        _data_path(t.where, t.sub("file"), t.base_dir, doc.file),
+        doc.max_wait_hours,
+        doc.priority,
     )
     return TraceWorkload(
         name,
-        pool,
-        file,
+        doc.pool,
+        doc.file,
         cols["submit_hours"],
         cols["units"],
         cols["duration_hours"],
@@ -185,32 +117,31 @@ def _trace_workload(t: _Table, name: str, pool: str, base_dir: Path) -> TraceWor
 
 
 def _recorded_demand(
-    t: _Table, name: str, pool: str, growth: tuple[ParamSpec, ...], base_dir: Path
+    t: Reader, doc: DemandDoc, name: str, growth: tuple[ParamSpec, ...]
 ) -> DemandWorkload:
-    where = t.where
-    file = t.string("file")
+    assert doc.file is not None
     recording = _read_column(
-        where,
+        t.where,
         t.sub("file"),
-        _data_path(where, t.sub("file"), base_dir, file),
-        t.string("column", "units"),
+        _data_path(t.where, t.sub("file"), t.base_dir, doc.file),
+        doc.column,
     )
     if np.any(recording < 0):
         bad = int(np.argmax(recording < 0))
         raise ScenarioError(
-            str(base_dir / file),
+            str(t.base_dir / doc.file),
             f"line {bad + 2}",
             f"demand must be >= 0, got {recording[bad]}",
         )
     return DemandWorkload(
         name=name,
-        pool=pool,
+        pool=doc.pool,
         demand_units=None,
         growth_per_year=growth,
         daily_amplitude=ParamSpec(t.sub("daily_amplitude"), Fixed(0.0)),
         weekly_amplitude=ParamSpec(t.sub("weekly_amplitude"), Fixed(0.0)),
-        noise_cv=t.param("noise_cv", 0.0, low=0.0),
-        file=file,
+        noise_cv=t.param("noise_cv"),
+        file=doc.file,
         recording=recording,
     )
 

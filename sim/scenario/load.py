@@ -10,8 +10,8 @@ from typing import Any
 
 from sim.errors import ScenarioError, did_you_mean
 from sim.scenario.build import scenario_from_dict
+from sim.scenario.document import SECTIONS as _SECTIONS
 from sim.scenario.model import Scenario
-from sim.scenario.tables import _SECTIONS
 
 
 def parse_value(text: str) -> Any:
