@@ -61,6 +61,25 @@ class MemoryStore:
         self.frames[block_id] = frame
 
 
+class PrefixedStore:
+    """A part of another store: a second study's blocks beside the first's, under a
+    prefix (a stress study's re-optimisation sweeps, one per case), so that they are
+    kept, and resumed, with it."""
+
+    def __init__(self, store: BlockStore, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def has(self, block_id: str) -> bool:
+        return self.store.has(f"{self.prefix}-{block_id}")
+
+    def load(self, block_id: str) -> pd.DataFrame:
+        return self.store.load(f"{self.prefix}-{block_id}")
+
+    def save(self, block_id: str, frame: pd.DataFrame) -> None:
+        self.store.save(f"{self.prefix}-{block_id}", frame)
+
+
 def run_block(block: Block) -> pd.DataFrame:
     """One block's rows: its labels, ``replication`` and every metric."""
     rows = []

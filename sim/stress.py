@@ -284,7 +284,7 @@ def run_stress(
     summary["replications"] = n
     if axes:
         summary["reoptimized"] = {}
-        for c in cases:
+        for k, c in enumerate(cases):
             res = run_sweep(
                 c.scenario,
                 list(axes),
@@ -293,6 +293,9 @@ def run_stress(
                 objective,
                 constraints,
                 workers,
+                backend=backend,
+                scheduler=scheduler,
+                store=batch.PrefixedStore(store, f"reopt{k}"),  # kept and resumed with the study
                 progress=progress,
                 metric=metric,
             )

@@ -161,3 +161,52 @@ def test_a_resumed_run_names_the_data_file_that_changed(tmp_path):
         r"changed since the run started",
     ):
         store.prepare_partial(out, changed, resume=True)
+
+
+def test_an_interrupted_stress_study_with_vary_resumes_its_reoptimisation(
+    tmp_path, capsys, monkeypatch
+):
+    """The re-optimisation sweeps of ``stress --vary`` keep their blocks with the study:
+    a resumed study runs only what had not finished, and says the same."""
+    base = ROOT / "configs/examples/mmc.toml"
+    case = tmp_path / "boom.toml"
+    case.write_text(
+        '[scenario]\nname = "boom"\n\n[workloads.jobs]\narrivals_per_day = { times = 1.3 }\n'
+    )
+    args = [
+        "stress",
+        str(base),
+        str(case),
+        "--set",
+        "scenario.years=0.05",
+        "-n",
+        "20",
+        "--workers",
+        "1",
+        "--vary",
+        "pools.gpu.reserved=8,12",
+    ]
+    fresh = tmp_path / "fresh"
+    assert main([*args, "--out", str(fresh)]) == 0
+    out = tmp_path / "st"
+    real = batch.run_block
+    calls: list[str] = []
+
+    def stop_in_the_reoptimisation(block):
+        calls.append(block.id)
+        if len(calls) == 7:  # 4 case blocks, then the first sweep's third block
+            raise KeyboardInterrupt
+        return real(block)
+
+    monkeypatch.setattr(batch, "run_block", stop_in_the_reoptimisation)
+    assert main([*args, "--out", str(out)]) == 130
+    capsys.readouterr()
+    assert store.FramesStore(store.partial_dir(out)).count() == 6
+    calls.clear()
+    monkeypatch.setattr(batch, "run_block", lambda b: (calls.append(b.id), real(b))[1])
+    assert main([*args, "--out", str(out), "--resume"]) == 0
+    assert len(calls) == 12 - 6  # 2 cases x (2 blocks + 2 points x 2 blocks), less the kept
+    assert (
+        store.read_json(out / "summary.json")["reoptimized"]
+        == store.read_json(fresh / "summary.json")["reoptimized"]
+    )
