@@ -262,7 +262,7 @@ class Table(BaseModel):
         if not isinstance(data, dict):
             raise fail(f"must be a table, got {data!r}")
         cls._first(data)
-        allowed = tuple(cls.model_fields)
+        allowed = cls.keys()
         for key in data:
             if key not in allowed:
                 raise fail(
@@ -270,6 +270,12 @@ class Table(BaseModel):
                     str(key),
                 )
         return data
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The table's keys: its own first, then those it shares (a pool's price path)."""
+        own = [k for k in cls.model_fields if k in cls.__dict__.get("__annotations__", {})]
+        return (*own, *(k for k in cls.model_fields if k not in own))
 
     @classmethod
     def _first(cls, data: dict[str, Any]) -> None:
