@@ -189,3 +189,20 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path):
     assert _runtime_imports(guarded) == set()
     layer = _layer_of(LAYERS, "engine")
     assert layer is not None and _layer_of(LAYERS, "metrics") > layer
+
+
+def test_rooms_stay_small():
+    """No module much over 400 lines, no function much over 80 (docs/design.md): a file
+    that grows past this is a concept that wants splitting."""
+    big = []
+    for path in sorted(SIM.glob("**/*.py")):
+        text = path.read_text()
+        rel = path.relative_to(SIM)
+        if text.count("\n") > 450:
+            big.append(f"{rel}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > 90:
+                    big.append(f"{rel}:{node.lineno} {node.name}: {length} lines")
+    assert not big, big

@@ -45,10 +45,20 @@ class EasyBackfill(QueuePolicy):
         self.freed = False  # units came back as the reservation foresaw
         self.rescan = False  # a job was backfilled: a job rejected before it may fit now
         self.ctx: _Shadow | None = None  # the head's reservation
+        self.head_job = -1  # the job it is for
 
     def enqueue(self, j: int) -> None:
         self.q.append(j)
         self.fresh.append(j)
+
+    def left(self, j: int) -> None:
+        """Waiting job j left for an overflow target. Unless it was the head, the head and
+        the capacity are as they were, so the reservation stands; the window behind the head
+        lost a job and may have gained one: rescan it."""
+        if self.ctx is None or j == self.head_job:
+            self.dirty = True
+        else:
+            self.rescan = True
 
     def started(self, j: int, end: float) -> None:
         pool = self.pool
@@ -116,6 +126,7 @@ class EasyBackfill(QueuePolicy):
         if i >= len(q):
             self.ctx = None
             return
+        self.head_job = q[i]
         self.ctx = self.shadow(q[i])
         self.scan(i)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import insort
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -23,21 +24,25 @@ else:
 
 class Overflow(EngineState):
     def try_targets(self, j: int) -> bool:
+        """Send waiting job j to the first of its pool's targets with room; say whether."""
         u = self.units[j]
-        for k in self.pool_targets[self.jpool[j]]:
-            if self.room(k) >= u:
+        p = self.jpool[j]
+        tcap, tused, tclaim = self.tcap, self.tused, self.tclaim
+        for k in self.pool_targets[p]:
+            if tcap[k] - tused[k] - tclaim[k] >= u:  # room(k), inline: this is hot
                 t = self.targets[k]
                 now = self.env.now
-                self.tused[k] += u
+                tused[k] += u
                 self.state[j] = _RUNNING
-                self.nwaiting[self.jpool[j]] -= 1
+                self.nwaiting[p] -= 1
                 self.held[j] = u
                 self.send[j] = now
-                self.start[j] = now + t.startup_hours
-                self.end[j] = self.start[j] + self.dur[j] / t.speed
+                self.start[j] = start = now + t.startup_hours
+                self.end[j] = end = start + self.dur[j] / t.speed
                 self.ran_on[j] = k + 1
-                self.at(self.end[j] - now, _COMPLETE, self.on_complete, j)
-                self.request_place(self.jpool[j])  # it may have been the queue's head
+                self.at(end - now, _COMPLETE, self.on_complete, j)
+                self.queues[p].left(j)  # the policy says what its leaving changes
+                self.request_place(p, dirty=False)
                 return True
         return False
 
@@ -52,7 +57,12 @@ class Overflow(EngineState):
         if not self.try_targets(j) and self.pool_targets[p]:
             # retried whenever a target frees room (see retry_overflow)
             self.owait_seq += 1
-            self.owait[p].setdefault(self.units[j], deque()).append((self.owait_seq, j))
+            u = self.units[j]
+            buckets = self.owait[p]
+            if u not in buckets:
+                buckets[u] = deque()
+                insort(self.owait_sizes[p], u)
+            buckets[u].append((self.owait_seq, j))
 
     def on_expiries(self, ev: _Call) -> None:
         now = self.env.now
@@ -84,14 +94,17 @@ class Overflow(EngineState):
         buckets = self.owait[p]
         if not buckets:
             return
+        sizes = self.owait_sizes[p]  # ascending: stop at the first size with no room
         targets = self.pool_targets[p]
         state = self.state
-        room = max(self.room(k) for k in targets)
+        tcap, tused, tclaim = self.tcap, self.tused, self.tclaim
+        room = max(tcap[k] - tused[k] - tclaim[k] for k in targets)
         while True:
             best_seq, best_u = -1, -1
-            for u, dq in buckets.items():
+            for u in sizes:
                 if u > room:
-                    continue
+                    break
+                dq = buckets[u]
                 while dq and state[dq[0][1]] != _WAITING:
                     dq.popleft()  # started on reserved units meanwhile
                 if dq and (best_u < 0 or dq[0][0] < best_seq):
@@ -100,7 +113,7 @@ class Overflow(EngineState):
                 return
             j = buckets[best_u].popleft()[1]
             self.try_targets(j)
-            room = max(self.room(k) for k in targets)
+            room = max(tcap[k] - tused[k] - tclaim[k] for k in targets)
 
     def on_target_capacity(self, ev: _Call) -> None:
         k, cap = self.target_events[ev.arg]

@@ -46,6 +46,10 @@ class QueuePolicy:
     def started(self, j: int, end: float) -> None:
         """Job j started on reserved units and will end at ``end`` (if tracks_running)."""
 
+    def left(self, j: int) -> None:
+        """Waiting job j left for an overflow target: it may have been the head."""
+        self.dirty = True
+
     def completed(self, j: int) -> bool:
         """Job j ended on reserved units (if tracks_running); whether the policy foresaw
         its units coming back (then the pass need not start from scratch)."""

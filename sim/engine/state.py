@@ -67,6 +67,7 @@ class EngineState:
         self.nwaiting = [0] * len(inp.pools)  # jobs waiting for the pool (backfill's window)
         # jobs waiting for an overflow target: size -> (expiry order, job), per pool
         self.owait: list[dict[int, deque[tuple[int, int]]]] = [{} for _ in inp.pools]
+        self.owait_sizes: list[list[int]] = [[] for _ in inp.pools]  # owait's keys, sorted
         self.owait_seq = 0
         self.place_due: set[int] = set()
         self.expiries: list[tuple[float, int]] = []
