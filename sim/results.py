@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.scenario import Scenario
 from sim.variance import CONTROL_PREFIX, EXPECTED_PREFIX, adjusted, t975
+
+if TYPE_CHECKING:  # pandas is imported where frames are made: start-up stays light
+    import pandas as pd
 
 STAT_NAMES = ("mean", "sd", "ci95_low", "ci95_high", "p5", "p10", "p50", "p90", "p95")
 
@@ -110,6 +112,8 @@ class RunResult:
 
     def summary_frame(self) -> pd.DataFrame:
         """The summary as a frame: one row per metric, one column per statistic."""
+        import pandas as pd
+
         return pd.DataFrame(self.summary()).T[list(STAT_NAMES)]
 
     def to_json_dict(self, version: str) -> dict[str, Any]:

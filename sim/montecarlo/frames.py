@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim import calendar, engine, metrics
 from sim.distributions import FloatArray
 from sim.results import RunResult
 from sim.scenario import Scenario
+
+if TYPE_CHECKING:  # pandas is imported where frames are made: start-up stays light
+    import pandas as pd
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +38,8 @@ def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int
     A job that had not started by the horizon has empty ``start_hours``/``end_hours`` and
     its censored wait (horizon − submit), as in the summary's wait statistics.
     """
+    import pandas as pd
+
     j = rec.jobs
     started = rec.start_hours < rec.horizon_hours
     wl = (
@@ -71,6 +76,8 @@ def assemble(
     scenario: Scenario, seed: int, reps: Sequence[Replication], record_jobs: bool = False
 ) -> RunResult:
     """Join replications into tidy frames."""
+    import pandas as pd
+
     rows = [{"replication": r.index, **r.metrics} for r in reps]
     replications = pd.DataFrame(rows)
     replications["replication"] = replications["replication"].astype("int64")
@@ -90,6 +97,8 @@ def assemble(
 
 def timeseries_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:
     """One row per replication × pool × contract month."""
+    import pandas as pd
+
     frames = []
     for r in reps:
         for pool, cols in r.monthly.items():
@@ -110,12 +119,16 @@ def timeseries_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.Data
 
 
 def _month_start(scenario: Scenario, month: pd.Series) -> pd.Series:
+    import pandas as pd
+
     start = pd.Timestamp(scenario.start)
     return (start + pd.to_timedelta(month * calendar.HOURS_PER_MONTH, "h")).dt.floor("D")
 
 
 def spend_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:
     """One row per replication × month × spend component (reserved, overflow, transfer)."""
+    import pandas as pd
+
     frames = []
     for r in reps:
         for (pool, component, target), values in (r.spend or {}).items():
@@ -140,6 +153,8 @@ def spend_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame
 def contract_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:
     """One row per replication × contract month: eligible spend, committed dollars not yet
     spent (lock-in exposure), cash paid and its present value."""
+    import pandas as pd
+
     frames = []
     for r in reps:
         cols = r.contract or {}
@@ -162,6 +177,8 @@ def contract_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFr
 
 def waits_frame(reps: Sequence[Replication]) -> pd.DataFrame:
     """One row per replication × job workload × wait bin: started jobs by wait."""
+    import pandas as pd
+
     lo, hi = metrics.WAIT_BIN_EDGES[:-1], metrics.WAIT_BIN_EDGES[1:]
     frames = [
         pd.DataFrame(

@@ -12,6 +12,7 @@ rest of the key path. Distributions and the keys that take them are
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -274,7 +275,7 @@ class Table(BaseModel):
     @classmethod
     def keys(cls) -> tuple[str, ...]:
         """The table's keys: its own first, then those it shares (a pool's price path)."""
-        own = [k for k in cls.model_fields if k in cls.__dict__.get("__annotations__", {})]
+        own = [k for k in cls.model_fields if k in inspect.get_annotations(cls)]
         return (*own, *(k for k in cls.model_fields if k not in own))
 
     @classmethod
