@@ -176,3 +176,75 @@ def test_workloads_are_a_union_tagged_by_kind_and_distributions_by_dist():
     data = tomllib.loads((ROOT / "configs/baseline.toml").read_text())
     data["workloads"]["pretraining"]["demand_units"] = 3  # a demand key on a jobs workload
     assert _errors(s, data)
+
+
+# where each table of the baseline sits in the document, to try every numeric key there
+TABLES = {
+    "MetaDoc": ("scenario",),
+    "PoolDoc": ("pools", "trainium"),
+    "TargetDoc": ("overflow", 0),
+    "JobsDoc": ("workloads", "pretraining"),
+    "PolicyDoc": ("policy",),
+    "ContractDoc": ("contract",),
+}
+
+
+def _number_bounds(prop: dict[str, Any]) -> dict[str, Any] | None:
+    """The number schema of a key (alone, or the number among its options)."""
+    if prop.get("type") in ("number", "integer"):
+        return prop
+    for option in prop.get("anyOf", []):
+        if option.get("type") == "number":
+            return option
+    return None
+
+
+def _cases() -> list[Any]:
+    s = scenario_schema()
+    out = []
+    for table in TABLES:
+        for key, prop in s["definitions"][table]["properties"].items():
+            b = _number_bounds(prop)
+            if b is not None and ("minimum" in b or "maximum" in b):
+                out.append(pytest.param(table, key, b, id=f"{table}.{key}"))
+    return out
+
+
+@pytest.mark.parametrize(("table", "key", "bounds"), _cases())
+def test_the_loader_enforces_the_bounds_the_schema_publishes(table, key, bounds):
+    """An editor and the loader agree: a value just outside a published bound is refused
+    naming the key, and one just inside is not refused for that key."""
+    data = tomllib.loads((ROOT / "configs/baseline.toml").read_text())
+    node = data
+    for part in TABLES[table]:
+        node = node[part]
+    path = ".".join(str(p) for p in TABLES[table] if p != 0)
+    if table == "TargetDoc":
+        path = f"overflow.{node['name']}"
+
+    def outcome(value: float) -> str:
+        trial = copy.deepcopy(data)
+        target = trial
+        for part in TABLES[table]:
+            target = target[part]
+        if key == "discount":
+            trial["contract"].pop("discount_tiers", None)
+        target[key] = value
+        try:
+            scenario_from_dict(trial, "<test>", ROOT / "configs")
+        except ScenarioError as e:
+            return e.path
+        return ""
+
+    step = 1 if bounds.get("type") == "integer" else 1e-6
+    if "minimum" in bounds:
+        low = bounds["minimum"]
+        assert outcome(low - step).startswith(f"{path}.{key}")
+        inside = low + step if bounds.get("exclusiveMinimum") else low
+        assert outcome(inside) != f"{path}.{key}"
+        if bounds.get("exclusiveMinimum"):
+            assert outcome(low).startswith(f"{path}.{key}")
+    if "maximum" in bounds:
+        high = bounds["maximum"]
+        assert outcome(high + step).startswith(f"{path}.{key}")
+        assert outcome(high) != f"{path}.{key}"

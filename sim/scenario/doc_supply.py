@@ -104,7 +104,8 @@ class PoolDoc(Priced):
     price_per_unit_hour: Annotated[Any, Param(0.0, desc="USD per reserved unit-hour, used or idle")]
     reserved_scale: Annotated[float, Num(0.0, desc="multiplies every entry of the schedule")] = 1.0
     speed: Annotated[
-        Any, Param(0.0, low_open=True, desc="work per unit-hour relative to the durations'")
+        Any,
+        Param(0.0, low_open=True, desc="work per unit-hour relative to the durations' reference"),
     ] = 1.0
     generations: Annotated[list[GenerationDoc], BeforeValidator(list_of(_TABLES))] = []  # noqa: RUF012
     delivery: Annotated[list[DeliveryDoc], BeforeValidator(list_of(_TABLES))] = []  # noqa: RUF012
