@@ -26,7 +26,6 @@ from sim.scenario.leaves import (
 from sim.scenario.model import PLACEMENTS, QUEUES
 from sim.scenario.values import _fmt
 
-Schema = dict[str, Any]
 _TABLES = "must be a list of tables"
 
 
