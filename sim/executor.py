@@ -121,7 +121,14 @@ def unordered(
     """
     limit = in_flight or 2 * workers
     results: _Results = queue.Queue()
-    pool = process_context().Pool(workers, initializer=_init_worker)
+    # the parent's objects move to the collector's permanent generation before the fork:
+    # a worker's gc.collect() then never writes to the pages it shares with the parent
+    # (copy-on-write would otherwise give each worker its own copy of them)
+    gc.freeze()
+    try:
+        pool = process_context().Pool(workers, initializer=_init_worker)
+    finally:
+        gc.unfreeze()
     try:
         todo = iter(enumerate(tasks))
         pending = 0
