@@ -84,7 +84,8 @@ def run_block(block: Block) -> pd.DataFrame:
     """One block's rows: its labels, ``replication`` and every metric."""
     rows = []
     for i in range(block.start, block.stop):
-        rep = run_replication(block.scenario, block.seed, i)
+        with executor.releasing():
+            rep = run_replication(block.scenario, block.seed, i)
         rows.append({**block.labels, "replication": i, **rep.metrics})
     frame = pd.DataFrame(rows)
     frame["replication"] = frame["replication"].astype("int64")
@@ -224,10 +225,10 @@ def run_blocks(scenario: Scenario, seed: int, n: int, record_jobs: bool = False)
 def run_frames(block: Block) -> dict[str, pd.DataFrame]:
     """One block's tidy frames (what :func:`assemble` makes of its replications)."""
     record = bool(block.labels.get("record_jobs", False))
-    reps = [
-        run_replication(block.scenario, block.seed, i, record)
-        for i in range(block.start, block.stop)
-    ]
+    reps = []
+    for i in range(block.start, block.stop):
+        with executor.releasing():  # a big replication's heap back before the next one
+            reps.append(run_replication(block.scenario, block.seed, i, record))
     r = assemble(block.scenario, block.seed, reps, record)
     frames = {name: getattr(r, name) for name in _FRAMES}
     return {k: v for k, v in frames.items() if v is not None}

@@ -20,6 +20,7 @@ import pickle
 import queue
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -93,12 +94,27 @@ class _Failed:
             self.error = RuntimeError(f"{type(error).__name__}: {error}")
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Give freed heap back to the system after a task (glibc keeps it otherwise, and a
     worker's resident memory would creep up task after task)."""
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+BIG_WORK_SECONDS = 1.0
+"""Work at least this long gets its memory released at once (a release costs ~30 ms)."""
+
+
+@contextlib.contextmanager
+def releasing() -> Iterator[None]:
+    """Release memory after the work inside, if it was big: a seven-year replication's heap
+    (hundreds of MB of small objects) goes back before the next one starts, instead of
+    fragmenting under it (the baseline's workers peak at ~200 MB instead of ~460 MB)."""
+    start = time.perf_counter()
+    yield
+    if time.perf_counter() - start >= BIG_WORK_SECONDS:
+        release_memory()
 
 
 def _guarded(fn: Callable[[Any], Any], task: Any) -> Any:
@@ -107,7 +123,7 @@ def _guarded(fn: Callable[[Any], Any], task: Any) -> Any:
     except Exception as exc:
         return _Failed(exc)
     finally:
-        _release_memory()
+        release_memory()
 
 
 def unordered(

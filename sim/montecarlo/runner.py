@@ -50,7 +50,11 @@ def run_replication(
 def _run_chunk(
     scenario: Scenario, seed: int, indices: Sequence[int], record_jobs: bool = False
 ) -> list[Replication]:
-    return [run_replication(scenario, seed, i, record_jobs) for i in indices]
+    out = []
+    for i in indices:
+        with executor.releasing():  # a big replication's heap back before the next one
+            out.append(run_replication(scenario, seed, i, record_jobs))
+    return out
 
 
 def chunks(indices: Sequence[int], size: int) -> Iterator[list[int]]:
