@@ -23,6 +23,11 @@ def years(hours: float) -> float:
     return hours / HOURS_PER_YEAR
 
 
+def contract_years(years: float) -> int:
+    """Contract years a horizon of ``years`` touches (a part year counts; at least one)."""
+    return max(1, math.ceil(years - 1e-9))
+
+
 def month_edges(horizon_hours: float) -> NDArray[np.float64]:
     """Edges of contract months (730 h each; the last may be shorter) [h]."""
     n = max(1, math.ceil(horizon_hours / HOURS_PER_MONTH - 1e-9))

@@ -7,14 +7,13 @@ directory, its summary; returns text. :mod:`sim.report` lays it out as HTML and 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim import fmt
+from sim import calendar, fmt
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def _range(x: np.ndarray, f: Any = fmt.usd) -> str:
 def reserved_schedule(pool: dict[str, Any], years: float) -> list[int]:
     """Reserved units per contract year as run: the schedule × ``reserved_scale``, rounded
     down to whole instances (entries past the horizon dropped)."""
-    n = max(1, math.ceil(years - 1e-9))
+    n = calendar.contract_years(years)
     raw = pool.get("reserved", 0)
     values = list(raw) if isinstance(raw, list) else [raw] * n
     scale = float(pool.get("reserved_scale", 1.0))

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import batch
+from sim import batch, calendar
 from sim.errors import ScenarioError, did_you_mean
 from sim.scenario import Scenario, with_overrides
 from sim.sweep import (
@@ -135,7 +135,7 @@ class Optimizer:
         self.metric = metric
         self.constraints = tuple(constraints)
         self.shape = shape
-        self.years = max(1, math.ceil(base.years - 1e-9))
+        self.years = calendar.contract_years(base.years)
         self.budget = budget
         self.workers = workers
         self.store = store if store is not None else batch.MemoryStore()

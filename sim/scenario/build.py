@@ -110,13 +110,8 @@ def _select(
     assert isinstance(doc, Selected)
     shaped = [n for n, w in workloads.items() if not isinstance(w, TraceWorkload)]
     if doc.pool is not None:
-        pool = doc.pool
-        if pool not in pools:
-            raise t.err(
-                "pool",
-                f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
-            )
-        return tuple(n for n in shaped if workloads[n].pool == pool)
+        t.known_pool(doc.pool, pools)
+        return tuple(n for n in shaped if workloads[n].pool == doc.pool)
     if doc.workload is None:
         return tuple(shaped)
     names = doc.workload if isinstance(doc.workload, list) else [doc.workload]

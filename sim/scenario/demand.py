@@ -4,19 +4,18 @@ workload deserves."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from sim.calendar import HOURS_PER_YEAR
+from sim.calendar import HOURS_PER_YEAR, contract_years
 from sim.distributions import (
     Choice,
     Empirical,
     Fixed,
 )
-from sim.errors import ScenarioError, did_you_mean
+from sim.errors import ScenarioError
 from sim.scenario.doc_demand import DemandDoc, JobsDoc, TraceDoc
 from sim.scenario.files import _data_path, _read_column, _read_trace
 from sim.scenario.leaves import bounds_of
@@ -39,7 +38,7 @@ def _growth(t: Reader, years: float) -> tuple[ParamSpec, ...]:
     raw = t.doc.growth_per_year  # type: ignore[attr-defined]
     if not isinstance(raw, list):
         return (t.param("growth_per_year"),)
-    n_years = max(1, math.ceil(years - 1e-9))
+    n_years = contract_years(years)
     if len(raw) < n_years:
         raise t.err(
             "growth_per_year",
@@ -61,12 +60,7 @@ def _build_workload(
     years: float,
 ) -> Workload:
     t = Reader(where, f"workloads.{name}", doc, base_dir)
-    if doc.pool not in pools:
-        raise t.err(
-            "pool",
-            f"names no pool: {doc.pool!r}{did_you_mean(doc.pool, pools)}; "
-            f"pools: {', '.join(pools)}",
-        )
+    t.known_pool(doc.pool, pools)
     if isinstance(doc, TraceDoc):
         return _trace_workload(t, doc, name)
     growth = _growth(t, years)

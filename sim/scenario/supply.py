@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from sim.calendar import HOURS_PER_YEAR
+from sim.calendar import HOURS_PER_YEAR, contract_years
 from sim.errors import ScenarioError, did_you_mean
 from sim.scenario.doc_supply import ContractDoc, PoolDoc, Priced, TargetDoc
 from sim.scenario.model import (
@@ -21,10 +21,6 @@ from sim.scenario.model import (
     PricePath,
 )
 from sim.scenario.tables import Reader
-
-
-def _contract_years(years: float) -> int:
-    return max(1, math.ceil(years - 1e-9))
 
 
 def _price_path(t: Reader) -> PricePath | None:
@@ -41,7 +37,7 @@ def _price_path(t: Reader) -> PricePath | None:
 def _reserved_levels(t: Reader, years: float, m: int, scale: float) -> list[int]:
     """The reserved units of every contract year, scaled, checked against instance_units."""
     raw = t.doc.reserved  # type: ignore[attr-defined]
-    n_years = _contract_years(years)
+    n_years = contract_years(years)
     if isinstance(raw, list):
         if len(raw) < n_years:
             raise t.err(
@@ -107,12 +103,7 @@ def _build_target(
     where: str, doc: TargetDoc, pools: Mapping[str, Pool], base_dir: Path
 ) -> OverflowTarget:
     t = Reader(where, f"overflow.{doc.name}", doc, base_dir)
-    if doc.pool not in pools:
-        raise t.err(
-            "pool",
-            f"names no pool: {doc.pool!r}{did_you_mean(doc.pool, pools)}; "
-            f"pools: {', '.join(pools)}",
-        )
+    t.known_pool(doc.pool, pools)
     return OverflowTarget(
         name=doc.name,
         pool=doc.pool,
@@ -138,7 +129,7 @@ def _commitment(where: str, doc: ContractDoc, years: float) -> tuple[float, ...]
         if isinstance(raw, list):
             raise ScenarioError(where, "contract.commitment_usd", f"must be a number, got {raw!r}")
         return (raw,)
-    n_years = _contract_years(years)
+    n_years = contract_years(years)
     if not isinstance(raw, list) or len(raw) < n_years:
         raise ScenarioError(
             where,

@@ -6,6 +6,7 @@ checked against the key's bounds)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sim.distributions import (
     Normal,
     Uniform,
 )
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, did_you_mean
 from sim.scenario.dists import (
     ChoiceDoc,
     EmpiricalDoc,
@@ -53,6 +54,14 @@ class Reader:
 
     def err(self, key: str, message: str) -> ScenarioError:
         return ScenarioError(self.where, self.sub(key), message)
+
+    def known_pool(self, pool: str, pools: Mapping[str, object]) -> None:
+        """The table's ``pool`` must name a pool of the scenario."""
+        if pool not in pools:
+            raise self.err(
+                "pool",
+                f"names no pool: {pool!r}{did_you_mean(pool, pools)}; pools: {', '.join(pools)}",
+            )
 
     def param(self, key: str) -> ParamSpec:
         """The key as a ParamSpec: fixed, or drawn once per replication."""

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import calendar
 from sim.results import describe
 from sim.scenario import DemandWorkload, Scenario, with_overrides
 from sim.sweep.objectives import (
@@ -41,7 +42,7 @@ def _py(v: Any) -> Any:
 
 def reserved_units(scenario: Scenario) -> dict[str, list[int]]:
     """Reserved units per contract year of every pool, as the scenario runs them."""
-    n = max(1, math.ceil(scenario.years - 1e-9))
+    n = calendar.contract_years(scenario.years)
     return {name: [int(u) for u in p.reserved[:n]] for name, p in scenario.pools.items()}
 
 
