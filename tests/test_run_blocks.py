@@ -98,23 +98,19 @@ def test_dask_gives_the_same_run(tmp_path, reference):
     _same(out, reference)
 
 
-def test_an_interrupted_stress_study_resumes_to_the_same_cases(tmp_path, capsys, monkeypatch):
-    base = ROOT / "configs/examples/mmc.toml"
+def _small_stress(tmp_path):
+    """A stress study of the M/M/c example (0.05 years, 20 replications, one worker) with
+    one case, arrivals x1.3: the command line without --out."""
     case = tmp_path / "boom.toml"
     case.write_text(
         '[scenario]\nname = "boom"\n\n[workloads.jobs]\narrivals_per_day = { times = 1.3 }\n'
     )
-    args = [
-        "stress",
-        str(base),
-        str(case),
-        "--set",
-        "scenario.years=0.05",
-        "-n",
-        "20",
-        "--workers",
-        "1",
-    ]
+    base = str(ROOT / "configs/examples/mmc.toml")
+    return ["stress", base, str(case), "--set", "scenario.years=0.05", "-n", "20", "--workers", "1"]
+
+
+def test_an_interrupted_stress_study_resumes_to_the_same_cases(tmp_path, capsys, monkeypatch):
+    args = _small_stress(tmp_path)
     fresh = tmp_path / "fresh"
     assert main([*args, "--out", str(fresh)]) == 0
     out = tmp_path / "st"
@@ -168,24 +164,7 @@ def test_an_interrupted_stress_study_with_vary_resumes_its_reoptimisation(
 ):
     """The re-optimisation sweeps of ``stress --vary`` keep their blocks with the study:
     a resumed study runs only what had not finished, and says the same."""
-    base = ROOT / "configs/examples/mmc.toml"
-    case = tmp_path / "boom.toml"
-    case.write_text(
-        '[scenario]\nname = "boom"\n\n[workloads.jobs]\narrivals_per_day = { times = 1.3 }\n'
-    )
-    args = [
-        "stress",
-        str(base),
-        str(case),
-        "--set",
-        "scenario.years=0.05",
-        "-n",
-        "20",
-        "--workers",
-        "1",
-        "--vary",
-        "pools.gpu.reserved=8,12",
-    ]
+    args = [*_small_stress(tmp_path), "--vary", "pools.gpu.reserved=8,12"]
     fresh = tmp_path / "fresh"
     assert main([*args, "--out", str(fresh)]) == 0
     out = tmp_path / "st"
