@@ -18,7 +18,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.errors import did_you_mean
-from sim.scenario.leaves import DISTRIBUTION, Checked, Num, Schema, Str, Table, fail, house
+from sim.scenario.leaves import (
+    DISTRIBUTION,
+    Checked,
+    Num,
+    Schema,
+    Str,
+    Table,
+    fail,
+    house,
+    message_of,
+)
 from sim.scenario.values import _fmt, _number
 
 
@@ -202,14 +212,9 @@ def distribution(value: dict[str, Any], b: Num) -> AnyDist:
         doc = _DIST.validate_python(value)
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
-        ctx = err.get("ctx") or {}
+        sub, message = message_of(err)
         keys = [str(x) for x in err["loc"][1:]]  # the first is the tag, not a key
-        if ctx.get("sub"):
-            keys.append(str(ctx["sub"]))
-        message = str(ctx["message"]) if err["type"] == "capsim" else "is required"
-        if err["type"] not in ("capsim", "missing"):
-            message = f"{err['msg']}, got {err.get('input')!r}"
-        raise fail(message, ".".join(keys)) from None
+        raise fail(message, ".".join([*keys, sub] if sub else keys)) from None
     lo, hi, lo_open = b.low, b.high, b.low_open
     if isinstance(doc, FixedDoc):
         house(lambda: _number("", "value", doc.value, lo, hi, lo_open))

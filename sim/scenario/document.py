@@ -25,6 +25,7 @@ from sim.scenario.leaves import (
     Table,
     fail,
     house,
+    message_of,
 )
 from sim.scenario.values import _safe_name
 
@@ -86,22 +87,6 @@ def _key_path(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts)
 
 
-def _message(err: Any) -> tuple[str, str]:
-    """(rest of the key path, message) of one pydantic error, in capsim's words."""
-    ctx = err.get("ctx") or {}
-    kind = err["type"]
-    value = err.get("input")
-    if kind == "capsim":
-        return str(ctx.get("sub", "")), str(ctx["message"])
-    if kind == "missing":
-        return "", "is required"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return "", f"must be a table, got {value!r}"
-    if kind == "list_type":
-        return "", f"must be a list, got {value!r}"
-    return "", f"{err['msg']}, got {value!r}"
-
-
 def read_document(data: Any, where: str) -> ScenarioDoc:
     """Validate a parsed scenario; raise a ScenarioError naming ``where``, the key path,
     the value and what is allowed."""
@@ -109,7 +94,7 @@ def read_document(data: Any, where: str) -> ScenarioDoc:
         return ScenarioDoc.model_validate(data)
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
-        sub, message = _message(err)
+        sub, message = message_of(err)
         path = _key_path(tuple(err["loc"]), data)
         if sub:
             path = f"{path}{sub}" if sub.startswith("[") else (f"{path}.{sub}" if path else sub)

@@ -41,6 +41,22 @@ def fail(message: str, sub: str = "") -> PydanticCustomError:
     return PydanticCustomError("capsim", "{message}", ctx)
 
 
+def message_of(err: Any) -> tuple[str, str]:
+    """(rest of the key path, message) of one pydantic error, in capsim's words."""
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "capsim":
+        return str(ctx.get("sub", "")), str(ctx["message"])
+    if kind == "missing":
+        return "", "is required"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "", f"must be a table, got {value!r}"
+    if kind == "list_type":
+        return "", f"must be a list, got {value!r}"
+    return "", f"{err['msg']}, got {value!r}"
+
+
 def house(check: Callable[[], Any]) -> Any:
     """Run a check that raises ScenarioError (its path: the rest of the key path)."""
     try:
