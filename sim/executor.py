@@ -1,12 +1,17 @@
 """Local worker processes that stop when told: bounded work in flight, prompt interrupts.
 
 Every parallel path of capsim (replications of a run, blocks of a sweep or stress test)
-goes through :func:`unordered`: a ``multiprocessing`` pool fed a bounded number of tasks
-at a time (memory stays flat whatever the replication count), results handed back as they
-finish. On Ctrl-C, SIGTERM or any error the pool is terminated at once, not drained:
-queued work is dropped, running workers are killed, and the exception goes on to the
-caller (which keeps what finished and says how to resume). Workers ignore SIGINT (the
-parent decides) and, on Linux, die with their parent even if it is killed outright.
+goes through :func:`unordered`: the standard library's
+:class:`concurrent.futures.ProcessPoolExecutor` fed a bounded number of tasks at a time
+(memory stays flat whatever the replication count), results handed back as they finish.
+The executor gives each worker its own result path and watches every worker's process, so
+a worker that dies is reported (:class:`WorkerDied`) instead of waited for. On Ctrl-C,
+SIGTERM or any error every worker is killed at once, not drained, the pool is shut down,
+and the exception goes on to the caller (which keeps what finished and says how to
+resume). Signals that arrive while work is in flight are noted and raised between the
+loop's own steps, never inside the executor's. Workers ignore SIGINT (the parent decides)
+and, on Linux, die with their parent even if it is killed outright. Why this executor and
+not ``multiprocessing.Pool`` (whose ``terminate`` could hang): docs/design.md.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import gc
 import multiprocessing as mp
 import os
 import pickle
-import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -63,23 +70,6 @@ def _init_worker() -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
             pass
-
-
-_Results = queue.Queue[tuple[int, Any, BaseException | None]]
-
-
-def _put_result(results: _Results, i: int) -> Callable[[Any], None]:
-    def put(value: Any) -> None:
-        results.put((i, value, None))
-
-    return put
-
-
-def _put_error(results: _Results, i: int) -> Callable[[BaseException], None]:
-    def put(error: BaseException) -> None:
-        results.put((i, None, error))
-
-    return put
 
 
 class _Failed:
@@ -126,6 +116,62 @@ def _guarded(fn: Callable[[Any], Any], task: Any) -> Any:
         release_memory()
 
 
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker of ``pool`` now (Python 3.14 has ``kill_workers``; before it the
+    executor keeps its processes in ``_processes``, a stable attribute since 3.2)."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:  # pragma: no cover - Python 3.14+
+        with contextlib.suppress(Exception):
+            kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without returning (killed from outside, out of memory)."""
+
+
+class _Signals:
+    """While work is in flight, SIGINT and SIGTERM are only noted; the loop that owns the
+    pool raises them between its own steps (through the handler that was installed before),
+    never inside the executor's code, where an exception could leave a lock held."""
+
+    WATCHED = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for s in self.WATCHED:
+                self.previous[s] = signal.signal(s, self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.pending.append(signum)
+
+    def deliver(self) -> None:
+        """Raise what a noted signal would have raised under the previous handler."""
+        if not self.pending:
+            return
+        signum = self.pending.pop(0)
+        handler = self.previous.get(signum)
+        if handler == signal.SIG_IGN:
+            return
+        if callable(handler):
+            handler(signum, None)
+        if signum == signal.SIGINT or handler == signal.default_int_handler:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+
 def unordered(
     fn: Callable[[T], R], tasks: Iterable[T], workers: int, in_flight: int | None = None
 ) -> Iterator[tuple[int, R]]:
@@ -133,50 +179,53 @@ def unordered(
 
     At most ``in_flight`` tasks (default two per worker) are submitted at once. If the
     consumer stops (an exception, Ctrl-C, SIGTERM turned into an exception, or closing the
-    generator), the pool is terminated immediately.
+    generator), or a worker raises or dies, every worker is killed at once and the pool shut
+    down before the exception goes on: nothing is left running.
     """
     limit = in_flight or 2 * workers
-    results: _Results = queue.Queue()
-    # the parent's objects move to the collector's permanent generation before the fork:
-    # a worker's gc.collect() then never writes to the pages it shares with the parent
-    # (copy-on-write would otherwise give each worker its own copy of them)
-    gc.freeze()
-    try:
-        pool = process_context().Pool(workers, initializer=_init_worker)
-    finally:
-        gc.unfreeze()
-    try:
-        todo = iter(enumerate(tasks))
-        pending = 0
-        exhausted = False
-        while True:
-            while not exhausted and pending < limit:
-                nxt = next(todo, None)
-                if nxt is None:
-                    exhausted = True
+    todo = iter(enumerate(tasks))
+    pending: dict[Future[Any], int] = {}
+    with _Signals() as signals:
+        pool = ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_init_worker)
+        finished = False
+        try:
+            first = True
+            while True:
+                while len(pending) < limit:
+                    nxt = next(todo, None)
+                    if nxt is None:
+                        break
+                    i, task = nxt
+                    if first:
+                        # workers fork at the first submit: the parent's objects move to the
+                        # collector's permanent generation before it, so a worker's collection
+                        # never writes to the pages it shares with the parent
+                        gc.freeze()
+                    try:
+                        pending[pool.submit(_guarded, fn, task)] = i
+                    finally:
+                        if first:
+                            gc.unfreeze()
+                            first = False
+                signals.deliver()
+                if not pending:
                     break
-                i, task = nxt
-                pool.apply_async(
-                    _guarded,
-                    (fn, task),
-                    callback=_put_result(results, i),
-                    error_callback=_put_error(results, i),
-                )
-                pending += 1
-            if pending == 0:
-                break
-            try:
-                i, value, error = results.get(timeout=0.2)  # wakes for signals
-            except queue.Empty:
-                continue
-            pending -= 1
-            if isinstance(value, _Failed):
-                error = value.error
-            if error is not None:
-                raise error
-            yield i, value
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()  # a no-op after close and join; otherwise: stop now, drop the rest
-        pool.join()
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                signals.deliver()
+                for future in done:
+                    i = pending.pop(future)
+                    try:
+                        value = future.result()
+                    except BrokenProcessPool:
+                        raise WorkerDied(
+                            "a worker process died without a result (killed from outside or "
+                            "out of memory); finished work is kept"
+                        ) from None
+                    if isinstance(value, _Failed):
+                        raise value.error
+                    yield i, value
+            finished = True
+        finally:
+            if not finished:
+                _kill_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)

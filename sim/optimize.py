@@ -202,6 +202,16 @@ class Optimizer:
             tuple(tuple(u // self.m[p] for u in units[p]) for p in self.pools)
         )
 
+    def shaped_own(self) -> Ramp:
+        """The scenario's own ramp put through the asked shape (itself when it has it)."""
+        own = self.own_ramp()
+        shaped = tuple(self._shaped(r) for r in own[: len(self.pools)])
+        return (*shaped, *own[len(self.pools) :])
+
+    def has_shape(self, ramp: Ramp) -> bool:
+        """Whether every pool's ramp of a candidate has the asked shape."""
+        return all(self._shaped(r) == r for r in ramp[: len(self.pools)])
+
     def scaled(self, scale: float) -> Ramp:
         own = self.own_ramp()[: len(self.pools)]
         ramp = tuple(self._shaped(tuple(max(0, int(k * scale)) for k in r)) for r in own)
@@ -293,13 +303,18 @@ class Optimizer:
         say = log or (lambda _m: None)
         uniform = self.evaluate([self.scaled(s) for s in UNIFORM_SCALES])
         own = self.evaluate([self.own_ramp()])[0]
+        # the own ramp is what the answer is compared with; it competes only in the asked
+        # shape (a falling ramp under --shape flat starts the search as its flat cover)
+        start = self.evaluate([self.shaped_own()])[0]
         best_uniform = uniform[0]
         for ev, _s in zip(uniform[1:], UNIFORM_SCALES[1:], strict=True):
             if ev.better_than(best_uniform):
                 best_uniform = ev
         scale = UNIFORM_SCALES[[e.ramp for e in uniform].index(best_uniform.ramp)]
         incumbent = (
-            best_uniform if best_uniform.better_than(own) or best_uniform.ramp == own.ramp else own
+            best_uniform
+            if best_uniform.better_than(start) or best_uniform.ramp == start.ramp
+            else start
         )
         say(f"start: uniform scale {scale:g}, {self.objective} {incumbent.value:.6g}")
         top = max((max(r) for r in incumbent.ramp[: len(self.pools)]), default=1)
@@ -321,6 +336,7 @@ class Optimizer:
             else:
                 incumbent = winner
                 say(f"round {rounds}: {self.objective} {incumbent.value:.6g} (step {step})")
+        assert self.has_shape(incumbent.ramp), (self.shape, incumbent.ramp)
         summary = self._summary(incumbent, own, best_uniform, scale, rounds, holdout)
         frames = []
         for ramp, ev in self.cache.items():

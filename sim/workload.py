@@ -209,6 +209,18 @@ def _check_job_count(
         )
 
 
+def check_volumes(scenario: Scenario, seed: int | None = None) -> None:
+    """Refuse, before any folder is made or worker started, a scenario whose first
+    replication would submit more jobs than capsim simulates (the same check every
+    replication makes before drawing its jobs)."""
+    seed = scenario.seed if seed is None else seed
+    params = draw_params(scenario, seed, 0)
+    for w in scenario.workloads.values():
+        if isinstance(w, JobsWorkload):
+            rate = params[w.arrivals_per_day.path] / 24.0
+            _check_job_count(scenario, w, rate, seed, 0, params)
+
+
 def job_stream(
     scenario: Scenario, seed: int, replication: int, params: dict[str, float]
 ) -> JobStream:

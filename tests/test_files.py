@@ -25,6 +25,10 @@ MMC = ROOT / "configs/examples/mmc.toml"
 SHORT = ["--set", "scenario.years=0.01", "-n", "2", "--workers", "1"]
 
 
+CAPSIM_TIMEOUT = 300
+"""Seconds a capsim command in a test may take: a hang fails its test, not the CI run."""
+
+
 def capsim(*args, cwd=ROOT, limit_bytes=None):
     def limit():  # a file-size limit, as `ulimit -f` sets it
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
@@ -36,6 +40,7 @@ def capsim(*args, cwd=ROOT, limit_bytes=None):
         cwd=cwd,
         check=False,
         preexec_fn=limit if limit_bytes else None,
+        timeout=CAPSIM_TIMEOUT,  # a hang fails the test, not CI
     )
 
 

@@ -204,3 +204,31 @@ def test_commitment_search_picks_the_best_tier_for_the_chosen_ramp():
 def test_commitment_search_needs_tiers():
     with pytest.raises(ScenarioError, match="discount tiers"):
         optimize.Optimizer(_scenario(), ["gpu"], 2, 1, commitment=True)
+
+
+@pytest.mark.parametrize("shape", ["flat", "non-decreasing"])
+def test_the_result_has_the_asked_shape_even_when_the_own_ramp_has_not(shape):
+    # the scenario's own ramp [10, 5] is the cheapest ramp in sight (demand halves after
+    # year 1), but it is neither flat nor non-decreasing: it may be the baseline of the
+    # comparison, never the answer (the old search returned [10, 5] under both shapes)
+    sc = build(
+        {"gpu": {"unit": "gpu", "reserved": [10, 5], "price_per_unit_hour": PRICE}},
+        {
+            "d": {
+                "kind": "demand",
+                "pool": "gpu",
+                "demand_units": 10,
+                "growth_per_year": [0.0, -0.5],
+            }
+        },
+        overflow=[{"name": "od", "pool": "gpu", "price_per_unit_hour": OD}],
+        years=2.0,
+        seed=3,
+    )
+    res = optimize.Optimizer(sc, ["gpu"], 2, sc.seed, "mean", shape=shape, budget=30).run()
+    ramp = res.summary["pools"]["gpu"]
+    if shape == "flat":
+        assert len(set(ramp)) == 1, ramp
+    else:
+        assert ramp == sorted(ramp), ramp
+    assert res.summary["baseline"]["pools"]["gpu"] == [10, 5]  # still compared against

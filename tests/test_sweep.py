@@ -163,7 +163,7 @@ def _sweep_cmd(out: Path, extra: list[str]) -> list[str]:
 
 def test_resume_after_sigkill_gives_the_same_files(tmp_path):
     full = tmp_path / "full"
-    subprocess.run(_sweep_cmd(full, []), check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(_sweep_cmd(full, []), check=True, capture_output=True, cwd=ROOT, timeout=300)
     part = tmp_path / "part"
     proc = subprocess.Popen(
         _sweep_cmd(part, []), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -182,7 +182,7 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in chunks}
     # without --resume the interrupted sweep is protected
     again = subprocess.run(
-        _sweep_cmd(part, []), capture_output=True, text=True, cwd=ROOT, check=False
+        _sweep_cmd(part, []), capture_output=True, text=True, cwd=ROOT, check=False, timeout=300
     )
     assert again.returncode == 2 and "--resume" in again.stderr
     # resuming with other options is refused
@@ -192,9 +192,12 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
         text=True,
         cwd=ROOT,
         check=False,
+        timeout=300,
     )
     assert other.returncode == 2 and "differs from the interrupted sweep" in other.stderr
-    subprocess.run(_sweep_cmd(part, ["--resume"]), check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        _sweep_cmd(part, ["--resume"]), check=True, capture_output=True, cwd=ROOT, timeout=300
+    )
     after = {p.name: p.stat().st_mtime_ns for p in (part / "chunks").glob("*.parquet")}
     assert all(after[k] == v for k, v in before.items()), "finished chunks were redone"
     pd.testing.assert_frame_equal(
@@ -205,7 +208,12 @@ def test_resume_after_sigkill_gives_the_same_files(tmp_path):
     assert a == b
     # a finished sweep has nothing to resume, and is not replaced without --force
     done = subprocess.run(
-        _sweep_cmd(part, ["--resume"]), capture_output=True, text=True, cwd=ROOT, check=False
+        _sweep_cmd(part, ["--resume"]),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=300,
     )
     assert done.returncode == 2 and "holds no interrupted sweep" in done.stderr
 

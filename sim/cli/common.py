@@ -72,15 +72,27 @@ _seed = _whole(0)
 
 
 @contextmanager
-def _keep_on_interrupt(folder: Path, what: str) -> Iterator[None]:
+def _keep_on_interrupt(folder: Path, what: str, partial: bool = False) -> Iterator[None]:
     """On Ctrl-C or SIGTERM, say how many finished blocks ``folder/chunks`` keeps and how to
-    go on (a sweep's or optimisation's --out; a run's or stress study's hidden partial)."""
+    go on (a sweep's or optimisation's --out; a run's or stress study's hidden partial).
+
+    A hidden ``partial`` folder that holds no finished block when the work fails or stops
+    (a refused value found by a worker, an interrupt in the first seconds) is removed: a
+    failed run with nothing finished leaves nothing behind, and the next run into the same
+    --out is not refused as an interrupted one."""
+    from sim.store import FramesStore, drop_partial
+
     try:
         yield
-    except (KeyboardInterrupt, Terminated):
-        from sim.store import FramesStore
-
+    except BaseException as exc:
         kept = FramesStore(folder).count()
+        if partial and kept == 0:
+            drop_partial(folder)
+            if isinstance(exc, KeyboardInterrupt | Terminated):
+                err.print(f"capsim: stopped before any block of the {what} finished; nothing kept")
+            raise
+        if not isinstance(exc, KeyboardInterrupt | Terminated):
+            raise
         err.print(
             escape(
                 f"capsim: stopped; {kept} finished blocks are kept in {folder}: "
@@ -152,6 +164,9 @@ def _load(path: Path, overrides: Sequence[str]) -> Scenario:
                 f"capsim validate {path} --base SCENARIO.toml)",
             ) from None
         raise
+    from sim.workload import check_volumes
+
+    check_volumes(scenario)  # before any folder is made: a refused run leaves nothing
     _warn(scenario)
     return scenario
 

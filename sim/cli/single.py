@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar.grow(n)
     blocks = store.FramesStore(partial)
     try:
-        with bar.progress, _keep_on_interrupt(partial, "run"):
+        with bar.progress, _keep_on_interrupt(partial, "run", partial=True):
             parts = batch.execute_each(
                 batch.run_blocks(scenario, seed, n, args.record_jobs),
                 blocks,

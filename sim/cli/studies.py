@@ -173,7 +173,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     )
     bar = _Bar(f"stress {scenario.name}")
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
-    with bar.progress, _keep_on_interrupt(partial, "stress study"):
+    with bar.progress, _keep_on_interrupt(partial, "stress study", partial=True):
         result = stress.run_stress(
             scenario,
             args.stress,
