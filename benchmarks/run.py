@@ -197,7 +197,7 @@ def bench_profile() -> dict[str, float]:
     return out
 
 
-def bench_control_variates(n: int = 40) -> dict[str, float]:
+def bench_control_variates(n: int = 80) -> dict[str, float]:
     """CI width of the adjusted (control-variate) estimate over the plain one, on the
     baseline's spend, idle and overflow metrics, from one run of n replications."""
     sc = load_scenario(ROOT / "configs/baseline.toml")

@@ -9,6 +9,19 @@ parameter draws. The adjusted mean is the intercept of the least-squares fit
 ``y_i = μ + βᵀ x_i + e_i``; its standard error comes from the fit, with ``n − q − 1``
 degrees of freedom, widened by the uncertainty of the estimated control means. Pure
 functions.
+
+What holds: the least-squares intercept with fitted coefficients has a bias of order 1/n
+when the metric is not a linear function of the controls (a kink at the reservation: spend
+is price × min(demand, R) + od × max(demand − R, 0)); at 20 replications it was a sixth of
+the interval's half-width on a demand pool with uncertain level and growth. capsim uses the
+*splitting* estimator instead (Avramidis & Wilson 1993): replication i is adjusted with the
+coefficients fitted on the other replications, ``z_i = y_i − β̂₍₋ᵢ₎ᵀ x_i``, and the estimate
+is the mean of the z_i. β̂₍₋ᵢ₎ is independent of (y_i, x_i) and the controls have mean zero,
+so E[z_i] = E[y] exactly, at every n. Its standard error is the z_i's (which carries the
+misfit of a non-linear metric that the regression's own error leaves out), widened for the
+estimated control means; the interval uses t with n − q − 1 degrees of freedom. Coverage of
+the 95 % interval is 93–97 % from 20 replications per control on the kinked metric of the
+tests (tests/test_variance.py); fewer replications per control give no adjusted estimate.
 """
 
 from __future__ import annotations
@@ -67,15 +80,18 @@ def exact_mean_duration(d: Distribution) -> float | None:
     return None
 
 
-MIN_REPLICATIONS_PER_CONTROL = 10
-"""Fewer replications than this per control: the fitted coefficients are too noisy to help."""
+MIN_REPLICATIONS_PER_CONTROL = 20
+"""Fewer replications than this per control: the fitted coefficients are too noisy to help,
+and the interval's coverage falls below 93 % on a kinked metric (89 % at 10 per control)."""
 
 
 def adjusted(
     y: np.ndarray, controls: np.ndarray, mean_cov: np.ndarray | None = None
 ) -> dict[str, float] | None:
     """The control-variate estimate of E[y] with its 95 % interval, or None when there are
-    too few replications for the controls (10 per control) or nothing to fit.
+    too few replications for the controls (:data:`MIN_REPLICATIONS_PER_CONTROL` per
+    control) or nothing to fit. The estimate is the splitting estimator (module docstring):
+    unbiased at every n.
 
     ``mean_cov``: the covariance of the estimated means the controls were centred by (zero
     for controls whose mean is known exactly); it widens the interval by ``βᵀ C β``.
@@ -92,13 +108,17 @@ def adjusted(
     if q == 0 or n < max(q + 3, MIN_REPLICATIONS_PER_CONTROL * q) or np.std(y) == 0:
         return None
     a = np.column_stack([np.ones(n), x])
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    inverse = np.linalg.pinv(a.T @ a)
+    coef = inverse @ (a.T @ y)
     resid = y - a @ coef
+    # leave-one-out coefficients without n refits: coef₍₋ᵢ₎ = coef − (AᵀA)⁻¹ aᵢ eᵢ / (1 − hᵢ)
+    g = a @ inverse
+    leverage = np.sum(g * a, axis=1)
+    loo_beta = coef[1:] - g[:, 1:] * (resid / np.maximum(1.0 - leverage, 1e-12))[:, None]
+    z = y - np.sum(loo_beta * x, axis=1)
     dof = n - q - 1
-    s2 = float(resid @ resid) / dof
-    cov = np.linalg.pinv(a.T @ a) * s2
     beta = coef[1:]
-    se = math.sqrt(max(float(cov[0, 0]) + float(beta @ c @ beta), 0.0))
+    se = math.sqrt(max(float(z.var(ddof=1)) / n + float(beta @ c @ beta), 0.0))
     half = t975(dof) * se
-    mean = float(coef[0])
+    mean = float(z.mean())
     return {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "controls": q}

@@ -216,3 +216,39 @@ def test_a_zero_commitment_has_no_attainment_rather_than_infinity():
         m = run_replication(sc, 1, 0).metrics
     assert math.isnan(m["commit_attainment"])
     assert m["spend_usd.shortfall"] == 0.0
+
+
+def test_demand_work_is_not_sped_up_by_a_generation():
+    # constant demand 10 on reserved 10 at $1, on-demand $2; a speed-2 generation at 0.5 y
+    # changes nothing for demand (it is not sped up): work = 10 unit-hours an hour all year,
+    # so ESR = 1 - 1/2 and a work unit costs $1 (the old accounts multiplied the unit-hours
+    # by the speed of the month: ESR 0.667, $0.667)
+    pool = gpu_pool(10, price=1.0)
+    pool["gpu"]["on_demand_price_per_unit_hour"] = 2.0
+    pool["gpu"]["work_per_unit_hour"] = 1.0
+    pool["gpu"]["generations"] = [{"at_years": 0.5, "speed": 2.0}]
+    sc = build(pool, {"d": {"kind": "demand", "pool": "gpu", "demand_units": 10.0}}, years=1)
+    m = run_replication(sc, 1, 0).metrics
+    assert m["esr.gpu"] == pytest.approx(0.5)
+    assert m["esr"] == pytest.approx(0.5)
+    assert m["cost_per_work_unit_usd.gpu"] == pytest.approx(1.0)
+    assert m["coverage.gpu"] == pytest.approx(1.0)
+
+
+def test_a_job_keeps_the_speed_it_started_with_in_the_accounts(tmp_path):
+    # one unit at $1 (on-demand $4); a job of 8000 reference hours starts at t = 0 on the
+    # old hardware and runs all year though a speed-2 generation arrives at 0.5 y: its work
+    # is 8760 reference unit-hours in the year (the old accounts credited the second half at
+    # speed 2: 13140). A job on a speed-3 target does 3 reference unit-hours an hour.
+    pool = gpu_pool(1, price=1.0)
+    pool["gpu"]["on_demand_price_per_unit_hour"] = 4.0
+    pool["gpu"]["work_per_unit_hour"] = 1.0
+    pool["gpu"]["generations"] = [{"at_years": 0.5, "speed": 2.0}]
+    fast = od(price=4.0, speed=3.0)
+    sc = trace_scenario(tmp_path, [(0, 1, 9000), (1, 1, 300)], pool, overflow=[fast], max_wait=0)
+    m = run_replication(sc, 1, 0).metrics
+    work = 8760.0 + 300.0  # the second job runs 100 h on the target, 3 reference units an hour
+    spend = 8760 * 1.0 + 100 * 4.0
+    assert m["cost_per_work_unit_usd.gpu"] == pytest.approx(spend / work)
+    assert m["esr.gpu"] == pytest.approx(1 - spend / (work * 4.0))
+    assert m["coverage.gpu"] == pytest.approx(8760.0 / work)

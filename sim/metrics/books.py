@@ -77,6 +77,8 @@ class _Books:
     """Paid at month start (upfront reservations) [USD]."""
     target_spend_months: list[FloatArray]
     target_uh_months: list[FloatArray]
+    target_work_months: list[FloatArray]
+    """Reference-speed unit-hours of work done on each target, by month."""
     list_eligible: float = 0.0
     total_reserved_spend: float = 0.0
     total_overflow_spend: float = 0.0
@@ -95,4 +97,5 @@ class _Books:
             start_cash=np.zeros(n_months),
             target_spend_months=[np.zeros(n_months) for _ in range(n_targets)],
             target_uh_months=[np.zeros(n_months) for _ in range(n_targets)],
+            target_work_months=[np.zeros(n_months) for _ in range(n_targets)],
         )

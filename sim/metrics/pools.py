@@ -22,14 +22,18 @@ def _target_accounts(r: _Replication, b: _Books, k: int) -> None:
     tname = names.targets[k]
     on_k = r.started & (rec.ran_on == k + 1)
     uh = binned_integral(r.run_start[on_k], r.run_end[on_k], r.held[on_k], r.edges)
+    tt = prices.targets[k]
+    work = uh * tt.speed  # a job runs on the target at its speed; demand is not sped up
     p = names.target_pool[k]
     served = rec.demand[p]
     if served is not None and k in served.targets:
-        uh = uh + r.hourly_to_months(served.targets[k])
+        demand_uh = r.hourly_to_months(served.targets[k])
+        uh = uh + demand_uh
+        work = work + demand_uh
+    b.target_work_months[k] = work
     to_k = r.sent & (rec.ran_on == k + 1)
     month_sent = np.minimum((rec.send_hours[to_k] // HOURS_PER_MONTH).astype(int), r.n_months - 1)
     counts = np.bincount(month_sent, minlength=r.n_months).astype(float)
-    tt = prices.targets[k]
     net = (1.0 - contract.discount) if tt.eligible else 1.0
     transfers: FloatArray = counts * float(tt.transfer) * net
     usage: FloatArray = uh * tt.price * net
@@ -56,9 +60,23 @@ class _PoolUse:
     used: FloatArray
     overhang: FloatArray
     overhang_work: FloatArray
+    """Unit-hours busy beyond the schedule (on the overhang)."""
+    work_per_busy: FloatArray
+    """Reference-speed work per busy unit-hour on the pool's own units, by month: each job
+    at the speed of the hardware it started on, demand at 1 (it is not sped up)."""
     overflow: FloatArray
     unserved: FloatArray
     demand: FloatArray
+
+
+def _speed_at(r: _Replication, p: int, t: FloatArray) -> FloatArray:
+    """The speed of pool p's hardware at times t: a job's speed all its life is the one it
+    started with (a generation from time g applies to jobs starting at g or later)."""
+    changes = r.prices.pools[p].speed_changes
+    times = np.asarray([c[0] for c in changes], dtype=float)
+    speeds = np.asarray([c[1] for c in changes], dtype=float)
+    out: FloatArray = speeds[np.maximum(np.searchsorted(times, t, side="right") - 1, 0)]
+    return out
 
 
 def _pool_use(r: _Replication, p: int) -> _PoolUse:
@@ -74,11 +92,16 @@ def _pool_use(r: _Replication, p: int) -> _PoolUse:
     overhang_uh = np.maximum(held_months - reserved, 0.0)
     on_p = started & (rec.ran_on == 0) & (jobs.pool == p)
     busy = binned_integral(run_start[on_p], run_end[on_p], held[on_p], edges)
+    work = binned_integral(
+        run_start[on_p], run_end[on_p], held[on_p] * _speed_at(r, p, run_start[on_p]), edges
+    )
     served = rec.demand[p]
     unserved = np.zeros(n_months)
     demand_months = np.zeros(n_months)
     if served is not None:
-        busy = busy + r.hourly_to_months(served.reserved)
+        on_reserved = r.hourly_to_months(served.reserved)
+        busy = busy + on_reserved
+        work = work + on_reserved
         unserved = r.hourly_to_months(served.unserved)
         demand_months = r.hourly_to_months(served.demand)
     if overhang_uh.sum() > 0:
@@ -103,11 +126,13 @@ def _pool_use(r: _Replication, p: int) -> _PoolUse:
     )
     on = mine & started
     job_running = binned_integral(run_start[on], run_end[on], held[on], edges)
+    work_per_busy = np.divide(work, busy, out=np.ones(n_months), where=busy > 0)
     return _PoolUse(
         reserved,
         used,
         overhang_uh,
         overhang_work_uh,
+        work_per_busy,
         overflow,
         unserved,
         job_running + waiting + demand_months,
@@ -168,22 +193,24 @@ def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
     terms = prices.pools[p]
     price = terms.price * (1.0 - prices.contract.discount)
     reserved_spend, undelivered, credit = _reserved_spend(r, b, p, reserved)
-    speed = terms.speed if terms.speed is not None else np.ones(r.n_months)
     mine_t = [k for k, tp in enumerate(names.target_pool) if tp == p]
     overhang_spend, od = _overhang_spend(r, b, p, use.overhang, mine_t)
     m[f"spend_usd.overhang.{pname}"] = float(overhang_spend.sum())
     m[f"overhang_unit_hours.{pname}"] = float(use.overhang.sum())
     pool_spend = reserved_spend + overhang_spend
-    # reference-speed unit-hours of work run on targets and on the overhang
-    overflow_work = use.overhang_work * speed
+    # reference-speed unit-hours of work, counted where it was done at the speed it was done:
+    # on reserved units (busy units fill the schedule first; a month's work shared pro rata
+    # between the schedule and the overhang), on the overhang and on targets
+    used_work = used * use.work_per_busy
+    overflow_work = use.overhang_work * use.work_per_busy
     for k in mine_t:
         pool_spend = pool_spend + b.target_spend_months[k]
-        overflow_work = overflow_work + b.target_uh_months[k] * prices.targets[k].speed
-    work_uh = used * speed + overflow_work  # reference-speed unit-hours of work done
+        overflow_work = overflow_work + b.target_work_months[k]
+    work_uh = used_work + overflow_work
     b.spend_parts[(pname, "reserved", "")] = reserved_spend
     b.spend_parts[(pname, "overhang", "")] = overhang_spend
     if od is not None:
-        equiv = float(np.sum((used * speed + overflow_work) * od))
+        equiv = float(np.sum((used_work + overflow_work) * od))
         b.od_equivalent += equiv
         b.od_spend += float(pool_spend.sum())
         m[f"esr.{pname}"] = 1 - float(pool_spend.sum()) / equiv if equiv > 0 else math.nan
@@ -210,7 +237,7 @@ def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
     m[f"idle_spend_usd.{pname}"] = float((idle * price).sum())
     m[f"utilization.{pname}"] = u / res if res > 0 else math.nan
     # the share of the pool's work (at reference speed) done on reserved units
-    w_res, w_all = float((used * speed).sum()), float(work_uh.sum())
+    w_res, w_all = float(used_work.sum()), float(work_uh.sum())
     m[f"coverage.{pname}"] = w_res / w_all if w_all > 0 else math.nan
     m[f"overflow_unit_hours.{pname}"] = o
     m[f"unserved_unit_hours.pool.{pname}"] = float(use.unserved.sum())

@@ -26,8 +26,9 @@ class PoolTerms:
     payment: str = "monthly"
     od_price: FloatArray | None = None
     """On-demand reference USD per unit-hour per month, for the effective savings rate."""
-    speed: FloatArray | None = None
-    """Time-averaged hardware speed in each month (None: 1)."""
+    speed_changes: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    """(time [h], speed of the pool's hardware from then on): a job runs at the speed of
+    its start all its life."""
     work_per_unit_hour: float | None = None
 
 

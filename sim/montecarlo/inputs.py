@@ -95,7 +95,6 @@ def _prices(
     """The replication's prices by month: pools (with their price paths, speeds and terms),
     targets, and the contract."""
     pools = tuple(scenario.pools.values())
-    H = scenario.horizon_hours
     return metrics.Prices(
         pools=tuple(
             metrics.PoolTerms(
@@ -116,9 +115,7 @@ def _prices(
                     if p.on_demand_price_per_unit_hour is not None
                     else None
                 ),
-                speed=_monthly_speed(
-                    contract.speed_changes(params[p.speed.path], p.generations), H, n_months
-                ),
+                speed_changes=contract.speed_changes(params[p.speed.path], p.generations),
                 work_per_unit_hour=(
                     params[p.work_per_unit_hour.path] if p.work_per_unit_hour is not None else None
                 ),
@@ -159,15 +156,3 @@ def _path(
 ) -> FloatArray:
     rng = stream(seed, replication, key, _PRICE)
     return contract.price_path(params[key], path, params, n_months, rng, generations)
-
-
-def _monthly_speed(
-    changes: tuple[tuple[float, float], ...], horizon_hours: float, n_months: int
-) -> FloatArray:
-    """Time-averaged hardware speed in each contract month."""
-    edges = calendar.month_edges(horizon_hours)
-    starts = np.asarray([t for t, _ in changes], dtype=float)
-    ends = np.append(starts[1:], horizon_hours)
-    speeds = np.asarray([v for _, v in changes], dtype=float)
-    out: FloatArray = metrics.binned_integral(starts, ends, speeds, edges) / np.diff(edges)
-    return out
