@@ -8,7 +8,7 @@ import numpy as np
 from sim import calendar, engine, variance
 from sim.distributions import FloatArray
 from sim.scenario import DemandWorkload, JobsWorkload, Scenario
-from sim.workload import demand_path, draw_params, workload_intensity
+from sim.workload import demand_path, draw_params, start_rate, workload_intensity
 
 
 def _controlled(w: object) -> bool:
@@ -38,7 +38,7 @@ def expected_work_given(
             eu = variance.exact_mean_units(w.units)
             ed = variance.exact_mean_duration(w.duration_hours)
             assert eu is not None and ed is not None
-            rate = params[w.arrivals_per_day.path] / 24.0
+            rate = start_rate(w, params)
             total = workload_intensity(scenario, w, rate, seed, replication, params).total()
             out[w.pool] = out.get(w.pool, 0.0) + total * eu * ed
         elif isinstance(w, DemandWorkload):

@@ -187,6 +187,15 @@ def _plain(scenario: Scenario, w: JobsWorkload | DemandWorkload) -> bool:
     return len(w.growth_per_year) == 1 and not shaped
 
 
+def start_rate(w: JobsWorkload, params: dict[str, float]) -> float:
+    """A jobs workload's arrival rate at the scenario's start [per hour]: its
+    ``arrivals_per_day`` moved from ``rate_at_years`` by the first year's growth."""
+    rate = params[w.arrivals_per_day.path] / 24.0
+    if w.rate_at_years:
+        rate *= (1.0 + params[w.growth_per_year[0].path]) ** (-w.rate_at_years)
+    return rate
+
+
 MAX_JOBS = 5e7  # expected jobs of one workload in one replication, at most
 
 
@@ -217,7 +226,7 @@ def check_volumes(scenario: Scenario, seed: int | None = None) -> None:
     params = draw_params(scenario, seed, 0)
     for w in scenario.workloads.values():
         if isinstance(w, JobsWorkload):
-            rate = params[w.arrivals_per_day.path] / 24.0
+            rate = start_rate(w, params)
             _check_job_count(scenario, w, rate, seed, 0, params)
 
 
@@ -232,7 +241,7 @@ def job_stream(
     job_wls = [w for w in scenario.workloads.values() if not isinstance(w, DemandWorkload)]
     for wi, w in enumerate(job_wls):
         if isinstance(w, JobsWorkload):
-            rate = params[w.arrivals_per_day.path] / 24.0
+            rate = start_rate(w, params)
             rng = stream(seed, replication, w.name, _ARRIVALS)
             _check_job_count(scenario, w, rate, seed, replication, params)
             if _plain(scenario, w):
@@ -347,9 +356,7 @@ def offered_work_by_year(scenario: Scenario, draws: int = 100) -> dict[str, Floa
             per_job = units * w.duration_hours.mean()
             for i in range(n):
                 params = draw_params(scenario, seed, i)
-                inten = workload_intensity(
-                    scenario, w, params[w.arrivals_per_day.path] / 24.0, seed, i, params
-                )
+                inten = workload_intensity(scenario, w, start_rate(w, params), seed, i, params)
                 total += np.diff(inten.cumulative(edges)) * per_job
         elif isinstance(w, DemandWorkload):
             lengths = hours_in_horizon(H)

@@ -503,3 +503,70 @@ def test_a_usage_series_without_demand_is_refused_not_a_traceback(tmp_path, caps
         ["fit", "demand", str(tmp_path / "u.csv"), "--out", str(tmp_path / "f.toml")], capsys
     )
     assert code == 2 and "0 hours with demand above zero" in err and "Traceback" not in err
+
+
+def test_uncertain_rate_and_growth_keep_their_correlation_three_years_ahead(tmp_path):
+    # a two-year log growing 40 % a year: the fitted log-rate and growth are strongly
+    # correlated; drawn independently at the scenario's start (the old fragment) the rate
+    # three years ahead spread ~19 % too little. The fragment quotes the rate where the two
+    # estimates are uncorrelated; the drawn future log-rate's sd must match the Fisher one.
+    from sim.fit.fragment import jobs_fragment
+    from sim.workload import draw_params, start_rate
+
+    rng = np.random.default_rng(5)
+    span = 2 * 8760.0
+    b = math.log(1.4) / 8760
+    # inhomogeneous Poisson by inversion: Λ(t) = e^a (e^{bt} − 1) / b, 3000 jobs
+    u = np.sort(rng.uniform(0, 1, 3000))
+    times = np.log1p(u * np.expm1(b * span)) / b
+    rate = fit.fit_rate(times, 0.0, span)
+    f = fit.JobsFit(
+        workload="w", n=len(times), times=times, rate=rate, at_hours=span,
+        arrivals_per_day=rate.rate_per_day(span), growth=rate.growth(), years=None,
+        daily=fit.arrival_profile(rate, times, 0, "daily"),
+        weekly=fit.arrival_profile(rate, times, 0, "weekly"),
+        sizes=[1.0], size_weights=[1.0], durations=np.ones(10),
+        duration_fits=fit.fit_positive(rng.lognormal(0, 1, 200)), waits=None,
+    )  # fmt: skip
+    corr = rate.cov[0, 1] / math.sqrt(rate.cov[0, 0] * rate.cov[1, 1])
+    at_end = np.array([1.0, span])
+    corr_end = (at_end @ rate.cov)[1] / math.sqrt(at_end @ rate.cov @ at_end * rate.cov[1, 1])
+    assert abs(corr_end) > 0.5  # the quoted-at-start estimates are correlated
+    text = jobs_fragment([f], "log.csv", "gpu", "the log's end", "fitted", uncertain=True)
+    assert "rate_at_years = " in text and abs(corr) > 0.5
+    fragment = tmp_path / "f.toml"
+    fragment.write_text(text)
+    base = tmp_path / "base.toml"
+    base.write_text(
+        '[scenario]\nname = "b"\nyears = 1\n[pools.gpu]\nreserved = 1\nprice_per_unit_hour = 1\n'
+        '[workloads.w]\nkind = "jobs"\npool = "gpu"\narrivals_per_day = 1\nunits = 1\n'
+        "duration_hours = 1\n"
+    )
+    from sim.scenario import load_scenario
+    from sim.stress import load_case
+
+    sc = load_case(load_scenario(base), fragment).scenario
+    w = sc.workloads["w"]
+    ahead = 3.0  # years after the log's end (the scenario's start)
+    log_rates = []
+    for i in range(4000):
+        p = draw_params(sc, 1, i)
+        g = p[w.growth_per_year[0].path]
+        log_rates.append(math.log(24 * start_rate(w, p) * (1 + g) ** ahead))
+    x = np.array([1.0, span + ahead * 8760])
+    fisher_sd = math.sqrt(x @ rate.cov @ x)
+    assert np.std(log_rates) == pytest.approx(fisher_sd, rel=0.06)
+    want = math.log(24) + rate.a + rate.b * x[1]  # per day
+    assert np.mean(log_rates) == pytest.approx(want, abs=0.1 * fisher_sd + 0.02)
+
+
+def test_a_weekly_amplitude_is_not_shrunk_by_its_day_bins():
+    # thinning by 1 + 0.5 cos(2π(t − 3.5 d)/week): seven day bins average the cosine over each
+    # day and shrank the amplitude by sinc(π/7) (0.477 for 0.5); corrected, 0.5 within 3 SE
+    rng = np.random.default_rng(4)
+    week = 7 * 24.0
+    t = np.sort(rng.uniform(0, 150 * week, 300_000))
+    keep = rng.uniform(0, 1.5, len(t)) < 1 + 0.5 * np.cos(2 * np.pi * (t - 3.5 * 24) / week)
+    t = t[keep]
+    prof = fit.arrival_profile(fit.fit_rate(t), t, 0, "weekly")
+    assert prof.amplitude == pytest.approx(0.5, abs=0.012)

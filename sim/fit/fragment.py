@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 
 from sim import __version__
+from sim.calendar import HOURS_PER_YEAR
 from sim.fit.demand import DemandFit
 from sim.fit.jobs import JobsFit
 from sim.fit.laws import SHORT_DAYS, Z95, Estimate, Profile, _num
@@ -62,8 +63,8 @@ def _growth_lines(f: JobsFit, span: str, uncertain: bool) -> list[str]:
     g = f.growth
     lines: list[str] = []
     if f.growth_usable:
-        if uncertain:
-            sd = (g.high - g.low) / (2 * Z95)
+        if uncertain:  # the delta method: sd of 1 + g = (1 + g) × 8760 × sd of b
+            sd = (1.0 + g.value) * HOURS_PER_YEAR * math.sqrt(max(float(f.rate.cov[1, 1]), 0.0))
             lines.append(
                 f'growth_per_year = {{ dist = "normal", mean = {_num(g.value)}, '
                 f"sd = {_num(sd, 3)} }}"
@@ -89,6 +90,32 @@ def _growth_lines(f: JobsFit, span: str, uncertain: bool) -> list[str]:
             f"(the fit gives {_pct(g.value)}, {_ci_pct(g)})"
         )
     return lines
+
+
+def _uncertain_rate_lines(f: JobsFit) -> list[str]:
+    """arrivals_per_day as a lognormal law, quoted where its estimate is uncorrelated with
+    the growth's (``rate_at_years``): the two laws are drawn independently, so quoting the
+    rate at the scenario's start would lose their correlation (0.84 on a two-year log) and
+    understate the spread of a rate years ahead."""
+    r, rate = f.arrivals_per_day, f.rate
+    if not f.growth_usable or rate.cov[1, 1] <= 0:
+        sig = (math.log(r.high) - math.log(r.low)) / (2 * Z95)
+        return [
+            f'arrivals_per_day = {{ dist = "lognormal", median = {_num(r.value)}, '
+            f"sigma = {_num(sig, 3)} }}"
+        ]
+    # the log-rate a + b (t − t0) and b are uncorrelated at t* = t0 − cov(a, b) / var(b)
+    at = rate.t0 - rate.cov[0, 1] / rate.cov[1, 1]
+    sig = math.sqrt(max(rate.cov[0, 0] - rate.cov[0, 1] ** 2 / rate.cov[1, 1], 0.0))
+    quoted = rate.rate_per_day(at).value
+    years = (at - f.at_hours) / HOURS_PER_YEAR
+    return [
+        f'arrivals_per_day = {{ dist = "lognormal", median = {_num(quoted)}, '
+        f"sigma = {_num(sig, 3)} }}",
+        f"rate_at_years = {_num(years, 6)}",
+        "# the rate where the log's estimate of it is uncorrelated with the growth's (the "
+        "log's centre of mass), so the two laws may be drawn independently",
+    ]
 
 
 def _profile_lines(f: JobsFit) -> list[str]:
@@ -134,11 +161,7 @@ def jobs_fragment(
         lines.append(f'pool = "{pool}"' + "  # the pool these jobs run on: check the name")
         span = f"{f.span_days:.0f} days"
         if uncertain:
-            sig = (math.log(r.high) - math.log(r.low)) / (2 * Z95)
-            lines.append(
-                f'arrivals_per_day = {{ dist = "lognormal", median = {_num(r.value)}, '
-                f"sigma = {_num(sig, 3)} }}"
-            )
+            lines += _uncertain_rate_lines(f)
         else:
             lines.append(f"arrivals_per_day = {_num(r.value)}")
         lines.append(

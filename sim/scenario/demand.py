@@ -76,6 +76,7 @@ def _build_workload(
             priority=doc.priority,
             daily_amplitude=t.param("daily_amplitude"),
             weekly_amplitude=t.param("weekly_amplitude"),
+            rate_at_years=doc.rate_at_years,
         )
     if doc.file is not None:
         return _recorded_demand(t, doc, name, growth)

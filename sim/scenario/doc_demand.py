@@ -29,6 +29,10 @@ class JobsDoc(Table):
     kind: Literal["jobs"]
     pool: Annotated[str, Str("the pool it runs on")]
     arrivals_per_day: Annotated[Any, Param(0.0, desc="Poisson rate at hour 0")]
+    rate_at_years: Annotated[
+        float,
+        Num(-50.0, 1.0, desc="arrivals_per_day is the rate at this time (years; < 0: in the past)"),
+    ] = 0.0
     growth_per_year: Annotated[Any, _GROWTH] = 0.0
     units: Annotated[Any, Param(0.0, low_open=True, desc="units a job holds, drawn per job")]
     duration_hours: Annotated[Any, Param(0.0, desc="hours at reference speed, drawn per job")]

@@ -170,6 +170,10 @@ class JobsWorkload:
     """Relative swing of the arrival rate over the day (peak 14:00), as for demand."""
     weekly_amplitude: ParamSpec = field(default_factory=lambda: _fixed("weekly_amplitude", 0.0))
     """Relative swing over the week (peak 2.5 days after the scenario's start)."""
+    rate_at_years: float = 0.0
+    """``arrivals_per_day`` is the rate at this time [contract years; < 0: before the start,
+    as a fit from a log quotes it where its estimate is uncorrelated with the growth's]; the
+    rate at the start is it times (1 + the first year's growth) ^ (−rate_at_years)."""
 
 
 @dataclass(frozen=True, eq=False)
