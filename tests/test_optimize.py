@@ -91,6 +91,13 @@ def test_budget_stops_the_search_and_holdout_uses_fresh_replications():
     assert set(held["replication"]) == set(range(4))  # evaluations: the search's sample only
     assert s["holdout"]["replications"] == 5
     assert s["holdout"]["ci95"][0] <= s["holdout"]["objective_value"] <= s["holdout"]["ci95"][1]
+    # the holdout is replications 4..8 of the chosen ramp, fresh: recomputed here one by one
+    from sim.montecarlo import run_replication
+
+    fresh = [run_replication(res.best, sc.seed, i).metrics[opt.metric] for i in range(4, 9)]
+    assert s["holdout"]["objective_value"] == pytest.approx(np.mean(fresh), rel=1e-12)
+    searched = [run_replication(res.best, sc.seed, i).metrics[opt.metric] for i in range(4)]
+    assert s["objective_value"] == pytest.approx(np.mean(searched), rel=1e-12)
 
 
 def test_instance_pools_move_in_whole_instances_and_unknown_pools_are_named():

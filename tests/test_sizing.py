@@ -160,6 +160,41 @@ def test_mean_value_scenario_fixes_every_uncertain_input_at_its_mean():
     assert not ev.shocks
 
 
+def test_a_shock_at_its_mean_multiplies_demand_by_its_mean_effect():
+    # episodes at 2 a year, each x1.5 for a uniform 0.1-0.3 years: the mean demand over many
+    # replications is exp(2 × 0.2 × 0.5) = 1.2214 times the shock-free level once episodes
+    # reach their stationary rate (overlaps multiply); the mean-value scenario says the same
+    from sim.workload import demand_path, draw_params
+
+    sc = build(
+        {"gpu": {"unit": "gpu", "reserved": 1, "price_per_unit_hour": 1.0}},
+        {"d": {"kind": "demand", "pool": "gpu", "demand_units": 100.0}},
+        years=3,
+    )
+    from sim.scenario import scenario_from_dict
+
+    data = dict(sc.raw)
+    data["shocks"] = [
+        {
+            "workload": "d",
+            "per_year": 2.0,
+            "factor": 1.5,
+            "duration_years": {"dist": "uniform", "low": 0.1, "high": 0.3},
+        }
+    ]
+    shocked = scenario_from_dict(data, "<test>")
+    ev = sweep.mean_value_scenario(shocked)
+    want = math.exp(2 * 0.2 * 0.5)
+    mean_path = demand_path(ev, "d", 1, 0, draw_params(ev, 1, 0))
+    assert mean_path[-1000:].mean() == pytest.approx(100 * want, rel=1e-9)
+    paths = np.array(
+        [demand_path(shocked, "d", 1, i, draw_params(shocked, 1, i))[8760:] for i in range(800)]
+    )
+    per_rep = paths.mean(axis=1)
+    se = per_rep.std(ddof=1) / math.sqrt(len(per_rep))
+    assert abs(per_rep.mean() - 100 * want) < 4 * se, (per_rep.mean(), se)
+
+
 def test_value_of_the_stochastic_solution_is_paired_and_consistent():
     # demand growth uncertain (sd 0.6 over a year): planning for the mean growth picks a
     # different reserved level than planning for the spread

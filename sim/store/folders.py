@@ -90,6 +90,9 @@ def prepare_out(
                 "refusing to replace it; choose another folder",
             )
     parent = target.parent
+    blocker = next((a for a in (parent, *parent.parents) if a.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ScenarioError(where, str(out), f"cannot be made: {blocker} is a file, not a folder")
     try:
         parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{out.name}.probe.", dir=parent)

@@ -15,7 +15,7 @@ from sim import batch
 from sim.errors import ScenarioError, did_you_mean
 from sim.grid import Axis, grid_points, point_scenarios
 from sim.montecarlo import run_replication
-from sim.scenario import Scenario, scenario_from_dict, with_overrides
+from sim.scenario import Scenario, Shock, scenario_from_dict, with_overrides
 from sim.sweep.objectives import (
     OBJECTIVE_METRIC,
     Constraint,
@@ -139,9 +139,19 @@ def run_sweep(
     return SweepResult(frame, summary, keys)
 
 
+def _mean_shock(shock: Shock) -> dict[str, Any]:
+    """A shock's episodes at their mean, as a change from the start: episodes starting at
+    rate λ a year, each multiplying demand by F for D years, multiply it on average by
+    exp(λ E[D] (E[F] − 1)) (Campbell's theorem for multiplicative shot noise; overlapping
+    episodes multiply)."""
+    lam = shock.per_year.dist.mean()
+    factor = math.exp(lam * shock.duration_years.mean() * (shock.factor.mean() - 1.0))
+    return {"workload": list(shock.workloads), "at_years": 0.0, "factor": factor}
+
+
 def mean_value_scenario(scenario: Scenario) -> Scenario:
-    """The mean-value problem: every per-replication parameter at its mean, demand noise,
-    price volatility and random shock episodes off. Job arrivals, sizes and durations stay
+    """The mean-value problem: every per-replication parameter at its mean, demand noise
+    and price volatility off, random shock episodes replaced by their mean effect. Job arrivals, sizes and durations stay
     random (they are the queue itself), so each replication still differs."""
     means = {p.path: p.dist.mean() for p in scenario.params() if not p.is_fixed}
     data = copy.deepcopy(scenario.raw)
@@ -171,6 +181,8 @@ def mean_value_scenario(scenario: Scenario) -> Scenario:
         if isinstance(table, dict) and "price_volatility" in table:
             table["price_volatility"] = 0.0
     data.pop("shocks", None)
+    if scenario.shocks:  # each shock at its mean: the demand multiplier it gives on average
+        data["changes"] = [*data.get("changes", []), *map(_mean_shock, scenario.shocks)]
     out = scenario_from_dict(data, scenario.source, scenario.base_dir)
     left = [p.path for p in out.params() if not p.is_fixed]
     if left:
