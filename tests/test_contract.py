@@ -11,7 +11,7 @@ from sim import contract
 from sim.calendar import HOURS_PER_YEAR
 from sim.distributions import Fixed
 from sim.montecarlo import run_replication
-from sim.scenario import Contract, ParamSpec, PricePath
+from sim.scenario import ParamSpec, PricePath
 from tests.helpers import NO_JOBS, build, gpu_pool, od, trace_scenario
 
 H_MONTH = HOURS_PER_YEAR / 12

@@ -151,8 +151,9 @@ def _mean_shock(shock: Shock) -> dict[str, Any]:
 
 def mean_value_scenario(scenario: Scenario) -> Scenario:
     """The mean-value problem: every per-replication parameter at its mean, demand noise
-    and price volatility off, random shock episodes replaced by their mean effect. Job arrivals, sizes and durations stay
-    random (they are the queue itself), so each replication still differs."""
+    and price volatility off, random shock episodes replaced by their mean effect. Job
+    arrivals, sizes and durations stay random (they are the queue itself), so each
+    replication still differs."""
     means = {p.path: p.dist.mean() for p in scenario.params() if not p.is_fixed}
     data = copy.deepcopy(scenario.raw)
 
