@@ -7,6 +7,8 @@ found and what is allowed. The CLI prints the message and exits with status 2.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import difflib
 from collections.abc import Iterable
 
@@ -40,3 +42,25 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``' (did you mean "x"?)'`` for the closest choice, or ``''``."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f' (did you mean "{match[0]}"?)' if match else ""
+
+
+MAX_INPUT_BYTES = 2 * 1024**3
+"""The largest input file capsim reads (a scenario, a trace, a usage or job log)."""
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file. A FIFO, a device (``/dev/zero``), a folder or a file
+    over :data:`MAX_INPUT_BYTES` raises :class:`OSError` with a reason in words instead of
+    blocking or reading for ever."""
+    import os
+    import stat
+
+    with open(path, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK)) as fh:
+        st = os.fstat(fh.fileno())
+        if stat.S_ISDIR(st.st_mode):
+            raise OSError(21, "is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(22, "is not a regular file (a pipe or a device?): capsim reads files")
+        if st.st_size > MAX_INPUT_BYTES:
+            raise OSError(27, f"is larger than {MAX_INPUT_BYTES / 1024**3:.0f} GiB")
+        return fh.read()

@@ -117,8 +117,17 @@ def poisson_arrivals(
     return np.minimum(times, np.nextafter(horizon_hours, 0))
 
 
+MAX_EPISODES = 1e4
+"""Expected episodes of one shock in one replication, at most (each is a step of demand)."""
+
+
 def shock_episodes(
-    shock: Shock, seed: int, replication: int, params: dict[str, float], horizon_hours: float
+    shock: Shock,
+    seed: int,
+    replication: int,
+    params: dict[str, float],
+    horizon_hours: float,
+    source: str = "",
 ) -> list[Factor]:
     """One replication's episodes of a shock: Poisson starts (a time change of a unit-rate
     process, so a change of ``per_year`` keeps the pairing), each with its own factor and
@@ -126,6 +135,13 @@ def shock_episodes(
     rate = params[shock.per_year.path] / HOURS_PER_YEAR
     if rate <= 0 or horizon_hours <= 0:
         return []
+    if rate * horizon_hours > MAX_EPISODES:
+        raise ScenarioError(
+            source,
+            shock.per_year.path,
+            f"would start about {rate * horizon_hours:.3g} episodes in one replication; capsim "
+            f"draws up to {MAX_EPISODES:.0e} per shock (episodes per year, not per hour?)",
+        )
     starts = (
         unit_poisson_points(
             stream(seed, replication, shock.name, _SHOCK_STARTS), rate * horizon_hours
@@ -155,7 +171,9 @@ def workload_factors(
     ]
     for sh in scenario.shocks:
         if name in sh.workloads:
-            out += shock_episodes(sh, seed, replication, params, scenario.horizon_hours)
+            out += shock_episodes(
+                sh, seed, replication, params, scenario.horizon_hours, scenario.source
+            )
     return out
 
 
@@ -224,6 +242,8 @@ def check_volumes(scenario: Scenario, seed: int | None = None) -> None:
     replication makes before drawing its jobs)."""
     seed = scenario.seed if seed is None else seed
     params = draw_params(scenario, seed, 0)
+    for sh in scenario.shocks:
+        shock_episodes(sh, seed, 0, params, scenario.horizon_hours, scenario.source)
     for w in scenario.workloads.values():
         if isinstance(w, JobsWorkload):
             rate = start_rate(w, params)

@@ -410,3 +410,38 @@ def test_a_run_whose_workers_fail_with_nothing_finished_leaves_no_partial(tmp_pa
     assert leftovers in ([], [".O.partial"])
     if leftovers:  # some blocks finished before the failure: they are kept, and said so
         assert any((tmp_path / ".O.partial" / "chunks").iterdir())
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_as_scenario_or_trace_is_refused_not_read(tmp_path, kind):
+    if kind == "fifo":
+        special = tmp_path / "pipe.toml"
+        os.mkfifo(special)  # nobody writes: reading it would block for ever
+    else:
+        special = Path("/dev/zero")  # endless: reading it would fill memory
+    r = capsim("validate", special)
+    assert r.returncode == 2 and "is not a regular file" in r.stderr
+    trace = tmp_path / "t.csv"
+    if kind == "fifo":
+        os.mkfifo(trace)
+    else:
+        trace.symlink_to("/dev/zero")
+    scenario = trace_project(tmp_path, None, "t.csv")
+    r = capsim("validate", scenario, "--allow-external-data")
+    assert r.returncode == 2 and "is not a regular file" in r.stderr
+
+
+def test_runaway_counts_are_refused_up_front(tmp_path):
+    r = capsim("run", MMC, "-n", "1000000000000", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "must be <= 1,000,000" in r.stderr
+    r = capsim("sweep", MMC, "--vary", "pools.gpu.reserved=1,2", "--target-ci", "nan",
+               "--out", tmp_path / "s")  # fmt: skip
+    assert r.returncode == 2 and "must be a finite number > 0" in r.stderr
+    shock = tmp_path / "shock.toml"
+    shock.write_text(
+        MMC.read_text()
+        + '\n[[shocks]]\nworkload = "jobs"\nper_year = 1e9\nfactor = 2\nduration_years = 0.01\n'
+    )
+    r = capsim("run", shock, "-n", "1", "--out", tmp_path / "o2")
+    assert r.returncode == 2 and "shocks" in r.stderr and "episodes" in r.stderr
+    assert not (tmp_path / "o2").exists() and not (tmp_path / ".o2.partial").exists()

@@ -4,6 +4,7 @@ bar, loading a scenario with a clear error, output folders and interrupted work.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -50,8 +51,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _whole(low: int) -> Callable[[str], int]:
-    """An argparse type: a whole number >= ``low``."""
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``low`` (and <= ``high``)."""
 
     def parse(text: str) -> int:
         try:
@@ -62,12 +63,33 @@ def _whole(low: int) -> Callable[[str], int]:
             ) from None
         if v < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        if high is not None and v > high:
+            raise argparse.ArgumentTypeError(
+                f"must be <= {high:,} (a replication takes seconds; a study of more would "
+                f"run for weeks), got {v:,}"
+            )
         return v
 
     return parse
 
 
+MAX_REPLICATIONS = 1_000_000
+"""Most replications one command takes (-n, --max-replications, --holdout, --budget)."""
+
+
+def _positive_pct(text: str) -> float:
+    """An argparse type: a finite number > 0 (a percentage)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return v
+
+
 _positive_int = _whole(1)
+_replications = _whole(1, MAX_REPLICATIONS)
 _seed = _whole(0)
 
 

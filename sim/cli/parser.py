@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import _Parser, _positive_int, _seed, _whole
+from sim.cli.common import (
+    MAX_REPLICATIONS,
+    _Parser,
+    _positive_int,
+    _positive_pct,
+    _replications,
+    _seed,
+    _whole,
+)
 
 
 def _objective_options(p: argparse.ArgumentParser) -> None:
@@ -61,7 +69,7 @@ def _set_option(p: argparse.ArgumentParser, text: str) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "-n", "--replications", type=_positive_int, help="replications (default: the scenario's)"
+        "-n", "--replications", type=_replications, help="replications (default: the scenario's)"
     )
     p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
@@ -163,13 +171,13 @@ def _add_sweep(sub: Any) -> None:
     p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out")
     p.add_argument(
         "--target-ci",
-        type=float,
+        type=_positive_pct,
         metavar="PCT",
         help="add replications until the objective's 95%% CI half-width is below PCT%% of its mean",
     )
     p.add_argument(
         "--max-replications",
-        type=_positive_int,
+        type=_replications,
         default=2000,
         help="cap for --target-ci (default 2000)",
     )
@@ -237,13 +245,13 @@ def _add_optimize(sub: Any) -> None:
     )
     p.add_argument(
         "--holdout",
-        type=_whole(0),
+        type=_whole(0, MAX_REPLICATIONS),
         help="fresh replications the result, the scenario's own ramp and the best uniform "
         "scale are evaluated on at the end (default: as many as -n; 0: none)",
     )
     p.add_argument(
         "--budget",
-        type=_positive_int,
+        type=_replications,
         metavar="REPLICATIONS",
         help="stop the search when it has used this many replications (default: no limit)",
     )

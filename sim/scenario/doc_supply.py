@@ -36,7 +36,7 @@ class MetaDoc(Table):
     description: Annotated[str, Str()] = ""
     start: Annotated[dt.date, Date()] = dt.date(2026, 1, 1)
     years: Annotated[float, Num(0.0, 50.0, True, desc="horizon in contract years")] = 7.0
-    replications: Annotated[int, Whole(1)] = 100
+    replications: Annotated[int, Whole(1, high=1_000_000)] = 100
     seed: Annotated[int, Whole(0)] = 0
 
 

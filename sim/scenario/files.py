@@ -14,7 +14,7 @@ import numpy as np
 from sim.distributions import (
     FloatArray,
 )
-from sim.errors import ScenarioError, did_you_mean
+from sim.errors import ScenarioError, did_you_mean, read_regular
 from sim.scenario.values import _number
 
 
@@ -47,7 +47,7 @@ def _data_path(where: str, path: str, base_dir: Path | None, file: str) -> Path:
 
 def _read_csv(where: str, path: str, file: Path) -> tuple[list[str], _Rows]:
     try:
-        raw = file.read_bytes()
+        raw = read_regular(file)
     except OSError as exc:
         raise ScenarioError(where, path, f"cannot read {str(file)!r}: {exc.strerror}") from None
     try:

@@ -145,6 +145,7 @@ class Whole(Leaf):
 
     low: int | None = None
     desc: str = ""
+    high: int | None = None
 
     def check(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -154,10 +155,17 @@ class Whole(Leaf):
                 raise fail(f"must be a whole number, got {value!r}")
         if self.low is not None and value < self.low:
             raise fail(f"must be >= {self.low}, got {value}")
+        if self.high is not None and value > self.high:
+            raise fail(f"must be <= {self.high}, got {value}")
         return value
 
     def schema(self) -> Schema:
-        return {"type": "integer"} if self.low is None else {"type": "integer", "minimum": self.low}
+        s: Schema = {"type": "integer"}
+        if self.low is not None:
+            s["minimum"] = self.low
+        if self.high is not None:
+            s["maximum"] = self.high
+        return s
 
 
 def _string(value: Any) -> str:

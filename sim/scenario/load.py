@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ScenarioError, did_you_mean
+from sim.errors import ScenarioError, did_you_mean, read_regular
 from sim.scenario.build import scenario_from_dict
 from sim.scenario.document import SECTIONS as _SECTIONS
 from sim.scenario.model import Scenario
@@ -78,7 +78,7 @@ def parse_assignment(text: str, where: str = "--set") -> tuple[str, Any]:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file, turning read and syntax errors into :class:`ScenarioError`."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         raise ScenarioError(str(path), "", "no such file") from None
     except OSError as exc:
