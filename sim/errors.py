@@ -7,10 +7,11 @@ found and what is allowed. The CLI prints the message and exits with status 2.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import difflib
+import os
+import stat
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class ScenarioError(ValueError):
@@ -52,9 +53,6 @@ def read_regular(path: Path) -> bytes:
     """The bytes of a regular file. A FIFO, a device (``/dev/zero``), a folder or a file
     over :data:`MAX_INPUT_BYTES` raises :class:`OSError` with a reason in words instead of
     blocking or reading for ever."""
-    import os
-    import stat
-
     with open(path, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK)) as fh:
         st = os.fstat(fh.fileno())
         if stat.S_ISDIR(st.st_mode):
