@@ -162,6 +162,35 @@ TABLES: dict[str, Callable[[Path], dict[str, pd.DataFrame]]] = {
 }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a text cell as a formula (OWASP, CSV injection)."""
+
+
+def _inert(value: object) -> object:
+    """A text cell a spreadsheet shows as text: a leading apostrophe before =, +, -, @, tab
+    or carriage return (names from a scenario reach the tables as they were written)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def inert_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell and header neutralised for CSV (:func:`_inert`)."""
+    out = frame.rename(columns=lambda c: _inert(c) if isinstance(c, str) else c)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_inert)
+    return out
+
+
+def _text_cells(sheet: Any) -> None:
+    """Every cell openpyxl took for a formula (text starting with =) is text again."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def export(directory: Path, fmt: str = "csv") -> list[Path]:
     """Write the directory's tables: ``DIR/export/<table>.csv`` or ``DIR/export.xlsx``."""
     directory = Path(directory)
@@ -173,6 +202,7 @@ def export(directory: Path, fmt: str = "csv") -> list[Path]:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
                 for name, frame in tables.items():
                     frame.to_excel(xl, sheet_name=name[:31], index=False)
+                    _text_cells(xl.sheets[name[:31]])
 
         store.atomic_write(path, write)
         return [path]
@@ -181,7 +211,7 @@ def export(directory: Path, fmt: str = "csv") -> list[Path]:
         files = []
         for name, frame in tables.items():
             f = tmp / f"{name}.csv"
-            frame.to_csv(f, index=False)
+            inert_csv(frame).to_csv(f, index=False)
             files.append(f)
         return files
 

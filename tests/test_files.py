@@ -5,6 +5,7 @@ Each test runs the command line as a user would (a subprocess) on a tiny scenari
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import resource
@@ -445,3 +446,29 @@ def test_runaway_counts_are_refused_up_front(tmp_path):
     r = capsim("run", shock, "-n", "1", "--out", tmp_path / "o2")
     assert r.returncode == 2 and "shocks" in r.stderr and "episodes" in r.stderr
     assert not (tmp_path / "o2").exists() and not (tmp_path / ".o2.partial").exists()
+
+
+def test_names_that_look_like_formulas_reach_exports_as_text(tmp_path):
+    import openpyxl
+
+    scenario = tmp_path / "inj.toml"
+    scenario.write_text(
+        MMC.read_text()
+        .replace("[pools.gpu]", '[pools."=HYPERLINK(1)"]')
+        .replace('pool = "gpu"', 'pool = "=HYPERLINK(1)"')
+    )
+    out = tmp_path / "o"
+    assert (
+        capsim("run", scenario, "--set", "scenario.years=0.01", "-n", "2", "--out", out).returncode
+        == 0
+    )
+    assert capsim("export", out).returncode == 0
+    cells = [
+        cell for f in (out / "export").glob("*.csv") for row in csv.reader(f.open()) for cell in row
+    ]
+    assert "'=HYPERLINK(1)" in cells  # the spend table's pool column
+    assert not [c for c in cells if c.startswith(("=", "+", "@"))]
+    assert capsim("export", out, "--format", "xlsx").returncode == 0
+    book = openpyxl.load_workbook(out / "export.xlsx")
+    texts = [c for ws in book for row in ws.iter_rows() for c in row if c.value == "=HYPERLINK(1)"]
+    assert texts and all(c.data_type == "s" for c in texts)  # text, not a live formula
