@@ -472,3 +472,22 @@ def test_names_that_look_like_formulas_reach_exports_as_text(tmp_path):
     book = openpyxl.load_workbook(out / "export.xlsx")
     texts = [c for ws in book for row in ws.iter_rows() for c in row if c.value == "=HYPERLINK(1)"]
     assert texts and all(c.data_type == "s" for c in texts)  # text, not a live formula
+
+
+def test_a_second_writer_of_the_same_folder_is_refused_naming_the_first(tmp_path):
+    # two runs into one folder mixed their data (a summary saying seed 1 over replications
+    # from seed 7); now the folder is held for the first run's life
+    out = tmp_path / "o"
+    first, _ = _start(["run", MMC, *LONG_RUN, out], tmp_path)
+    try:
+        r = capsim("run", MMC, "--set", "scenario.years=0.01", "-n", "2", "--seed", "7",
+                   "--force", "--out", out)  # fmt: skip
+        assert r.returncode == 2
+        assert f"is being written by another capsim (pid {first.pid})" in r.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=30)
+    # once the first has stopped, the folder is free again (and its lock file gone)
+    assert not (tmp_path / ".o.lock").exists()
+    r = capsim("run", MMC, "--set", "scenario.years=0.01", "-n", "2", "--force", "--out", out)
+    assert r.returncode == 0, r.stderr

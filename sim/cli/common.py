@@ -194,10 +194,19 @@ def _load(path: Path, overrides: Sequence[str]) -> Scenario:
 
 
 def _out_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
+    """The study's --out (default ``runs/<scenario>[-kind]``), held for the command's life
+    when the command was given a cleanup stack (``args.held``, set by :func:`main`)."""
     if args.out is not None:
-        return Path(args.out)
-    suffix = "" if kind == "run" else f"-{kind}"
-    return Path("runs") / f"{scenario.name}{suffix}"
+        out = Path(args.out)
+    else:
+        suffix = "" if kind == "run" else f"-{kind}"
+        out = Path("runs") / f"{scenario.name}{suffix}"
+    held = getattr(args, "held", None)
+    if held is not None:
+        from sim.store import holding
+
+        held.enter_context(holding(out))
+    return out
 
 
 def _param_text(p: Any) -> str:

@@ -4,6 +4,7 @@ status, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -45,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     ALLOW_EXTERNAL_DATA.set(bool(getattr(args, "allow_external_data", False)))
     try:
-        return COMMANDS[args.command](args)
+        with contextlib.ExitStack() as held:  # output folders held until the command ends
+            args.held = held
+            return COMMANDS[args.command](args)
     except ScenarioError as exc:
         err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_USAGE

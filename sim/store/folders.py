@@ -3,10 +3,12 @@ that is not capsim's), writing runs, sweeps, stress studies and optimisations wh
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,36 @@ def write_stress(
 ) -> list[Path]:
     """Write a stress directory's final files."""
     return _write_table_dir(out, "cases.parquet", cases, summary, scenario)
+
+
+@contextlib.contextmanager
+def holding(out: Path) -> Iterator[None]:
+    """Hold ``--out`` (and its partial sibling) for a study's life: an exclusive lock on
+    ``.<name>.lock`` beside it, with the holder's pid inside. A second capsim writing the
+    same folder is refused at once, naming the holder, whatever its options (``--force``
+    replaces finished output, never output being written); two writers never mix data."""
+    out = Path(out)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    path = parent / f".{out.name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise ScenarioError(
+                "--out",
+                str(out),
+                f"is being written by another capsim (pid {holder}): wait for it to finish, "
+                "or choose another folder",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    finally:
+        os.close(fd)  # releases the lock
