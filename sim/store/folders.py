@@ -92,9 +92,7 @@ def prepare_out(
                 "refusing to replace it; choose another folder",
             )
     parent = target.parent
-    blocker = next((a for a in (parent, *parent.parents) if a.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise ScenarioError(where, str(out), f"cannot be made: {blocker} is a file, not a folder")
+    _check_parent(out, parent)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{out.name}.probe.", dir=parent)
@@ -102,6 +100,13 @@ def prepare_out(
         os.unlink(probe)
     except OSError as exc:
         raise ScenarioError(str(out), "", f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _check_parent(out: Path, parent: Path) -> None:
+    """Refuse an --out whose nearest existing ancestor is a file (``FILE/sub``)."""
+    blocker = next((a for a in (parent, *parent.parents) if a.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ScenarioError("--out", str(out), f"cannot be made: {blocker} is a file, not a folder")
 
 
 def clear_out(out: Path) -> None:
@@ -247,7 +252,11 @@ def holding(out: Path) -> Iterator[None]:
     replaces finished output, never output being written); two writers never mix data."""
     out = Path(out)
     parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
+    _check_parent(out, parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(str(out), "", f"cannot write {out}: {exc.strerror or exc}") from None
     path = parent / f".{out.name}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
