@@ -56,6 +56,16 @@ def summary_table(result: RunResult) -> Table:
 
     row("total spend", "spend_usd.total", fmt.usd)
     row("  reserved", "spend_usd.reserved", fmt.usd)
+    for c in sc.commitments:
+        if c.kind == "reserved":
+            row(f"    {c.name} (tranche)", f"spend_usd.commitment.{c.name}", fmt.usd)
+    if any(c.kind == "owned" for c in sc.commitments):
+        row("  owned (capex + opex − residual)", "spend_usd.owned", fmt.usd)
+    if any(c.kind == "savings_plan" for c in sc.commitments):
+        row("  savings plans", "spend_usd.savings_plans", fmt.usd)
+        for c in sc.commitments:
+            if c.kind == "savings_plan":
+                row(f"    {c.name}: unused commitment", f"sp_unused_usd.{c.name}", fmt.usd)
     row("  overflow", "spend_usd.overflow", fmt.usd)
     for t in sc.overflow:
         row(f"    {t.name}", f"spend_usd.overflow.{t.name}", fmt.usd)
@@ -65,6 +75,7 @@ def summary_table(result: RunResult) -> Table:
     if sc.contract.commitment_usd:
         row("  shortfall (take-or-pay)", "spend_usd.shortfall", fmt.usd)
         row("commitment attainment", "commit_attainment", fmt.pct)
+    row("commitments beyond the horizon (lock-in)", "commitment_beyond_horizon_usd", fmt.usd)
     row(f"net present value ({sc.contract.discount_rate:.0%}/yr)", "npv_usd.total", fmt.usd)
     row("effective savings rate vs on-demand", "esr", fmt.pct)
     for p in sc.pools.values():

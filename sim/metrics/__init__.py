@@ -14,6 +14,7 @@ from sim.metrics.replication import compute
 from sim.metrics.terms import (
     WAIT_BIN_EDGES,
     WAIT_STATS,
+    CommitmentTerms,
     Names,
     PoolTerms,
     Prices,
@@ -26,6 +27,7 @@ from sim.metrics.terms import (
 __all__ = [
     "WAIT_BIN_EDGES",
     "WAIT_STATS",
+    "CommitmentTerms",
     "Names",
     "PoolTerms",
     "Prices",

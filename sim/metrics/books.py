@@ -79,9 +79,18 @@ class _Books:
     target_uh_months: list[FloatArray]
     target_work_months: list[FloatArray]
     """Reference-speed unit-hours of work done on each target, by month."""
+    target_covered_uh_months: list[FloatArray] | None = None
+    """Unit-hours on each target that savings plans paid for, by month (None: no plan)."""
+    plan_spend_months: list[FloatArray] | None = None
+    """Savings-plan payments shared among the targets they covered, by month."""
     list_eligible: float = 0.0
     total_reserved_spend: float = 0.0
     total_overflow_spend: float = 0.0
+    total_owned_spend: float = 0.0
+    total_plan_spend: float = 0.0
+    residual: float = 0.0
+    beyond_horizon: float = 0.0
+    """What active tranches still commit after the horizon [USD]."""
     od_equivalent: float = 0.0
     od_spend: float = 0.0
 

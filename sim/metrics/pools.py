@@ -12,6 +12,7 @@ from sim.calendar import HOURS_PER_MONTH
 from sim.distributions import FloatArray
 from sim.engine import DemandServed
 from sim.metrics.books import _Books, _Replication
+from sim.metrics.commitments import capacity_accounts, tranche_unit_hours
 from sim.metrics.terms import binned_integral
 
 
@@ -36,12 +37,15 @@ def _target_accounts(r: _Replication, b: _Books, k: int) -> None:
     counts = np.bincount(month_sent, minlength=r.n_months).astype(float)
     net = (1.0 - contract.discount) if tt.eligible else 1.0
     transfers: FloatArray = counts * float(tt.transfer) * net
-    usage: FloatArray = uh * tt.price * net
+    billed = uh  # savings plans paid for part of it at their price
+    if b.target_covered_uh_months is not None:
+        billed = np.maximum(uh - b.target_covered_uh_months[k], 0.0)
+    usage: FloatArray = billed * tt.price * net
     spend_months: FloatArray = usage + transfers
     b.target_uh_months[k] = uh
     if tt.eligible:
         b.eligible_months += spend_months
-        b.list_eligible += (uh * tt.price + counts * float(tt.transfer)).sum()
+        b.list_eligible += (billed * tt.price + counts * float(tt.transfer)).sum()
     b.spend_parts[(names.pools[p], "overflow", tname)] = usage
     b.spend_parts[(names.pools[p], "transfer", tname)] = transfers
     b.target_spend_months[k] = spend_months
@@ -192,12 +196,28 @@ def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
     idle = reserved - used
     terms = prices.pools[p]
     price = terms.price * (1.0 - prices.contract.discount)
-    reserved_spend, undelivered, credit = _reserved_spend(r, b, p, reserved)
+    mine_c = [c for c in prices.commitments if c.pool == p]
+    schedule = reserved  # the pool's own schedule, delivered; tranches add to it
+    for c in mine_c:
+        for uh in tranche_unit_hours(r, c):
+            schedule = schedule - uh
+    if mine_c:
+        schedule = np.maximum(schedule, 0.0)
+    reserved_spend, undelivered, credit = _reserved_spend(r, b, p, schedule)
     mine_t = [k for k, tp in enumerate(names.target_pool) if tp == p]
     overhang_spend, od = _overhang_spend(r, b, p, use.overhang, mine_t)
     m[f"spend_usd.overhang.{pname}"] = float(overhang_spend.sum())
     m[f"overhang_unit_hours.{pname}"] = float(use.overhang.sum())
     pool_spend = reserved_spend + overhang_spend
+    idle_spend = idle * price
+    if mine_c:
+        # busy units are shared pro rata among the schedule and the tranches
+        sched_share = np.divide(schedule, reserved, out=np.zeros(r.n_months), where=reserved > 0)
+        idle_spend = (schedule - used * sched_share) * price
+        for c in mine_c:
+            spend_c, idle_c = capacity_accounts(r, b, c, used, reserved, pname)
+            pool_spend = pool_spend + spend_c
+            idle_spend = idle_spend + idle_c
     # reference-speed unit-hours of work, counted where it was done at the speed it was done:
     # on reserved units (busy units fill the schedule first; a month's work shared pro rata
     # between the schedule and the overhang), on the overhang and on targets
@@ -205,6 +225,8 @@ def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
     overflow_work = use.overhang_work * use.work_per_busy
     for k in mine_t:
         pool_spend = pool_spend + b.target_spend_months[k]
+        if b.plan_spend_months is not None:
+            pool_spend = pool_spend + b.plan_spend_months[k]
         overflow_work = overflow_work + b.target_work_months[k]
     work_uh = used_work + overflow_work
     b.spend_parts[(pname, "reserved", "")] = reserved_spend
@@ -227,14 +249,14 @@ def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
         "overhang_unit_hours": use.overhang,
         "demand_unit_hours": use.demand,
         "spend_usd": pool_spend,
-        "idle_spend_usd": idle * price,
+        "idle_spend_usd": idle_spend,
     }
     res, u, o = float(reserved.sum()), float(used.sum()), float(use.overflow.sum())
     m[f"spend_usd.reserved.{pname}"] = float(reserved_spend.sum())
     m[f"reserved_unit_hours.{pname}"] = res
     m[f"used_unit_hours.{pname}"] = u
     m[f"idle_unit_hours.{pname}"] = res - u
-    m[f"idle_spend_usd.{pname}"] = float((idle * price).sum())
+    m[f"idle_spend_usd.{pname}"] = float(idle_spend.sum())
     m[f"utilization.{pname}"] = u / res if res > 0 else math.nan
     # the share of the pool's work (at reference speed) done on reserved units
     w_res, w_all = float(used_work.sum()), float(work_uh.sum())

@@ -11,6 +11,7 @@ from sim.contract import npv, settle_commitment
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
 from sim.metrics.books import _Books, _prepare, _Replication
+from sim.metrics.commitments import savings_plans
 from sim.metrics.jobs import _job_accounts, _unserved_accounts
 from sim.metrics.pools import _pool_accounts, _target_accounts
 from sim.metrics.terms import Names, Prices, ReplicationOutput
@@ -31,6 +32,7 @@ def compute(
     """
     r = _prepare(rec, names, prices)
     books = _Books.empty(r.n_months, len(names.targets))
+    savings_plans(r, books)  # before the targets: they bill what the plans did not cover
     for k in range(len(names.targets)):
         _target_accounts(r, books, k)
     for p in range(len(names.pools)):
@@ -63,6 +65,12 @@ def _contract_and_totals(r: _Replication, b: _Books) -> ReplicationOutput:
     m["spend_usd.overflow"] = b.total_overflow_spend
     m["spend_usd.shortfall"] = shortfall
     m["spend_usd.total"] = b.total_reserved_spend + b.total_overflow_spend + shortfall
+    if r.prices.commitments:
+        m["spend_usd.owned"] = b.total_owned_spend
+        m["spend_usd.savings_plans"] = b.total_plan_spend
+        m["residual_usd"] = b.residual
+        m["commitment_beyond_horizon_usd"] = b.beyond_horizon
+        m["spend_usd.total"] += b.total_owned_spend + b.total_plan_spend
     m["spend_usd.discount_savings"] = b.list_eligible - float(b.eligible_months.sum())
     m["npv_usd.total"] = npv(end_cash, contract.discount_rate, b.start_cash)
     if b.od_equivalent > 0:

@@ -45,12 +45,35 @@ class TargetTerms:
 
 
 @dataclass(frozen=True, eq=False)
+class CommitmentTerms:
+    """One [[commitments]] entry as billed: its tranches (renewals included), priced."""
+
+    name: str
+    kind: str
+    """``reserved``, ``savings_plan`` or ``owned``."""
+    pool: int
+    """Index of the pool it adds capacity to (-1: a savings plan)."""
+    tranches: tuple[tuple[float, float, float], ...]
+    """(start [h], end [h], possibly past the horizon; list price): per unit-hour for a
+    reserved tranche, per hour of commitment for a savings plan, opex per unit-hour owned."""
+    units: float = 0.0
+    upfront_fraction: float = 0.0
+    """Share of each tranche's payments made at its start."""
+    capex_per_unit: float = 0.0
+    covers: tuple[tuple[int, float], ...] = ()
+    """Savings plan: (target index, plan price as a fraction of its on-demand price)."""
+    eligible: bool = False
+    """Counts toward the spend commitment (and gets the contract's discount)."""
+
+
+@dataclass(frozen=True, eq=False)
 class Prices:
-    """Money terms of one replication: per pool, per target, and the contract."""
+    """Money terms of one replication: per pool, per target, the contract, commitments."""
 
     pools: tuple[PoolTerms, ...]
     targets: tuple[TargetTerms, ...]
     contract: Contract = field(default_factory=Contract)
+    commitments: tuple[CommitmentTerms, ...] = ()
 
 
 def by_year(reserved: tuple[int, ...]) -> tuple[tuple[float, int], ...]:

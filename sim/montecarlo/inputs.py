@@ -4,10 +4,11 @@ paths, capacity schedules with deliveries, speeds and prices by month."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-from sim import calendar, contract, engine, metrics
+from sim import calendar, contract, engine, metrics, tranches
 from sim.distributions import FloatArray
 from sim.scenario import DemandWorkload, Generation, PricePath, Scenario
 from sim.workload import demand_path, draw_params, job_stream, stream
@@ -57,10 +58,19 @@ def build_input(
             engine.PoolSpec(
                 p.name,
                 p.instance_units,
-                contract.capacity_changes(p.reserved, p.delivery, p.instance_units, H),
+                tranches.with_tranches(
+                    contract.capacity_changes(p.reserved, p.delivery, p.instance_units, H),
+                    [
+                        (s, e, c.units)
+                        for c in scenario.commitments
+                        if c.adds_capacity and c.pool == p.name
+                        for s, e in tranches.windows(c, H)
+                    ],
+                    H,
+                ),
                 contract.speed_changes(params[p.speed.path], p.generations),
             )
-            for p in pools
+            for i, p in enumerate(pools)
         ),
         targets=tuple(
             engine.TargetSpec(
@@ -95,18 +105,26 @@ def _prices(
     """The replication's prices by month: pools (with their price paths, speeds and terms),
     targets, and the contract."""
     pools = tuple(scenario.pools.values())
+    pool_prices = [
+        _path(
+            p.price_per_unit_hour.path,
+            params,
+            p.price_path,
+            seed,
+            replication,
+            n_months,
+            p.generations,
+        )
+        for p in pools
+    ]
+    target_prices = [
+        _path(t.price_per_unit_hour.path, params, t.price_path, seed, replication, n_months)
+        for t in scenario.overflow
+    ]
     return metrics.Prices(
         pools=tuple(
             metrics.PoolTerms(
-                price=_path(
-                    p.price_per_unit_hour.path,
-                    params,
-                    p.price_path,
-                    seed,
-                    replication,
-                    n_months,
-                    p.generations,
-                ),
+                price=pool_prices[i],
                 contracted=metrics.by_year(p.reserved),
                 credit_fraction=params[p.credit_fraction.path],
                 payment=p.payment,
@@ -120,21 +138,89 @@ def _prices(
                     params[p.work_per_unit_hour.path] if p.work_per_unit_hour is not None else None
                 ),
             )
-            for p in pools
+            for i, p in enumerate(pools)
         ),
         targets=tuple(
             metrics.TargetTerms(
-                price=_path(
-                    t.price_per_unit_hour.path, params, t.price_path, seed, replication, n_months
-                ),
+                price=target_prices[k],
                 transfer=params[t.transfer_usd_per_job.path],
                 speed=params[t.speed.path],
                 eligible=t.name in scenario.contract.eligible_targets,
             )
-            for t in scenario.overflow
+            for k, t in enumerate(scenario.overflow)
         ),
         contract=scenario.contract,
+        commitments=_commitments(scenario, params, seed, replication, n_months, target_prices),
     )
+
+
+def _commitments(
+    scenario: Scenario,
+    params: dict[str, float],
+    seed: int,
+    replication: int,
+    n_months: int,
+    target_prices: list[FloatArray],
+) -> tuple[metrics.CommitmentTerms, ...]:
+    """Every commitment's tranches, priced in this replication (a discount is taken off the
+    pool's on-demand reference in the month a tranche starts)."""
+    if not scenario.commitments:
+        return ()
+    H = scenario.horizon_hours
+    pools = list(scenario.pools)
+    targets = [t.name for t in scenario.overflow]
+    eligible = set(scenario.contract.eligible_targets)
+    out = []
+    for c in scenario.commitments:
+        reference = None
+        if c.pool is not None and c.discount is not None:
+            reference = _at_month(_reference(scenario, c.pool, params, seed, replication, n_months))
+        tr = tranches.priced(c, H, reference)
+        out.append(
+            metrics.CommitmentTerms(
+                name=c.name,
+                kind=c.kind,
+                pool=pools.index(c.pool) if c.pool is not None else -1,
+                tranches=tuple((t.start, t.end, t.price) for t in tr),
+                units=c.units,
+                upfront_fraction=c.upfront_fraction,
+                capex_per_unit=c.capex_usd_per_unit,
+                covers=tuple((targets.index(t), f) for t, f in c.covers),
+                eligible=c.kind == "reserved" or any(t in eligible for t, _ in c.covers),
+            )
+        )
+    return tuple(out)
+
+
+def _reference(
+    scenario: Scenario,
+    pool: str,
+    params: dict[str, float],
+    seed: int,
+    replication: int,
+    n_months: int,
+) -> FloatArray:
+    """A pool's on-demand reference price by month: its on_demand_price_per_unit_hour moved
+    by the pool's price path (its change, steps and volatility, not its generations), else
+    its first overflow target's price."""
+    p = scenario.pools[pool]
+    if p.on_demand_price_per_unit_hour is not None:
+        factor = _path(
+            p.price_per_unit_hour.path, params, p.price_path, seed, replication, n_months, base=1.0
+        )
+        od: FloatArray = params[p.on_demand_price_per_unit_hour.path] * factor
+        return od
+    k = next(i for i, t in enumerate(scenario.overflow) if t.pool == pool)
+    t = scenario.overflow[k]
+    return _path(t.price_per_unit_hour.path, params, t.price_path, seed, replication, n_months)
+
+
+def _at_month(prices: FloatArray) -> Callable[[float], float]:
+    def at(hour: float) -> float:
+        m = min(int(hour // calendar.HOURS_PER_MONTH), len(prices) - 1)
+        return float(prices[max(m, 0)])
+
+    return at
 
 
 _PRICE, _AVAILABILITY = 5, 6  # seed-tree components (see sim.workload)
@@ -153,6 +239,10 @@ def _path(
     replication: int,
     n_months: int,
     generations: tuple[Generation, ...] = (),
+    base: float | None = None,
 ) -> FloatArray:
+    """The price path of ``key`` by month (from ``base`` instead of its price if given: the
+    same draws, as a multiplier)."""
     rng = stream(seed, replication, key, _PRICE)
-    return contract.price_path(params[key], path, params, n_months, rng, generations)
+    start = params[key] if base is None else base
+    return contract.price_path(start, path, params, n_months, rng, generations)

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ValidationError
 
 from sim.errors import ScenarioError
+from sim.scenario.doc_commit import CommitmentDoc
 from sim.scenario.doc_demand import ChangeDoc, ShockDoc, WorkloadDoc
 from sim.scenario.doc_supply import ContractDoc, MetaDoc, PolicyDoc, PoolDoc, TargetDoc
 from sim.scenario.leaves import (
@@ -61,6 +62,7 @@ class ScenarioDoc(Table):
     shocks: Annotated[list[ShockDoc], BeforeValidator(_array("shocks"))] = []  # noqa: RUF012
     policy: PolicyDoc = PolicyDoc()
     contract: ContractDoc = ContractDoc()
+    commitments: Annotated[list[CommitmentDoc], BeforeValidator(_array("commitments"))] = []  # noqa: RUF012
 
 
 SECTIONS = tuple(ScenarioDoc.model_fields)

@@ -208,6 +208,21 @@ class Words(Leaf):
 
 
 @dataclass(frozen=True)
+class Flag(Leaf):
+    """true or false."""
+
+    desc: str = ""
+
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise fail(f"must be true or false, got {value!r}")
+        return value
+
+    def schema(self) -> Schema:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
 class SafeName(Leaf):
     """A name that ends up in folder and file names."""
 

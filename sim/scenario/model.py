@@ -145,10 +145,10 @@ class Contract:
     discount: float = 0.0
     """Private-pricing discount on eligible spend (0.1 = 10 % off list)."""
     discount_rate: float = 0.0
+    """Annual rate for the net present value of spend."""
     discount_tiers: tuple[tuple[float, float], ...] = ()
     """(commitment over the term [USD], discount) pairs: a larger commitment buys a larger
     discount; ``discount`` is the tier the commitment reaches."""
-    """Annual rate for the net present value of spend."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,35 @@ class Policy:
     """Queue places behind a blocked head that backfilling examines each time."""
 
 
+@dataclass(frozen=True)
+class Commitment:
+    """One [[commitments]] tranche as written (renewals are expanded by the accounts)."""
+
+    name: str
+    kind: str
+    """``reserved``, ``savings_plan`` or ``owned``."""
+    start_hours: float
+    term_hours: float
+    payment: str = "monthly"
+    upfront_fraction: float = 0.0
+    """Share of the term's payments made at its start (upfront: 1, monthly: 0)."""
+    renew: bool = False
+    pool: str | None = None
+    units: float = 0.0
+    price_per_unit_hour: float | None = None
+    discount: float | None = None
+    """Fraction off the pool's on-demand reference price in the month a tranche starts."""
+    usd_per_hour: float = 0.0
+    covers: tuple[tuple[str, float], ...] = ()
+    """(target, the plan's price as a fraction of its on-demand price)."""
+    capex_usd_per_unit: float = 0.0
+    opex_usd_per_unit_hour: float = 0.0
+
+    @property
+    def adds_capacity(self) -> bool:
+        return self.kind in ("reserved", "owned")
+
+
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
@@ -271,6 +300,7 @@ class Scenario:
     """The folder relative data-file names were resolved against."""
     changes: tuple[Change, ...] = ()
     shocks: tuple[Shock, ...] = ()
+    commitments: tuple[Commitment, ...] = ()
     warnings: tuple[str, ...] = ()
     """Things the user should see that do not stop the run (e.g. trace rows past the
     horizon); the command line prints them."""

@@ -1,0 +1,102 @@
+"""Building the [[commitments]]: names unique, pools and covered targets known, whole
+instances on instance pools, a start inside the horizon, a discount with a price to take it
+off."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sim.calendar import HOURS_PER_YEAR
+from sim.errors import ScenarioError, did_you_mean
+from sim.scenario.doc_commit import CommitmentDoc
+from sim.scenario.model import Commitment, OverflowTarget, Pool
+
+
+def build_commitments(
+    where: str,
+    docs: list[CommitmentDoc],
+    pools: Mapping[str, Pool],
+    targets: tuple[OverflowTarget, ...],
+    years: float,
+) -> tuple[Commitment, ...]:
+    """The tranches in the order written (savings plans apply in that order)."""
+    out: list[Commitment] = []
+    seen: set[str] = set()
+    for i, d in enumerate(docs):
+        path = f"commitments[{i}]"
+
+        def err(key: str, message: str, path: str = path) -> ScenarioError:
+            return ScenarioError(where, f"{path}.{key}", message)
+
+        if d.name in seen:
+            raise err("name", f"must be unique among the commitments, got {d.name!r}")
+        seen.add(d.name)
+        if d.start_years >= years:
+            raise err(
+                "start_years",
+                f"must be before the horizon ({years:g} years), got {d.start_years:g}",
+            )
+        covers: tuple[tuple[str, float], ...] = ()
+        if d.pool is not None:
+            if d.pool not in pools:
+                raise err(
+                    "pool",
+                    f"names no pool: {d.pool!r}{did_you_mean(d.pool, pools)}; "
+                    f"pools: {', '.join(pools)}",
+                )
+            pool = pools[d.pool]
+            units = float(d.units or 0.0)
+            m = pool.instance_units
+            if abs(units / m - round(units / m)) > 1e-9:
+                raise err(
+                    "units",
+                    f"must be a whole number of {d.pool}'s instances ({m} units each), "
+                    f"got {units:g}",
+                )
+            if d.discount is not None and not _has_reference(pool, targets):
+                raise err(
+                    "discount",
+                    f"needs an on-demand price to take it off: give pools.{d.pool}."
+                    "on_demand_price_per_unit_hour, an overflow target on the pool, or "
+                    "price_per_unit_hour instead",
+                )
+        if d.covers is not None:
+            names = [t.name for t in targets]
+            for t in d.covers:
+                if t not in names:
+                    raise err(
+                        "covers",
+                        f"names no overflow target: {t!r}{did_you_mean(t, names)}; "
+                        f"targets: {', '.join(names) or 'none'}",
+                    )
+            covers = tuple(d.covers.items())
+        upfront = {"monthly": 0.0, "upfront": 1.0}.get(d.payment, d.upfront_fraction or 0.0)
+        out.append(
+            Commitment(
+                name=d.name,
+                kind=d.kind,
+                start_hours=d.start_years * HOURS_PER_YEAR,
+                term_hours=d.term_years * HOURS_PER_YEAR,
+                payment=d.payment,
+                upfront_fraction=upfront if d.kind != "owned" else 1.0,
+                renew=d.renew,
+                pool=d.pool,
+                units=float(d.units or 0.0),
+                price_per_unit_hour=d.price_per_unit_hour,
+                discount=d.discount,
+                usd_per_hour=float(d.usd_per_hour or 0.0),
+                covers=covers,
+                capex_usd_per_unit=float(d.capex_usd_per_unit or 0.0),
+                opex_usd_per_unit_hour=float(d.opex_usd_per_unit_hour or 0.0),
+            )
+        )
+    return tuple(out)
+
+
+def _has_reference(pool: Pool, targets: tuple[OverflowTarget, ...]) -> bool:
+    return pool.on_demand_price_per_unit_hour is not None or any(
+        t.pool == pool.name for t in targets
+    )
+
+
+__all__ = ["build_commitments"]

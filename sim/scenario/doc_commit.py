@@ -1,0 +1,114 @@
+"""The document's [[commitments]]: reserved tranches, savings plans and owned capacity
+(the contract: docs/scenario.md, "Commitments")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import model_validator
+
+from sim.scenario.leaves import Flag, Num, SafeName, Str, Table, Words, fail
+
+KINDS = ("reserved", "savings_plan", "owned")
+PAYMENTS = ("monthly", "upfront", "partial")
+
+#: the keys each kind takes beyond the common ones
+_OWN_KEYS = {
+    "reserved": ("pool", "units", "price_per_unit_hour", "discount"),
+    "savings_plan": ("usd_per_hour", "covers"),
+    "owned": ("pool", "units", "capex_usd_per_unit", "opex_usd_per_unit_hour"),
+}
+_REQUIRED = {
+    "reserved": ("pool", "units"),
+    "savings_plan": ("usd_per_hour", "covers"),
+    "owned": ("pool", "units", "capex_usd_per_unit"),
+}
+
+
+def _covers(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise fail(
+            "must be a table of overflow target name = the plan's price as a fraction of its "
+            'on-demand price, e.g. { "aws-on-demand-trn2" = 0.72 }'
+        )
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1:
+            raise fail(f"must be a fraction in (0, 1], got {v!r}", str(k))
+        out[str(k)] = float(v)
+    return out
+
+
+class _Covers(Str):
+    def check(self, value: Any) -> dict[str, float]:  # type: ignore[override]
+        return _covers(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        }
+
+
+class CommitmentDoc(Table):
+    """[[commitments]]: one tranche, bought once (renewed at term end with ``renew``)."""
+
+    name: Annotated[str, SafeName("unique; names the tranche's metrics")]
+    kind: Annotated[str, Words(KINDS, "reserved, savings_plan or owned")]
+    start_years: Annotated[float, Num(0.0, desc="when it starts (contract years)")] = 0.0
+    term_years: Annotated[
+        float, Num(0.0, low_open=True, desc="its term (owned: the service life), years")
+    ]
+    payment: Annotated[str, Words(PAYMENTS, "monthly, upfront or partial")] = "monthly"
+    upfront_fraction: Annotated[
+        float | None, Num(0.0, 1.0, desc="with payment = partial: the share paid at start")
+    ] = None
+    renew: Annotated[bool, Flag("at term end an identical tranche starts, priced then")] = False
+    pool: Annotated[str | None, Str("reserved, owned: the pool it adds capacity to")] = None
+    units: Annotated[
+        float | None, Num(0.0, low_open=True, desc="reserved, owned: units it adds")
+    ] = None
+    price_per_unit_hour: Annotated[
+        float | None, Num(0.0, desc="reserved: USD per unit-hour, used or idle")
+    ] = None
+    discount: Annotated[
+        float | None,
+        Num(0.0, 1.0, desc="reserved: fraction off the pool's on-demand price at its start"),
+    ] = None
+    usd_per_hour: Annotated[
+        float | None, Num(0.0, low_open=True, desc="savings_plan: the hourly commitment")
+    ] = None
+    covers: Annotated[
+        dict[str, float] | None,
+        _Covers("savings_plan: target name = plan price as a fraction of on-demand"),
+    ] = None
+    capex_usd_per_unit: Annotated[
+        float | None, Num(0.0, desc="owned: purchase price per unit, paid at start")
+    ] = None
+    opex_usd_per_unit_hour: Annotated[
+        float | None, Num(0.0, desc="owned: power, space, operations per unit-hour")
+    ] = None
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> CommitmentDoc:
+        own = _OWN_KEYS[self.kind]
+        for kind, keys in _OWN_KEYS.items():
+            for key in keys:
+                if key not in own and self.has(key):
+                    raise fail(f"is a key of kind = {kind!r}, not of {self.kind!r}", key)
+        for key in _REQUIRED[self.kind]:
+            if not self.has(key):
+                raise fail(f"is required for kind = {self.kind!r}", key)
+        if self.kind == "reserved" and self.has("price_per_unit_hour") == self.has("discount"):
+            raise fail(
+                "give price_per_unit_hour or discount (off the pool's on-demand price), not "
+                "both or neither",
+                "price_per_unit_hour",
+            )
+        if self.payment == "partial" and self.upfront_fraction is None:
+            raise fail("is required with payment = 'partial'", "upfront_fraction")
+        if self.payment != "partial" and self.has("upfront_fraction"):
+            raise fail("is allowed only with payment = 'partial'", "upfront_fraction")
+        if self.kind == "owned" and self.has("payment"):
+            raise fail("owned capacity is paid as capex at start and opex while active", "payment")
+        return self
