@@ -1,8 +1,8 @@
 """Stress tests: partial scenarios merged over a base, run with common random numbers.
 
 A stress file is a TOML scenario fragment with its own ``[scenario] name`` (and
-``description``). Tables merge key by key; ``[[overflow]]`` entries merge by ``name``
-(a new name adds a target); ``[[changes]]`` and ``[[shocks]]`` are added to the base's;
+``description``). Tables merge key by key; ``[[overflow]]`` and ``[[commitments]]``
+entries merge by ``name`` (a new name adds one); ``[[changes]]`` and ``[[shocks]]`` are added to the base's;
 any number may be written relative to the base (``{ times = 0.6 }``, ``{ plus = -0.1 }``);
 data-file paths are relative to the stress file. Every case runs replication indices
 0..n-1 from the same seed as the baseline, so each difference is paired: same demand,
@@ -42,6 +42,7 @@ _SHIFT_KEYS = {
     "choice": ("values",),
 }
 _ARRAYS = ("changes", "shocks")  # added to the base's, never merged
+_BY_NAME = ("overflow", "commitments")  # merged entry by entry, by name
 
 
 def is_relative(value: Any) -> bool:
@@ -100,7 +101,7 @@ def merge(
 ) -> dict[str, Any]:
     """Deep-merge ``patch`` into a copy of ``base``.
 
-    Overflow targets merge by name; ``[[changes]]`` and ``[[shocks]]`` are added to the
+    Overflow targets and commitments merge by name; ``[[changes]]`` and ``[[shocks]]`` are added to the
     base's; ``{ times = x }`` / ``{ plus = x }`` apply to the base's value; ``rebase`` maps a
     data-file path of the patch (relative to the patch's own file) to one relative to the
     base's folder.
@@ -108,22 +109,20 @@ def merge(
     out = copy.deepcopy(base)
     for key, value in patch.items():
         sub = f"{path}.{key}" if path else key
-        if key == "overflow" and not path:
+        if key in _BY_NAME and not path:
             if not isinstance(value, list):
-                raise ScenarioError(where, "overflow", "must be an array of tables: [[overflow]]")
-            targets = out.setdefault("overflow", [])
+                raise ScenarioError(where, key, f"must be an array of tables: [[{key}]]")
+            entries = out.setdefault(key, [])
             for i, t in enumerate(value):
                 if not isinstance(t, dict) or "name" not in t:
                     raise ScenarioError(
-                        where, f"overflow[{i}].name", "is required: a stress target merges by name"
+                        where, f"{key}[{i}].name", f"is required: [[{key}]] merge by name"
                     )
-                at = [k for k, x in enumerate(targets) if x.get("name") == t["name"]]
+                at = [k for k, x in enumerate(entries) if x.get("name") == t["name"]]
                 if at:
-                    targets[at[0]] = merge(
-                        targets[at[0]], t, where, f"overflow.{t['name']}", rebase
-                    )
+                    entries[at[0]] = merge(entries[at[0]], t, where, f"{key}.{t['name']}", rebase)
                 else:
-                    targets.append(merge({}, t, where, f"overflow.{t['name']}", rebase))
+                    entries.append(merge({}, t, where, f"{key}.{t['name']}", rebase))
         elif key in _ARRAYS and not path:
             if not isinstance(value, list):
                 raise ScenarioError(where, key, f"must be an array of tables: [[{key}]]")

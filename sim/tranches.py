@@ -18,7 +18,10 @@ Window = tuple[float, float]
 
 
 def windows(c: Commitment, horizon_hours: float) -> list[Window]:
-    """The tranche's terms that start inside the horizon: one, or a renewal chain."""
+    """The tranche's terms that start inside the horizon: one, a renewal chain, or none
+    (a tranche starting at or after the horizon)."""
+    if c.start_hours >= horizon_hours - 1e-9:
+        return []
     out = [(c.start_hours, c.start_hours + c.term_hours)]
     while c.renew and out[-1][1] < horizon_hours - 1e-9:
         s = out[-1][1]

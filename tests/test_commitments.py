@@ -230,8 +230,6 @@ def test_upfront_and_partial_payment_move_the_npv_not_the_spend(payment, upfront
          "commitments[0].units", "whole number of gpu's instances (2 units each)"),
         ({"kind": "reserved", "pool": "gpu", "units": 2, "price_per_unit_hour": 1,
           "term_years": 0}, "commitments[0].term_years", "must be > 0"),
-        ({"kind": "reserved", "pool": "gpu", "units": 2, "price_per_unit_hour": 1,
-          "start_years": 1.0}, "commitments[0].start_years", "before the horizon"),
         ({"kind": "reserved", "pool": "gpu", "units": 2},
          "commitments[0].price_per_unit_hour", "give price_per_unit_hour or discount"),
         ({"kind": "savings_plan", "usd_per_hour": 1, "covers": {"od": 0.7}, "units": 2},
@@ -258,3 +256,34 @@ def test_a_scenario_without_commitments_has_no_commitment_metrics():
     assert "commitment_beyond_horizon_usd" not in m
     assert not any(k.startswith("spend_usd.commitment.") for k in m)
     assert math.isclose(m["spend_usd.total"], 3.0 * H)
+
+
+def test_the_shipped_deal_as_tranches_gives_the_baseline_exactly():
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+    from sim.stress import load_case
+
+    root = Path(__file__).resolve().parents[1]
+    base = load_scenario(root / "configs/baseline.toml", ["scenario.years=0.15"])
+    case = load_case(base, root / "configs/alternatives/deal-as-tranches.toml").scenario
+    a = run_replication(base, 1, 0).metrics
+    b = run_replication(case, 1, 0).metrics
+    for key in ("spend_usd.total", "spend_usd.reserved", "idle_spend_usd.graviton",
+                "utilization.graviton", "esr", "npv_usd.total"):  # fmt: skip
+        assert b[key] == pytest.approx(a[key], rel=1e-12), key
+    # tranches that start after a shortened horizon buy nothing
+    assert "spend_usd.commitment.grv-y2" in b and b["spend_usd.commitment.grv-y2"] == 0.0
+
+
+def test_a_tranche_past_the_horizon_buys_nothing():
+    sc = scenario(
+        DEMAND_POOL,
+        {"d": {"kind": "demand", "pool": "gpu", "demand_units": 1.0}},
+        OD,
+        [{"name": "late", "kind": "reserved", "pool": "gpu", "units": 1, "start_years": 2,
+          "term_years": 1, "price_per_unit_hour": 1.0}],
+    )  # fmt: skip
+    m = run_replication(sc, 1, 0).metrics
+    assert m["spend_usd.commitment.late"] == 0.0 and m["commitment_beyond_horizon_usd"] == 0.0
+    assert m["spend_usd.total"] == pytest.approx(3.0 * H)

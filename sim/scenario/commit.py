@@ -1,6 +1,6 @@
 """Building the [[commitments]]: names unique, pools and covered targets known, whole
-instances on instance pools, a start inside the horizon, a discount with a price to take it
-off."""
+instances on instance pools, a discount with a price to take it off. A tranche that starts
+at or after the horizon buys nothing (a shortened horizon keeps the file valid)."""
 
 from __future__ import annotations
 
@@ -31,11 +31,6 @@ def build_commitments(
         if d.name in seen:
             raise err("name", f"must be unique among the commitments, got {d.name!r}")
         seen.add(d.name)
-        if d.start_years >= years:
-            raise err(
-                "start_years",
-                f"must be before the horizon ({years:g} years), got {d.start_years:g}",
-            )
         covers: tuple[tuple[str, float], ...] = ()
         if d.pool is not None:
             if d.pool not in pools:
