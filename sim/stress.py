@@ -2,11 +2,11 @@
 
 A stress file is a TOML scenario fragment with its own ``[scenario] name`` (and
 ``description``). Tables merge key by key; ``[[overflow]]`` and ``[[commitments]]``
-entries merge by ``name`` (a new name adds one); ``[[changes]]`` and ``[[shocks]]`` are added to the base's;
-any number may be written relative to the base (``{ times = 0.6 }``, ``{ plus = -0.1 }``);
-data-file paths are relative to the stress file. Every case runs replication indices
-0..n-1 from the same seed as the baseline, so each difference is paired: same demand,
-different world.
+entries merge by ``name`` (a new name adds one); ``[[changes]]`` and ``[[shocks]]`` are
+added to the base's; any number may be written relative to the base
+(``{ times = 0.6 }``, ``{ plus = -0.1 }``); data-file paths are relative to the stress
+file. Every case runs replication indices 0..n-1 from the same seed as the baseline, so
+each difference is paired: same demand, different world.
 """
 
 from __future__ import annotations
@@ -101,10 +101,10 @@ def merge(
 ) -> dict[str, Any]:
     """Deep-merge ``patch`` into a copy of ``base``.
 
-    Overflow targets and commitments merge by name; ``[[changes]]`` and ``[[shocks]]`` are added to the
-    base's; ``{ times = x }`` / ``{ plus = x }`` apply to the base's value; ``rebase`` maps a
-    data-file path of the patch (relative to the patch's own file) to one relative to the
-    base's folder.
+    Overflow targets and commitments merge by name; ``[[changes]]`` and ``[[shocks]]`` are
+    added to the base's; ``{ times = x }`` / ``{ plus = x }`` apply to the base's value;
+    ``rebase`` maps a data-file path of the patch (relative to the patch's own file) to one
+    relative to the base's folder.
     """
     out = copy.deepcopy(base)
     for key, value in patch.items():

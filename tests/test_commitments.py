@@ -70,7 +70,7 @@ def test_tranches_equal_to_a_schedule_give_its_results_replication_by_replicatio
                 "term_years": 1,
                 "price_per_unit_hour": 1.0,
             },
-        ],  # fmt: skip
+        ],
         years=2,
     )
     for i in range(3):
