@@ -314,3 +314,60 @@ def for_optimize(raw: dict[str, Any], summary: dict[str, Any]) -> Executive:
         sentences=sentences,
         notes=notes,
     )
+
+
+def for_compare(raw: dict[str, Any], summary: dict[str, Any]) -> Executive:
+    """The executive page of a comparison: which alternative is cheapest as planned, which
+    has the least worst-case regret, and what each commits past the horizon."""
+    metric = summary["objective_metric"]
+    alts, cases = summary["alternatives"], summary["cases"]
+    first = cases[0]
+    best, minimax = summary["best_as_planned"], summary["minimax_regret"]
+    decision = [
+        f"Cheapest as planned ({first}): {best}, "
+        f"{fmt.metric_value(summary['cells'][best][first]['objective_value'], metric)}.",
+        f"Least worst-case regret over {len(cases)} cases: {minimax} "
+        f"(at most {fmt.metric_change(summary['worst_case_regret'][minimax]['mean'], metric)}"
+        " above the best of any case).",
+    ]
+    numbers = []
+    for a in alts:
+        c = summary["cells"][a][first]
+        w = summary["worst_case_regret"][a]
+        lock = c["metrics"].get("commitment_beyond_horizon_usd", {}).get("mean", 0.0)
+        numbers.append(
+            KeyNumber(
+                a,
+                fmt.metric_value(c["objective_value"], metric),
+                f"worst-case regret {fmt.metric_change(w['mean'], metric)} ({w['case']}); "
+                f"lock-in past the horizon {fmt.usd(lock)}",
+            )
+        )
+    sentences = []
+    for k in cases[1:]:
+        b = summary["best"][k]
+        sentences.append(
+            f"Under {k} the best is {b}; "
+            + ", ".join(
+                f"{a} {fmt.metric_change(summary['regret'][a][k]['mean'], metric)}"
+                for a in alts
+                if a != b
+            )
+            + "."
+        )
+    infeasible = [
+        f"{a} under {k}" for a in alts for k in cases if not summary["cells"][a][k]["feasible"]
+    ]
+    notes = (
+        [f"Breaks a constraint ({', '.join(summary['constraints'])}): {', '.join(infeasible)}."]
+        if infeasible
+        else []
+    )
+    meta = raw.get("scenario", {})
+    return Executive(
+        f"{meta.get('name', '')}: {len(alts)} alternatives under {len(cases)} cases",
+        decision,
+        numbers,
+        sentences,
+        notes,
+    )

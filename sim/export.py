@@ -191,6 +191,37 @@ def _text_cells(sheet: Any) -> None:
                 cell.data_type = "s"
 
 
+def compare_tables(directory: Path) -> dict[str, pd.DataFrame]:
+    """A comparison's tables: the matrix (one row per alternative and case: objective, CI,
+    regret with its CI, feasible, best) and every replication of every cell."""
+    s = store.read_json(directory / "summary.json")
+    metric = s["objective_metric"]
+    rows = []
+    for a in s["alternatives"]:
+        for k in s["cases"]:
+            c, r = s["cells"][a][k], s["regret"][a][k]
+            rows.append(
+                {
+                    "alternative": a,
+                    "case": k,
+                    f"{s['objective']} of {metric}": c["objective_value"],
+                    "ci95_low": c["ci95"][0],
+                    "ci95_high": c["ci95"][1],
+                    "regret": r["mean"],
+                    "regret_ci95_low": r["ci95_low"],
+                    "regret_ci95_high": r["ci95_high"],
+                    "feasible": c["feasible"],
+                    "best_in_case": s["best"][k] == a,
+                    "worst_case_regret": s["worst_case_regret"][a]["mean"],
+                    "minimax_regret_choice": s["minimax_regret"] == a,
+                }
+            )
+    return {"matrix": pd.DataFrame(rows), "cells": pd.read_parquet(directory / "cells.parquet")}
+
+
+TABLES["compare"] = compare_tables
+
+
 def export(directory: Path, fmt: str = "csv") -> list[Path]:
     """Write the directory's tables: ``DIR/export/<table>.csv`` or ``DIR/export.xlsx``."""
     directory = Path(directory)

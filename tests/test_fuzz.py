@@ -41,7 +41,15 @@ BASE: dict[str, Any] = {
     },
     "changes": [{"pool": "gpu", "at_years": 0.001, "factor": 0.5}],
     "policy": {"queue": "backfill", "placement": "best-fit"},
-}
+    "commitments": [
+        {"name": "r", "kind": "reserved", "pool": "gpu", "units": 2, "discount": 0.3,
+         "term_years": 0.001, "renew": True, "payment": "partial", "upfront_fraction": 0.5},
+        {"name": "sp", "kind": "savings_plan", "usd_per_hour": 1.0, "covers": {"od": 0.7},
+         "term_years": 1},
+        {"name": "own", "kind": "owned", "pool": "gpu", "units": 2, "term_years": 3,
+         "capex_usd_per_unit": 100.0, "opex_usd_per_unit_hour": 0.1},
+    ],
+}  # fmt: skip
 TRACE = "submit_hours,units,duration_hours\n0.5,1,2\n3,2,1\n"
 
 scalars = st.one_of(

@@ -88,6 +88,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("batch",),
     ("sweep",),
     ("stress", "optimize"),
+    ("compare",),
     ("store", "plots", "executive", "schema", "fit"),
     ("export", "report"),
     ("cli",),

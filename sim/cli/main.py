@@ -22,7 +22,7 @@ from sim.cli.common import (
 from sim.cli.fitting import cmd_fit
 from sim.cli.parser import build_parser
 from sim.cli.single import cmd_export, cmd_report, cmd_run, cmd_schema, cmd_validate
-from sim.cli.studies import cmd_optimize, cmd_stress, cmd_sweep
+from sim.cli.studies import cmd_compare, cmd_optimize, cmd_stress, cmd_sweep
 from sim.errors import ScenarioError
 from sim.scenario import ALLOW_EXTERNAL_DATA
 
@@ -32,6 +32,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate,
     "sweep": cmd_sweep,
     "stress": cmd_stress,
+    "compare": cmd_compare,
     "report": cmd_report,
     "export": cmd_export,
     "optimize": cmd_optimize,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 
 from sim.cli.common import _Bar, _keep_on_interrupt, _load, _out_dir, _report, out
-from sim.cli.tables import _case_digest, optimize_table, stress_table, sweep_table
+from sim.cli.tables import (
+    _case_digest,
+    compare_table,
+    optimize_table,
+    stress_table,
+    sweep_table,
+)
 from sim.errors import ScenarioError
 
 
@@ -195,6 +201,65 @@ def cmd_stress(args: argparse.Namespace) -> int:
     store.drop_partial(partial)  # the study is whole: its blocks are done with
     out.print(stress_table(result.summary))
     out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
+    if args.report:
+        _report(out_dir)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim import compare, store, sweep
+    from sim.montecarlo import default_workers
+
+    scenario = _load(args.scenario, args.overrides)
+    constraints = [sweep.parse_constraint(c) for c in args.constraint]
+    sweep.parse_objective(args.objective)
+    n = args.replications or scenario.replications
+    seed = scenario.seed if args.seed is None else args.seed
+    grid = compare.cells(scenario, args.alternatives, args.stress)  # fail fast on a bad file
+    sweep.check_metrics(scenario, seed, args.metric, constraints)
+    out_dir = _out_dir(args, scenario, "compare")
+    inputs = [*store.inputs_of(scenario), *args.alternatives, *args.stress]
+    store.prepare_out(out_dir, inputs, force=args.force)
+    manifest = {
+        "kind": "compare",
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": n,
+        "alternatives": [str(f) for f in args.alternatives],
+        "cases": [str(f) for f in args.stress],
+        "cells_sha256": [_case_digest(store.fingerprint(c.scenario)) for c in grid],
+        "objective": args.objective,
+        "metric": args.metric,
+        "constraints": [str(c) for c in constraints],
+        **store.fingerprint(scenario),
+    }
+    partial = store.prepare_partial(
+        out_dir, manifest, resume=args.resume, force=args.force, what="comparison"
+    )
+    bar = _Bar(f"compare {scenario.name}")
+    bar.grow(n * len(grid))
+    with bar.progress, _keep_on_interrupt(partial, "comparison", partial=True):
+        result = compare.run_compare(
+            scenario,
+            args.alternatives,
+            args.stress,
+            n,
+            seed,
+            args.workers or default_workers(),
+            args.objective,
+            args.metric,
+            constraints,
+            store=store.FolderStore(partial),
+            progress=bar.advance,
+            backend=args.backend,
+            scheduler=args.scheduler,
+        )
+    store.replace_dir(
+        out_dir, lambda tmp: store.write_compare(tmp, result.cells, result.summary, scenario)
+    )
+    store.drop_partial(partial)
+    out.print(compare_table(result.summary))
+    out.print(f"wrote {out_dir}/ (cells.parquet, summary.json, scenario.toml)")
     if args.report:
         _report(out_dir)
     return 0

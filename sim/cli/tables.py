@@ -308,3 +308,51 @@ def stress_table(summary: dict[str, Any]) -> Table:
             cells.append(fmt.metric_change(ch["mean"], m) + spread)
         table.add_row(c["case"], *cells)
     return table
+
+
+def compare_table(summary: dict[str, Any]) -> Table:
+    """Alternatives × cases: each cell's objective, and under it the alternative's regret
+    against that case's best (± half its 95 % CI); a last column with the worst-case regret."""
+    alts, cases = summary["alternatives"], summary["cases"]
+    metric = summary["objective_metric"]
+    objective = summary["objective"]
+    table = Table(
+        title=(
+            f"{objective} of {_metric_label(metric)} per alternative and case; under it, "
+            f"regret against the case's best (paired, {summary.get('replications', '?')} "
+            "replications; ± half the 95% CI); ✗ breaks a constraint"
+        ),
+        title_justify="left",
+    )
+    table.add_column("alternative", no_wrap=True)
+    for k in cases:
+        table.add_column(k, justify="right")
+    table.add_column("worst-case regret", justify="right")
+    table.add_column("lock-in beyond horizon", justify="right")
+    for a in alts:
+        cells = []
+        for k in cases:
+            c = summary["cells"][a][k]
+            r = summary["regret"][a][k]
+            half = (r["ci95_high"] - r["ci95_low"]) / 2
+            mark = "" if c["feasible"] else " ✗"
+            best = " (best)" if summary["best"][k] == a else ""
+            value = fmt.metric_value(c["objective_value"], metric) + mark
+            if best:
+                cells.append(f"{value}\n{best.strip()}")
+            else:
+                spread = (
+                    "" if math.isnan(half) else f" ± {fmt.metric_change(half, metric).lstrip('+')}"
+                )
+                cells.append(f"{value}\n{fmt.metric_change(r['mean'], metric)}{spread}")
+        w = summary["worst_case_regret"][a]
+        cells.append(f"{fmt.metric_change(w['mean'], metric)}\n({w['case']})")
+        lock = summary["cells"][a][cases[0]]["metrics"].get("commitment_beyond_horizon_usd", {})
+        cells.append(fmt.usd(lock.get("mean", 0.0)))
+        table.add_row(a, *cells)
+    table.caption = (
+        f"best as planned (base case): {summary['best_as_planned']}; least worst-case regret "
+        f"(minimax regret): {summary['minimax_regret']}"
+    )
+    table.caption_justify = "left"
+    return table

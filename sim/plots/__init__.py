@@ -10,6 +10,7 @@ ramps, stress cases) and ``fitting`` (``capsim fit``).
 
 from __future__ import annotations
 
+from sim.plots.compare import lock_in, regret_matrix, spend_by_alternative
 from sim.plots.fitting import (
     fit_arrivals,
     fit_demand_ecdf,
@@ -66,8 +67,11 @@ __all__ = [
     "fit_qq",
     "fit_sizes",
     "idle_by_year",
+    "lock_in",
     "optimized_ramp",
     "qty_axis",
+    "regret_matrix",
+    "spend_by_alternative",
     "spend_by_year",
     "spend_distribution",
     "stress_comparison",

@@ -181,6 +181,32 @@ def stress_figures(directory: Path) -> list[Figure]:
     ]
 
 
+def compare_figures(directory: Path) -> list[Figure]:
+    summary = store.read_json(directory / "summary.json")
+    cells = pd.read_parquet(directory / "cells.parquet")
+    first = summary["cases"][0]
+    return [
+        (
+            "compare-regret",
+            "Each alternative's regret in each case: its objective minus the best "
+            "alternative's in that case (paired replications); ✗: breaks a constraint.",
+            partial(plots.regret_matrix, summary),
+        ),
+        (
+            "compare-spend",
+            f"The objective metric across replications for each alternative, case {first} "
+            "(box: quartiles; whiskers: P5–P95; dot: mean).",
+            partial(plots.spend_by_alternative, cells, summary, first),
+        ),
+        (
+            "compare-lock-in",
+            "What each alternative still commits past the horizon: the remaining terms of "
+            "active reserved tranches and savings plans.",
+            partial(plots.lock_in, summary),
+        ),
+    ]
+
+
 def render(figs: list[Figure], out: Path) -> list[tuple[str, str, str]]:
     """Draw every figure, write PNG and SVG; return (stem, caption, PNG as base64)."""
     if out.exists():

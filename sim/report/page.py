@@ -14,13 +14,21 @@ from matplotlib.backends.backend_pdf import PdfPages
 from sim import __version__, executive, plots, store
 from sim.report.figures import (
     Figure,
+    compare_figures,
     optimize_figures,
     render,
     run_figures,
     stress_figures,
     sweep_figures,
 )
-from sim.report.tables import _headline, optimize_tables, run_tables, stress_tables, sweep_tables
+from sim.report.tables import (
+    _headline,
+    compare_tables,
+    optimize_tables,
+    run_tables,
+    stress_tables,
+    sweep_tables,
+)
 from sim.scenario import read_toml
 
 CSS = """
@@ -59,6 +67,8 @@ def executive_of(directory: Path) -> executive.Executive:
         return executive.for_sweep(raw, summary, pd.read_parquet(directory / "points.parquet"))
     if kind == "optimize":
         return executive.for_optimize(raw, summary)
+    if kind == "compare":
+        return executive.for_compare(raw, summary)
     cases = pd.read_parquet(directory / "cases.parquet")
     base = cases[cases["case"] == "baseline"]
     return executive.for_run(raw, base, stress=summary)
@@ -93,12 +103,14 @@ def write_report(directory: Path, pdf: bool = False) -> Path:
         "run": run_figures,
         "sweep": sweep_figures,
         "stress": stress_figures,
+        "compare": compare_figures,
         "optimize": optimize_figures,
     }[kind](directory)
     tables = {
         "run": run_tables,
         "sweep": sweep_tables,
         "stress": stress_tables,
+        "compare": compare_tables,
         "optimize": optimize_tables,
     }[kind](directory)
     ex = executive_of(directory)

@@ -223,3 +223,39 @@ def stress_tables(directory: Path) -> str:
         rows.append(row)
     head = f"metric: mean [95% CI]; paired change vs baseline [95% CI], {n} replications"
     return _table([head] + [c["case"] for c in cases], rows)
+
+
+def compare_tables(directory: Path) -> str:
+    """The matrix as a table: each cell's objective [95 % CI] and regret [95 % CI], the
+    regret's cell shaded by its size; then the quoted metrics of each cell."""
+    s = store.read_json(directory / "summary.json")
+    alts, cases, metric = s["alternatives"], s["cases"], s["objective_metric"]
+    top = max([s["regret"][a][k]["mean"] for a in alts for k in cases] + [1e-12])
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["alternative", *cases, "worst case"])
+    rows = []
+    for a in alts:
+        cells = [f"<td>{html.escape(a)}</td>"]
+        for k in cases:
+            c, r = s["cells"][a][k], s["regret"][a][k]
+            shade = max(0.0, min(1.0, r["mean"] / top))
+            style = f"background:rgba(230,159,0,{0.75 * shade:.2f})"
+            text = f"{_cell(c['objective_value'], metric)}"
+            text += " (best)" if s["best"][k] == a else f"; regret {_signed(r['mean'], metric)}"
+            if not c["feasible"]:
+                text += " ✗"
+            cells.append(f"<td style='{style}'>{html.escape(text)}</td>")
+        w = s["worst_case_regret"][a]
+        cells.append(
+            f"<td>{html.escape(_signed(w['mean'], metric))} ({html.escape(w['case'])})</td>"
+        )
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    matrix = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    quoted = []
+    for a in alts:
+        for k in cases:
+            ms = s["cells"][a][k]["metrics"]
+            quoted.append([a, k] + [_cell(ms[m]["mean"], m) if m in ms else "" for m in _QUOTED])
+    return matrix + _table(["alternative", "case", *_QUOTED], quoted)
+
+
+_QUOTED = ["spend_usd.total", "npv_usd.total", "commitment_beyond_horizon_usd", "esr"]

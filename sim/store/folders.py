@@ -177,19 +177,23 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
 
 
 def kind_of(directory: Path) -> str:
-    """``run``, ``sweep``, ``stress`` or ``optimize``, by the files a directory holds."""
+    """``run``, ``sweep``, ``stress``, ``compare`` or ``optimize``, by the files a
+    directory holds."""
     d = Path(directory)
     if (d / "points.parquet").exists():
         return "sweep"
     if (d / "cases.parquet").exists():
         return "stress"
+    if (d / "cells.parquet").exists():
+        return "compare"
     if (d / "evaluations.parquet").exists():
         return "optimize"
     if (d / "replications.parquet").exists():
         return "run"
     raise FileNotFoundError(
-        f"{d}: not a capsim run, sweep, stress or optimize directory "
-        "(no replications.parquet, points.parquet, cases.parquet or evaluations.parquet)"
+        f"{d}: not a capsim run, sweep, stress, compare or optimize directory (no "
+        "replications.parquet, points.parquet, cases.parquet, cells.parquet or "
+        "evaluations.parquet)"
     )
 
 
@@ -242,6 +246,13 @@ def write_stress(
 ) -> list[Path]:
     """Write a stress directory's final files."""
     return _write_table_dir(out, "cases.parquet", cases, summary, scenario)
+
+
+def write_compare(
+    out: Path, cells: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+) -> list[Path]:
+    """Write a comparison directory's final files."""
+    return _write_table_dir(out, "cells.parquet", cells, summary, scenario)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,75 @@
+"""Figures of a comparison of alternatives (``capsim compare``): the regret matrix, the
+spend distribution of each alternative, and the lock-in each leaves past the horizon."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from sim import fmt
+from sim.plots.look import PALETTE, usd_axis
+
+
+def regret_matrix(summary: dict[str, Any], ax: Axes) -> Axes:
+    """Alternatives × cases, coloured by regret against each case's best (white: the best;
+    darker: further from it), the regret written in each cell."""
+    alts, cases = summary["alternatives"], summary["cases"]
+    metric = summary["objective_metric"]
+    r = np.array([[summary["regret"][a][k]["mean"] for k in cases] for a in alts])
+    top = float(np.nanmax(r)) if r.size and np.nanmax(r) > 0 else 1.0
+    ax.imshow(r / top, cmap="Oranges", vmin=0, vmax=1, aspect="auto")
+    for i, a in enumerate(alts):
+        for j, k in enumerate(cases):
+            text = "best" if summary["best"][k] == a else fmt.metric_change(r[i, j], metric)
+            if not summary["cells"][a][k]["feasible"]:
+                text += " ✗"
+            ax.text(j, i, text, ha="center", va="center", fontsize=10,
+                    color="white" if r[i, j] > 0.6 * top else "black")  # fmt: skip
+    ax.set_xticks(range(len(cases)), cases, rotation=20, ha="right")
+    ax.set_yticks(range(len(alts)), alts)
+    ax.set_title(
+        f"regret: {summary['objective']} of {fmt.metric_label(metric)} above the case's best"
+    )
+    ax.grid(False)
+    return ax
+
+
+def spend_by_alternative(cells: pd.DataFrame, summary: dict[str, Any], case: str, ax: Axes) -> Axes:
+    """The objective metric's distribution across replications for each alternative in one
+    case (box: quartiles; whiskers: P5–P95; dot: the mean)."""
+    metric = summary["objective_metric"]
+    alts = summary["alternatives"]
+    data = [
+        cells[(cells["alternative"] == a) & (cells["case"] == case)][metric].dropna().to_numpy()
+        for a in alts
+    ]
+    ax.boxplot(data, whis=(5, 95), showfliers=False, tick_labels=alts)
+    ax.scatter(range(1, len(alts) + 1), [d.mean() if len(d) else np.nan for d in data],
+               color=PALETTE[3], zorder=3, label="mean")  # fmt: skip
+    usd_axis(ax)
+    ax.set_ylabel(fmt.metric_label(metric))
+    ax.set_title(f"{fmt.metric_label(metric, with_unit=False)} per alternative, case {case}")
+    ax.tick_params(axis="x", rotation=15)
+    ax.legend(loc="best")
+    return ax
+
+
+def lock_in(summary: dict[str, Any], ax: Axes) -> Axes:
+    """What each alternative still commits past the horizon (base case, mean)."""
+    alts = summary["alternatives"]
+    first = summary["cases"][0]
+    vals = [
+        summary["cells"][a][first]["metrics"]
+        .get("commitment_beyond_horizon_usd", {})
+        .get("mean", 0.0)
+        for a in alts
+    ]
+    ax.bar(alts, vals, color=PALETTE[0])
+    usd_axis(ax)
+    ax.set_ylabel("committed past the horizon (USD)")
+    ax.set_title("lock-in a plan leaves behind (reserved tranches and savings plans)")
+    ax.tick_params(axis="x", rotation=15)
+    return ax
