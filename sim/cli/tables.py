@@ -341,9 +341,9 @@ def compare_table(summary: dict[str, Any]) -> Table:
             if best:
                 cells.append(f"{value}\n{best.strip()}")
             else:
-                spread = (
-                    "" if math.isnan(half) else f" ± {fmt.metric_change(half, metric).lstrip('+')}"
-                )
+                tiny = math.isnan(half) or half <= 1e-9 * max(1.0, abs(c["objective_value"]))
+                pm = fmt.metric_change(half, metric).lstrip("+")
+                spread = "" if tiny else f" ± {pm}"
                 cells.append(f"{value}\n{fmt.metric_change(r['mean'], metric)}{spread}")
         w = summary["worst_case_regret"][a]
         cells.append(f"{fmt.metric_change(w['mean'], metric)}\n({w['case']})")
