@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck pytest bench readme clean
+.PHONY: setup demo test lint typecheck pytest bench readme compare-readme clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,9 @@ readme: $(STAMP)  # re-run the README's worked example and paste its output; ref
 	$(BIN)/python docs/readme_example.py
 	$(BIN)/capsim schema > docs/capsim.schema.json
 	$(BIN)/capsim schema --stress > docs/capsim-stress.schema.json
+
+compare-readme: $(STAMP)  # the README's comparison of the shipped alternatives (~10 min)
+	$(BIN)/python docs/compare_example.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
