@@ -201,7 +201,7 @@ def run_block_size(n: int) -> int:
     return max(1, min(RUN_BLOCK, n // 8))
 
 
-_FRAMES = ("replications", "timeseries", "spend", "waits", "contract", "jobs")
+_FRAMES = ("replications", "timeseries", "spend", "waits", "contract", "jobs", "purchases")
 
 
 def run_blocks(scenario: Scenario, seed: int, n: int, record_jobs: bool = False) -> list[Block]:
@@ -254,4 +254,5 @@ def combine(scenario: Scenario, seed: int, parts: Sequence[dict[str, pd.DataFram
         waits=cat("waits"),
         contract=cat("contract"),
         jobs=cat("jobs"),
+        purchases=cat("purchases"),
     )

@@ -97,6 +97,8 @@ class RunResult:
     """One row per replication × job workload × wait bin: how many started jobs waited so long."""
     jobs: pd.DataFrame | None = None
     """One row per job, when recorded."""
+    purchases: pd.DataFrame | None = None
+    """One row per strategy purchase (``purchases.parquet``); None without strategies."""
     contract: pd.DataFrame | None = None
     """One row per replication × contract month: eligible spend, commitment remaining (lock-in
     exposure), cash paid and its present value [USD]."""

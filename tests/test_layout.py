@@ -97,7 +97,7 @@ LAYERS: list[tuple[str, ...]] = [
 PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
     "engine": [
         ("model", "clock"),
-        ("books",),
+        ("books", "strategies"),
         ("state",),
         ("queues", "overflow", "demand"),
         ("backfill",),

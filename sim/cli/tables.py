@@ -59,6 +59,8 @@ def summary_table(result: RunResult) -> Table:
     for c in sc.commitments:
         if c.kind == "reserved":
             row(f"    {c.name} (tranche)", f"spend_usd.commitment.{c.name}", fmt.usd)
+    for st in sc.strategies:
+        row(f"    {st.name} (strategy purchases)", f"spend_usd.commitment.{st.name}", fmt.usd)
     if any(c.kind == "owned" for c in sc.commitments):
         row("  owned (capex + opex − residual)", "spend_usd.owned", fmt.usd)
     if any(c.kind == "savings_plan" for c in sc.commitments):

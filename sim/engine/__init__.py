@@ -27,7 +27,18 @@ from sim.engine.model import (
     EngineInput,
     EngineRecord,
     PoolSpec,
+    Purchase,
+    StrategySpec,
     TargetSpec,
 )
 
-__all__ = ["DemandServed", "EngineInput", "EngineRecord", "PoolSpec", "TargetSpec", "simulate"]
+__all__ = [
+    "DemandServed",
+    "EngineInput",
+    "EngineRecord",
+    "PoolSpec",
+    "Purchase",
+    "StrategySpec",
+    "TargetSpec",
+    "simulate",
+]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from dataclasses import astuple
 
 import numpy as np
 
@@ -27,10 +28,13 @@ from sim.engine.model import (
     DemandServed,
     EngineInput,
     EngineRecord,
+    Purchase,
 )
 from sim.engine.overflow import Overflow
 from sim.engine.queues import Fifo, Priority, QueuePolicy
 from sim.engine.state import EngineState
+from sim.engine.strategies import decide, hourly_usage, level_at
+from sim.tranches import with_tranches
 
 POLICIES: dict[str, type[QueuePolicy]] = {
     "fifo": Fifo,
@@ -157,7 +161,71 @@ class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
 
     def on_capacity(self, ev: _Call) -> None:
         p, units = self.changes[ev.arg]
+        if self.bought[p]:  # purchases move the level: read it from the whole schedule
+            units = level_at(self.schedules[p], self.env.now)
         self.set_reserved(p, units)
+
+    def on_pool_capacity(self, ev: _Call) -> None:
+        """A purchase starts or ends: pool ``ev.arg`` takes its schedule's level now."""
+        p = ev.arg
+        self.set_reserved(p, level_at(self.schedules[p], self.env.now))
+
+    def run_strategies(self) -> None:
+        """Run the simulation epoch by epoch: at each decision the engine has run exactly up
+        to it, so a decision sees only the past."""
+        decisions = sorted(
+            (t, i) for i, s in enumerate(self.inp.strategies) for t in s.epochs if t < self.H
+        )
+        counts = [0] * len(self.inp.strategies)
+        for t, i in decisions:
+            if t > self.env.now:
+                self.env.run(until=t)
+            spec = self.inp.strategies[i]
+            p = spec.pool
+            t0 = max(0.0, t - spec.lookback_hours)
+            usage = self.pool_usage(p, t0, t)
+            at = t + spec.lead_hours
+            held = level_at(self.schedules[p], at)
+            k = self.inp.strategies[i].epochs.index(t)
+            buy = decide(spec, i, k, t, usage, held, self.pools[p].m)
+            if buy is None:
+                continue
+            counts[i] += 1
+            buy = Purchase(i, counts[i], *astuple(buy)[2:])
+            self.purchases.append(buy)
+            if buy.units > 0:
+                self.add_purchase(p, buy)
+
+    def pool_usage(self, p: int, t0: float, t1: float) -> np.ndarray:
+        """Hourly usage of pool p over [t0, t1): its jobs running anywhere, its demand served
+        on reserved units and on targets."""
+        jp = np.asarray(self.jpool[: self.njobs], dtype=np.int64) if self.njobs else None
+        start = np.asarray(self.start, dtype=float)
+        end = np.minimum(np.asarray(self.end, dtype=float), t1)
+        mine = (jp == p) & (start < t1) & (end > t0) if jp is not None else np.zeros(0, dtype=bool)
+        held = np.asarray(self.held, dtype=float)
+        served = self.demand_served[p]
+        demand = None
+        if served is not None:
+            demand = served.reserved.copy()
+            for series in served.targets.values():
+                demand = demand + series
+        return hourly_usage(t0, t1, start[mine], end[mine], held[mine], demand)
+
+    def add_purchase(self, p: int, buy: Purchase) -> None:
+        """Delivered units join pool p's schedule from ``start`` to ``end``."""
+        self.bought[p].append((buy.start_hours, buy.end_hours, buy.units))
+        self.schedules[p] = list(
+            with_tranches(self.inp.pools[p].capacity_changes, self.bought[p], self.H)
+        )
+        for when in (buy.start_hours, buy.end_hours):
+            if when < self.H:
+                self.at(when - self.env.now, _TICK, self.on_pool_capacity, p)
+        d = self.inp.demand[p]
+        if d is not None and not self.has_jobs[p]:
+            # a demand-only pool is served hour by hour from its schedule: serve it again
+            # (the hours before now are unchanged: the purchase starts later)
+            self.demand_served[p] = self.serve_demand_vectorised(p, d)
 
     def on_speed(self, ev: _Call) -> None:
         p, speed = self.speed_events[ev.arg]
@@ -165,6 +233,8 @@ class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
 
     def run(self) -> EngineRecord:
         self.hours = hours_in_horizon(self.H)
+        self.bought: list[list[tuple[float, float, float]]] = [[] for _ in self.inp.pools]
+        self.purchases: list[Purchase] = []
         for p, d in enumerate(self.inp.demand):
             if d is None:
                 continue
@@ -209,6 +279,8 @@ class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
             self.at(0.0, _TICK, self.on_tick, 0)
         if self.submit:
             self.at(self.submit[0], _ARRIVE, self.on_arrive, 0)
+        if self.inp.strategies:
+            self.run_strategies()
         self.env.run(until=self.H)
         return EngineRecord(
             horizon_hours=self.H,
@@ -224,7 +296,8 @@ class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
                 for pl in self.pools
             ),
             demand=tuple(self.demand_served),
-            schedule=tuple(spec.capacity_changes for spec in self.inp.pools),
+            schedule=tuple(tuple(s) for s in self.schedules),
+            purchases=tuple(self.purchases),
         )
 
 

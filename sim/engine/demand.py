@@ -72,9 +72,8 @@ class DemandClaims(EngineState):
 
     def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed:
         """A pool with demand and no jobs: every hour is independent, so use numpy."""
-        spec = self.inp.pools[p]
         n = len(demand)
-        cap = _level_at_hours(spec.capacity_changes, n)
+        cap = _level_at_hours(tuple(self.schedules[p]), n)
         reserved = np.minimum(demand, cap)
         rest = demand - reserved
         targets = {}

@@ -40,6 +40,39 @@ class TargetSpec:
     """(time [h], capacity from then on) after t = 0: windows without new work."""
 
 
+@dataclass(frozen=True)
+class StrategySpec:
+    """A purchasing strategy as the engine sees it (fills already drawn)."""
+
+    pool: int
+    epochs: tuple[float, ...]
+    """Decision times [h], ascending."""
+    lookback_hours: float
+    cover: float
+    """Quantile of hourly usage to cover (-1: the mean)."""
+    term_hours: float
+    lead_hours: float
+    fills: tuple[float, ...]
+    """Share delivered of the purchase at each epoch."""
+    max_units: float
+    initial_units: float | None = None
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """What a strategy bought at one decision."""
+
+    strategy: int
+    k: int
+    """The strategy's k-th purchase (from 1)."""
+    decided_hours: float
+    start_hours: float
+    end_hours: float
+    units_ordered: int
+    units: int
+    """Delivered."""
+
+
 @dataclass(frozen=True, eq=False)
 class EngineInput:
     """Everything one replication needs."""
@@ -54,6 +87,7 @@ class EngineInput:
     placement: str = "best-fit"
     backfill_depth: int = 100
     """How many queue places behind a blocked head backfilling examines per pass."""
+    strategies: tuple[StrategySpec, ...] = ()
     backfill_reference: bool = False
     """Recompute the head's reservation and rescan the queue at every placement pass (the
     plain EASY algorithm), instead of the incremental books: slower, for tests."""
@@ -94,7 +128,9 @@ class EngineRecord:
     plus units still busy after the schedule fell (the overhang) until they drain."""
     demand: tuple[DemandServed | None, ...]
     schedule: tuple[tuple[tuple[float, int], ...], ...] = ()
-    """Per pool, the delivered schedule as (time [h], units from then on) change points."""
+    """Per pool, the delivered schedule as (time [h], units from then on) change points
+    (strategies' purchases included)."""
+    purchases: tuple[Purchase, ...] = ()
 
 
 def _level_at_hours(changes: tuple[tuple[float, float], ...], n: int) -> FloatArray:

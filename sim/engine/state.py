@@ -48,6 +48,11 @@ class EngineState:
         self.expired = [False] * n
         self.alloc: list[object] = [None] * n
         self.pools = [_Pool(p) for p in inp.pools]
+        # each pool's reserved schedule as (time, units) change points: the input's, with
+        # strategies' purchases added as they are made
+        self.schedules: list[list[tuple[float, int]]] = [
+            list(spec.capacity_changes) for spec in inp.pools
+        ]
         self.targets = inp.targets
         # per target: capacity now (inf: unlimited; 0 while unavailable), whole units held by
         # jobs, units claimed by this hour's demand. Room = capacity − used − claimed: counts

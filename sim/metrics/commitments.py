@@ -27,8 +27,8 @@ def _month_of(r: _Replication, hour: float) -> int:
 def tranche_unit_hours(r: _Replication, c: CommitmentTerms) -> list[FloatArray]:
     """Unit-hours each tranche of a reserved or owned commitment adds, by month."""
     return [
-        binned_integral(np.array([s]), np.array([min(e, r.H)]), np.array([c.units]), r.edges)
-        for s, e, _ in c.tranches
+        binned_integral(np.array([s]), np.array([min(e, r.H)]), np.array([units]), r.edges)
+        for s, e, _, units in c.tranches
     ]
 
 
@@ -49,12 +49,12 @@ def capacity_accounts(
     spend = np.zeros(r.n_months)
     rate_months = np.zeros(r.n_months)  # what a unit-hour of it costs (for idle dollars)
     uh_total = np.zeros(r.n_months)
-    for (s, e, price), uh in zip(c.tranches, tranche_unit_hours(r, c), strict=True):
+    for (s, e, price, units), uh in zip(c.tranches, tranche_unit_hours(r, c), strict=True):
         accrual = uh * price * net
         uh_total += uh
-        term_cost = c.units * price * net * (e - s)
+        term_cost = units * price * net * (e - s)
         if c.kind == "owned":
-            capex = c.units * c.capex_per_unit
+            capex = units * c.capex_per_unit
             spend[_month_of(r, s)] += capex
             b.start_cash[_month_of(r, s)] += capex
             b.end_cash += accrual
@@ -66,7 +66,7 @@ def capacity_accounts(
         else:
             b.start_cash[_month_of(r, s)] += c.upfront_fraction * term_cost
             b.end_cash += (1.0 - c.upfront_fraction) * accrual
-            b.beyond_horizon += c.units * price * net * max(e - max(s, r.H), 0.0)
+            b.beyond_horizon += units * price * net * max(e - max(s, r.H), 0.0)
             rate_months += uh * price * net
         spend += accrual
     share = np.divide(uh_total, reserved, out=np.zeros(r.n_months), where=reserved > 0)
@@ -121,7 +121,7 @@ def savings_plans(r: _Replication, b: _Books) -> None:
     for c in plans:
         net = (1.0 - contract.discount) if c.eligible else 1.0
         commit = np.zeros(n)
-        for s, e, price in c.tranches:
+        for s, e, price, _ in c.tranches:
             active = (hour_start >= s - 1e-9) & (hour_start < e - 1e-9)
             commit += np.where(active, price * r.hour_len, 0.0)
             b.start_cash[_month_of(r, s)] += c.upfront_fraction * price * net * (e - s)

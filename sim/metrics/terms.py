@@ -53,9 +53,10 @@ class CommitmentTerms:
     """``reserved``, ``savings_plan`` or ``owned``."""
     pool: int
     """Index of the pool it adds capacity to (-1: a savings plan)."""
-    tranches: tuple[tuple[float, float, float], ...]
-    """(start [h], end [h], possibly past the horizon; list price): per unit-hour for a
-    reserved tranche, per hour of commitment for a savings plan, opex per unit-hour owned."""
+    tranches: tuple[tuple[float, float, float, float], ...]
+    """(start [h], end [h], possibly past the horizon; list price; units): the price per
+    unit-hour for a reserved tranche, per hour of commitment for a savings plan, opex per
+    unit-hour owned."""
     units: float = 0.0
     upfront_fraction: float = 0.0
     """Share of each tranche's payments made at its start."""
@@ -74,6 +75,8 @@ class Prices:
     targets: tuple[TargetTerms, ...]
     contract: Contract = field(default_factory=Contract)
     commitments: tuple[CommitmentTerms, ...] = ()
+    references: dict[int, FloatArray] = field(default_factory=dict)
+    """Pool index → its on-demand reference price by month (for strategies' purchases)."""
 
 
 def by_year(reserved: tuple[int, ...]) -> tuple[tuple[float, int], ...]:

@@ -30,6 +30,33 @@ class Replication:
     spend: dict[tuple[str, str, str], FloatArray] | None = None
     wait_counts: dict[str, FloatArray] | None = None
     contract: dict[str, FloatArray] | None = None
+    purchases: list[dict[str, float | int | str]] | None = None
+    """Strategies' purchases: one row each (see :func:`purchases_rows`)."""
+
+
+def purchases_rows(
+    rec: engine.EngineRecord, scenario: Scenario, prices: metrics.Prices, replication: int
+) -> list[dict[str, float | int | str]]:
+    """One row per purchase: its strategy, k, when it was decided and starts, its term, the
+    units ordered and delivered, and its price per unit-hour (before the contract discount)."""
+    names = [s.name for s in scenario.strategies]
+    price_of = {
+        (c.name, t[0]): t[2] for c in prices.commitments for t in c.tranches if c.name in names
+    }
+    return [
+        {
+            "replication": replication,
+            "strategy": names[b.strategy],
+            "k": b.k,
+            "decided_hours": b.decided_hours,
+            "start_hours": b.start_hours,
+            "term_years": (b.end_hours - b.start_hours) / 8760.0,
+            "units_ordered": b.units_ordered,
+            "units": b.units,
+            "price_per_unit_hour": price_of.get((names[b.strategy], b.start_hours), float("nan")),
+        }
+        for b in rec.purchases
+    ]
 
 
 def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
@@ -92,7 +119,33 @@ def assemble(
         jobs=pd.concat([r.jobs for r in reps if r.jobs is not None], ignore_index=True)
         if record_jobs
         else None,
+        purchases=_purchases_frame(scenario, reps),
     )
+
+
+_PURCHASE_COLUMNS = (
+    "replication",
+    "strategy",
+    "k",
+    "decided_hours",
+    "start_hours",
+    "term_years",
+    "units_ordered",
+    "units",
+    "price_per_unit_hour",
+)
+
+
+def _purchases_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame | None:
+    """Every purchase of every replication (None: the scenario has no strategies)."""
+    import pandas as pd
+
+    if not scenario.strategies:
+        return None
+    rows = [row for r in reps for row in (r.purchases or [])]
+    frame = pd.DataFrame(rows, columns=list(_PURCHASE_COLUMNS))
+    return frame.astype({"replication": "int64", "k": "int64", "units_ordered": "int64",
+                         "units": "int64"})  # fmt: skip
 
 
 def timeseries_frame(scenario: Scenario, reps: Sequence[Replication]) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -94,6 +95,7 @@ def build_input(
         queue=scenario.policy.queue,
         placement=scenario.policy.placement,
         backfill_depth=scenario.policy.backfill_depth,
+        strategies=_strategies(scenario, seed, replication),
     )
     prices = _prices(scenario, params, seed, replication, n_months)
     return inp, prices, paths
@@ -105,6 +107,7 @@ def _prices(
     """The replication's prices by month: pools (with their price paths, speeds and terms),
     targets, and the contract."""
     pools = tuple(scenario.pools.values())
+    pools_names = list(scenario.pools)
     pool_prices = [
         _path(
             p.price_per_unit_hour.path,
@@ -151,7 +154,69 @@ def _prices(
         ),
         contract=scenario.contract,
         commitments=_commitments(scenario, params, seed, replication, n_months, target_prices),
+        references={
+            pools_names.index(s.pool): _reference(
+                scenario, s.pool, params, seed, replication, n_months
+            )
+            for s in scenario.strategies
+        },
     )
+
+
+def _strategies(scenario: Scenario, seed: int, replication: int) -> tuple[engine.StrategySpec, ...]:
+    """The strategies as the engine runs them, each purchase's fill drawn in advance (one
+    draw per decision epoch, from the strategy's own stream: the same in every sweep point
+    and stress case)."""
+    pools = list(scenario.pools)
+    out = []
+    for s in scenario.strategies:
+        rng = stream(seed, replication, f"strategies.{s.name}.fill", _FILL)
+        fills = np.clip(s.fill.dist.sample(rng, len(s.epochs_hours)), 0.0, 1.0)
+        out.append(
+            engine.StrategySpec(
+                pool=pools.index(s.pool),
+                epochs=s.epochs_hours,
+                lookback_hours=s.lookback_hours,
+                cover=s.cover,
+                term_hours=s.term_hours,
+                lead_hours=s.lead_hours,
+                fills=tuple(float(f) for f in fills),
+                max_units=s.max_units,
+                initial_units=s.initial_units,
+            )
+        )
+    return tuple(out)
+
+
+def purchase_terms(
+    scenario: Scenario, prices: metrics.Prices, purchases: tuple[engine.Purchase, ...]
+) -> metrics.Prices:
+    """The prices with every strategy's purchases as commitments (one per strategy, a
+    tranche per purchase, priced off the on-demand reference in the month of its decision)."""
+    if not scenario.strategies:
+        return prices
+    pools = list(scenario.pools)
+    extra = []
+    for i, s in enumerate(scenario.strategies):
+        if not any(t < scenario.horizon_hours for t in s.epochs_hours):
+            continue  # it never decides: the run is the scenario's without it
+        mine = [b for b in purchases if b.strategy == i and b.units > 0]
+        ref = prices.references.get(pools.index(s.pool))
+        tranches = []
+        for b in mine:
+            base = _at_month(ref)(b.decided_hours) if ref is not None else 0.0
+            price = (1.0 - s.discount) * base
+            tranches.append((b.start_hours, b.end_hours, price, float(b.units)))
+        extra.append(
+            metrics.CommitmentTerms(
+                name=s.name,
+                kind="reserved",
+                pool=pools.index(s.pool),
+                tranches=tuple(tranches),
+                eligible=True,
+            )
+        )
+    return replace(prices, commitments=(*prices.commitments, *extra))
 
 
 def _commitments(
@@ -181,7 +246,7 @@ def _commitments(
                 name=c.name,
                 kind=c.kind,
                 pool=pools.index(c.pool) if c.pool is not None else -1,
-                tranches=tuple((t.start, t.end, t.price) for t in tr),
+                tranches=tuple((t.start, t.end, t.price, t.units) for t in tr),
                 units=c.units,
                 upfront_fraction=c.upfront_fraction,
                 capex_per_unit=c.capex_usd_per_unit,
@@ -223,7 +288,7 @@ def _at_month(prices: FloatArray) -> Callable[[float], float]:
     return at
 
 
-_PRICE, _AVAILABILITY = 5, 6  # seed-tree components (see sim.workload)
+_PRICE, _AVAILABILITY, _FILL = 5, 6, 10  # seed-tree components (see sim.workload)
 
 
 def _capacity(drawn: float) -> float:

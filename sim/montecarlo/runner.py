@@ -8,8 +8,8 @@ from functools import partial
 
 from sim import engine, executor, metrics
 from sim.controls import offered_work_controls
-from sim.montecarlo.frames import Replication, _jobs_frame, assemble
-from sim.montecarlo.inputs import build_input, names_of
+from sim.montecarlo.frames import Replication, _jobs_frame, assemble, purchases_rows
+from sim.montecarlo.inputs import build_input, names_of, purchase_terms
 from sim.results import RunResult
 from sim.scenario import Scenario
 
@@ -27,6 +27,7 @@ def run_replication(
     """Simulate one replication and compute its metrics."""
     inp, prices, paths = build_input(scenario, seed, replication)
     rec = engine.simulate(inp)
+    prices = purchase_terms(scenario, prices, rec.purchases)
     names = names_of(scenario)
     out = metrics.compute(rec, names, prices, paths)
     jobs = _jobs_frame(rec, names, replication) if record_jobs else None
@@ -40,6 +41,7 @@ def run_replication(
         out.spend,
         out.wait_counts,
         out.contract,
+        purchases_rows(rec, scenario, prices, replication) if scenario.strategies else None,
     )
 
 

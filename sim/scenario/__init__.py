@@ -53,6 +53,7 @@ from sim.scenario.model import (
     PricePath,
     Scenario,
     Shock,
+    Strategy,
     TraceWorkload,
     Workload,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "PricePath",
     "Scenario",
     "Shock",
+    "Strategy",
     "TraceWorkload",
     "Workload",
     "apply_override",

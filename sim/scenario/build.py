@@ -13,7 +13,7 @@ from typing import Any
 
 from sim.calendar import HOURS_PER_YEAR
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario.commit import build_commitments
+from sim.scenario.commit import build_commitments, build_strategies
 from sim.scenario.demand import _build_workload, _fit_warnings, _trace_warnings
 from sim.scenario.doc_demand import ChangeDoc, Selected, ShockDoc
 from sim.scenario.doc_supply import TargetDoc
@@ -65,6 +65,9 @@ def scenario_from_dict(
     policy = Policy(doc.policy.queue, doc.policy.placement, doc.policy.backfill_depth)
     contract = _build_contract(where, doc.contract, years, targets)
     commitments = build_commitments(where, doc.commitments, pools, targets, years)
+    strategies = build_strategies(
+        where, doc.strategies, pools, targets, years, base, {c.name for c in commitments}
+    )
     return Scenario(
         name=meta.name,
         description=meta.description,
@@ -83,6 +86,7 @@ def scenario_from_dict(
         changes=changes,
         shocks=shocks,
         commitments=commitments,
+        strategies=strategies,
         warnings=(*_trace_warnings(workloads, years), *_fit_warnings(pools, targets, workloads)),
     )
 

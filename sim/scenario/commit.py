@@ -5,11 +5,13 @@ at or after the horizon buys nothing (a shortened horizon keeps the file valid).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from sim.calendar import HOURS_PER_YEAR
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario.doc_commit import CommitmentDoc
-from sim.scenario.model import Commitment, OverflowTarget, Pool
+from sim.scenario.doc_commit import CommitmentDoc, StrategyDoc
+from sim.scenario.model import Commitment, OverflowTarget, Pool, Strategy
+from sim.scenario.tables import Reader
 
 
 def build_commitments(
@@ -94,4 +96,56 @@ def _has_reference(pool: Pool, targets: tuple[OverflowTarget, ...]) -> bool:
     )
 
 
-__all__ = ["build_commitments"]
+__all__ = ["build_commitments", "build_strategies"]
+
+
+def build_strategies(
+    where: str,
+    docs: list[StrategyDoc],
+    pools: Mapping[str, Pool],
+    targets: tuple[OverflowTarget, ...],
+    years: float,
+    base: Path,
+    taken: set[str],
+) -> tuple[Strategy, ...]:
+    """The [[strategies]]: a known pool, a price to take the discount off, names unique
+    among strategies and commitments (``taken``); decision epochs inside the horizon."""
+    out: list[Strategy] = []
+    seen = set(taken)
+    horizon = years * HOURS_PER_YEAR
+    for i, d in enumerate(docs):
+        t = Reader(where, f"strategies[{i}]", d, base)
+        if d.name in seen:
+            raise t.err("name", f"must be unique among strategies and commitments, got {d.name!r}")
+        seen.add(d.name)
+        t.known_pool(d.pool, pools)
+        pool = pools[d.pool]
+        if d.discount > 0 and not _has_reference(pool, targets):
+            raise t.err(
+                "discount",
+                f"needs an on-demand price to take it off: give pools.{d.pool}."
+                "on_demand_price_per_unit_hour or an overflow target on the pool",
+            )
+        every, first = d.every_years * HOURS_PER_YEAR, d.first_years * HOURS_PER_YEAR
+        count = 0 if first >= horizon else int((horizon - first) / every - 1e-9) + 1
+        if count > 10_000:
+            raise t.err(
+                "every_years",
+                f"would decide {count:,} times in the horizon; at most 10,000 (years, not hours?)",
+            )
+        out.append(
+            Strategy(
+                name=d.name,
+                pool=d.pool,
+                epochs_hours=tuple(first + k * every for k in range(count)),
+                lookback_hours=d.lookback_days * 24.0,
+                cover=d.cover,
+                term_hours=d.term_years * HOURS_PER_YEAR,
+                discount=d.discount,
+                lead_hours=d.lead_years * HOURS_PER_YEAR,
+                fill=t.param("fill"),
+                max_units=d.max_units,
+                initial_units=d.initial_units,
+            )
+        )
+    return tuple(out)

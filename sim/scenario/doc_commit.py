@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import model_validator
 
+from sim.scenario.dists import Param
 from sim.scenario.leaves import Flag, Num, SafeName, Str, Table, Words, fail
 
 KINDS = ("reserved", "savings_plan", "owned")
@@ -112,3 +113,48 @@ class CommitmentDoc(Table):
         if self.kind == "owned" and self.has("payment"):
             raise fail("owned capacity is paid as capex at start and opex while active", "payment")
         return self
+
+
+def _cover(value: Any) -> float:
+    if value == "mean":
+        return -1.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise fail(f'must be a quantile in (0, 1] or "mean", got {value!r}')
+    return float(value)
+
+
+class _Cover(Str):
+    def check(self, value: Any) -> float:  # type: ignore[override]
+        return _cover(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                          {"enum": ["mean"]}]}  # fmt: skip
+
+
+class StrategyDoc(Table):
+    """[[strategies]]: purchases decided inside the simulation from usage seen so far."""
+
+    name: Annotated[str, SafeName("unique; names its purchases")]
+    buys: Annotated[str, Words(("reserved",), "what it buys: reserved units of pool")] = "reserved"
+    pool: Annotated[str, Str("the pool it buys reserved units of")]
+    every_years: Annotated[float, Num(0.0, low_open=True, desc="years between decisions")]
+    first_years: Annotated[float, Num(0.0, desc="the first decision (years)")] = 0.0
+    lookback_days: Annotated[
+        float, Num(0.0, 3650.0, True, desc="the usage window it looks at (days)")
+    ] = 30.0
+    cover: Annotated[float, _Cover('quantile of hourly usage to cover, or "mean"')] = 0.8
+    term_years: Annotated[float, Num(0.0, low_open=True, desc="each purchase's term (years)")]
+    discount: Annotated[
+        float, Num(0.0, 1.0, desc="off the on-demand reference price at the decision")
+    ] = 0.0
+    lead_years: Annotated[float, Num(0.0, desc="capacity starts this long after the decision")] = (
+        0.0
+    )
+    fill: Annotated[
+        Any, Param(0.0, 1.0, desc="share of a purchase delivered, drawn per purchase")
+    ] = 1.0
+    max_units: Annotated[float, Num(0.0, desc="most units bought at one decision")] = 1e9
+    initial_units: Annotated[
+        float | None, Num(0.0, desc="bought at a decision at t = 0 (nothing seen yet)")
+    ] = None

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ValidationError
 
 from sim.errors import ScenarioError
-from sim.scenario.doc_commit import CommitmentDoc
+from sim.scenario.doc_commit import CommitmentDoc, StrategyDoc
 from sim.scenario.doc_demand import ChangeDoc, ShockDoc, WorkloadDoc
 from sim.scenario.doc_supply import ContractDoc, MetaDoc, PolicyDoc, PoolDoc, TargetDoc
 from sim.scenario.leaves import (
@@ -63,6 +63,7 @@ class ScenarioDoc(Table):
     policy: PolicyDoc = PolicyDoc()
     contract: ContractDoc = ContractDoc()
     commitments: Annotated[list[CommitmentDoc], BeforeValidator(_array("commitments"))] = []  # noqa: RUF012
+    strategies: Annotated[list[StrategyDoc], BeforeValidator(_array("strategies"))] = []  # noqa: RUF012
 
 
 SECTIONS = tuple(ScenarioDoc.model_fields)

@@ -277,6 +277,27 @@ class Commitment:
         return self.kind in ("reserved", "owned")
 
 
+@dataclass(frozen=True)
+class Strategy:
+    """A [[strategies]] entry: reserved units bought at decision epochs from the usage seen
+    over a lookback window (never the future)."""
+
+    name: str
+    pool: str
+    epochs_hours: tuple[float, ...]
+    """Decision times inside the horizon [h]."""
+    lookback_hours: float
+    cover: float
+    """Quantile of hourly usage to cover (-1: the mean)."""
+    term_hours: float
+    discount: float
+    lead_hours: float
+    fill: ParamSpec
+    """Share of a purchase delivered; its distribution is drawn once per purchase."""
+    max_units: float
+    initial_units: float | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
@@ -301,6 +322,7 @@ class Scenario:
     changes: tuple[Change, ...] = ()
     shocks: tuple[Shock, ...] = ()
     commitments: tuple[Commitment, ...] = ()
+    strategies: tuple[Strategy, ...] = ()
     warnings: tuple[str, ...] = ()
     """Things the user should see that do not stop the run (e.g. trace rows past the
     horizon); the command line prints them."""

@@ -165,6 +165,7 @@ def write_run(out: Path, result: RunResult, version: str) -> list[Path]:
         "waits": result.waits,
         "contract": result.contract,
         "jobs": result.jobs,
+        "purchases": result.purchases,
     }
     for name, frame in optional.items():
         path = out / f"{name}.parquet"
