@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-ALTERNATIVES = ["trn-3y-plus-1y", "compute-savings-plan", "owned-gpus"]
+ALTERNATIVES = ["trn-3y-plus-1y", "trn-quarterly-ladder", "compute-savings-plan", "owned-gpus"]
 STRESS = ["demand-boom", "demand-bust", "trainium-shortage", "price-cut", "new-generation"]
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 8
 COMMAND = [

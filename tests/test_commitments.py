@@ -287,3 +287,24 @@ def test_a_tranche_past_the_horizon_buys_nothing():
     m = run_replication(sc, 1, 0).metrics
     assert m["spend_usd.commitment.late"] == 0.0 and m["commitment_beyond_horizon_usd"] == 0.0
     assert m["spend_usd.total"] == pytest.approx(3.0 * H)
+
+
+ALTERNATIVES = sorted(
+    (__import__("pathlib").Path(__file__).resolve().parents[1] / "configs/alternatives").glob(
+        "*.toml"
+    )
+)
+
+
+@pytest.mark.parametrize("path", ALTERNATIVES, ids=lambda p: p.name)
+def test_every_shipped_alternative_merges_over_the_baseline_and_runs(path):
+    import sim
+    from sim.scenario import load_scenario
+    from sim.stress import load_case
+
+    root = path.parents[2]
+    base = load_scenario(root / "configs/baseline.toml", ["scenario.years=0.3"])
+    case = load_case(base, path).scenario
+    assert case.commitments or case.strategies
+    result = sim.run(case, n=1, workers=1)
+    assert result.replications["spend_usd.total"].gt(0).all()

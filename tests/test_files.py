@@ -372,7 +372,10 @@ def test_jobs_that_can_never_start_are_warned_about(tmp_path):
 def test_a_foreign_folder_is_not_a_report(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     r = capsim("report", tmp_path)
-    assert r.returncode == 2 and "not a capsim run, sweep, stress or optimize directory" in r.stderr
+    assert (
+        r.returncode == 2
+        and "not a capsim run, sweep, stress, compare or optimize directory" in r.stderr
+    )
 
 
 def test_an_out_folder_under_a_file_is_named_as_such(tmp_path):

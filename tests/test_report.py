@@ -214,7 +214,7 @@ def test_cli_run_writes_the_run_directory_and_report(tmp_path, capsys):
             ["sweep", "configs/examples/mmc.toml", "--vary", "pools.gpu.reserved=5:1:1"],
             "STOP >= START",
         ),
-        (["report", "configs"], "not a capsim run, sweep, stress or optimize directory"),
+        (["report", "configs"], "not a capsim run, sweep, stress, compare or optimize directory"),
     ],
 )
 def test_cli_errors_exit_2_with_one_clear_line(argv, message, capsys, monkeypatch):

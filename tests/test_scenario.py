@@ -211,12 +211,17 @@ def test_lognormal_noise_has_mean_one_and_the_given_cv():
     assert x.std() / x.mean() == pytest.approx(0.3, rel=0.01)
 
 
-SHIPPED = sorted(p for p in Path("configs").rglob("*.toml") if "stress" not in p.parts)
+SHIPPED = sorted(
+    p
+    for p in Path("configs").rglob("*.toml")
+    if "stress" not in p.parts and "alternatives" not in p.parts
+)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=str)
 def test_every_shipped_scenario_loads_and_runs_a_short_horizon(path):
-    # (stress files are partial scenarios: tests/test_stress.py merges and checks each)
+    # (stress files and alternatives are partial scenarios: tests/test_stress.py and
+    # tests/test_commitments.py merge and check each)
     sc = load_scenario(path, ["scenario.years=0.1"])
     result = sim.run(sc, n=2, workers=1)
     assert result.replications["spend_usd.total"].gt(0).all()

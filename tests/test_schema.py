@@ -19,8 +19,15 @@ from sim.scenario import scenario_from_dict
 from sim.schema import scenario_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted(p for p in (ROOT / "configs").rglob("*.toml") if "stress" not in p.parts)
-STRESS = sorted((ROOT / "configs/stress").glob("*.toml"))
+SCENARIOS = sorted(
+    p
+    for p in (ROOT / "configs").rglob("*.toml")
+    if "stress" not in p.parts and "alternatives" not in p.parts
+)
+# partial scenarios merged over a base: stress cases and alternatives
+STRESS = sorted((ROOT / "configs/stress").glob("*.toml")) + sorted(
+    (ROOT / "configs/alternatives").glob("*.toml")
+)
 
 
 def _plain(obj: Any) -> Any:

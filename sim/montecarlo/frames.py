@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import calendar, engine, metrics
+from sim.calendar import HOURS_PER_YEAR
 from sim.distributions import FloatArray
 from sim.results import RunResult
 from sim.scenario import Scenario
@@ -50,7 +51,7 @@ def purchases_rows(
             "k": b.k,
             "decided_hours": b.decided_hours,
             "start_hours": b.start_hours,
-            "term_years": (b.end_hours - b.start_hours) / 8760.0,
+            "term_years": (b.end_hours - b.start_hours) / HOURS_PER_YEAR,
             "units_ordered": b.units_ordered,
             "units": b.units,
             "price_per_unit_hour": price_of.get((names[b.strategy], b.start_hours), float("nan")),

@@ -47,7 +47,12 @@ class _Covers(Str):
     def schema(self) -> dict[str, Any]:
         return {
             "type": "object",
-            "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "additionalProperties": {
+                "type": "number",
+                "minimum": 0,
+                "exclusiveMinimum": True,
+                "maximum": 1,
+            },
         }
 
 
@@ -128,8 +133,8 @@ class _Cover(Str):
         return _cover(value)
 
     def schema(self) -> dict[str, Any]:
-        return {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                          {"enum": ["mean"]}]}  # fmt: skip
+        number = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1}
+        return {"anyOf": [number, {"enum": ["mean"]}]}
 
 
 class StrategyDoc(Table):
