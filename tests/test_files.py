@@ -494,3 +494,32 @@ def test_a_second_writer_of_the_same_folder_is_refused_naming_the_first(tmp_path
     assert not (tmp_path / ".o.lock").exists()
     r = capsim("run", MMC, "--set", "scenario.years=0.01", "-n", "2", "--force", "--out", out)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("[pools.gpu]", '[pools."target.on-demand"]', "pools.target.on-demand"),
+        ("[workloads.jobs]", '[workloads."pool.gpu"]', "workloads.pool.gpu"),
+        ('name = "on-demand"', 'name = "x.y"', "overflow"),
+    ],
+)
+def test_names_that_could_collide_with_metric_paths_are_refused(tmp_path, old, new, key):
+    # a pool named target.on-demand beside a target on-demand gave two metrics one name
+    # (overflow_unit_hours.target.on-demand): one column was silently lost
+    text = MMC.read_text().replace(old, new)
+    if "pools" in key:
+        text = text.replace('pool = "gpu"', 'pool = "target.on-demand"')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and "must not contain a dot" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u200b"])
+def test_invisible_or_direction_changing_characters_are_refused_in_names(tmp_path, char):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MMC.read_text().replace("[workloads.jobs]", f'[workloads."jo{char}bs"]'))
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and "invisible or direction-changing" in r.stderr
+    assert f"U+{ord(char):04X}" in r.stderr

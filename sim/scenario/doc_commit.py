@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import model_validator
 
 from sim.scenario.dists import Param
-from sim.scenario.leaves import Flag, Num, SafeName, Str, Table, Words, fail
+from sim.scenario.leaves import Flag, MetricName, Num, Str, Table, Words, fail
 
 KINDS = ("reserved", "savings_plan", "owned")
 PAYMENTS = ("monthly", "upfront", "partial")
@@ -59,7 +59,7 @@ class _Covers(Str):
 class CommitmentDoc(Table):
     """[[commitments]]: one tranche, bought once (renewed at term end with ``renew``)."""
 
-    name: Annotated[str, SafeName("unique; names the tranche's metrics")]
+    name: Annotated[str, MetricName("unique; names the tranche's metrics (no dot)")]
     kind: Annotated[str, Words(KINDS, "reserved, savings_plan or owned")]
     start_years: Annotated[float, Num(0.0, desc="when it starts (contract years)")] = 0.0
     term_years: Annotated[
@@ -140,7 +140,7 @@ class _Cover(Str):
 class StrategyDoc(Table):
     """[[strategies]]: purchases decided inside the simulation from usage seen so far."""
 
-    name: Annotated[str, SafeName("unique; names its purchases")]
+    name: Annotated[str, MetricName("unique; names its purchases (no dot)")]
     buys: Annotated[str, Words(("reserved",), "what it buys: reserved units of pool")] = "reserved"
     pool: Annotated[str, Str("the pool it buys reserved units of")]
     every_years: Annotated[float, Num(0.0, low_open=True, desc="years between decisions")]

@@ -13,6 +13,7 @@ from sim.scenario.dists import Param
 from sim.scenario.leaves import (
     Checked,
     Date,
+    MetricName,
     Num,
     Numbers,
     SafeName,
@@ -124,7 +125,7 @@ class PoolDoc(Priced):
 class TargetDoc(Priced):
     """[[overflow]]: an overflow target."""
 
-    name: Annotated[str, SafeName("the target's name (merge key)")]
+    name: Annotated[str, MetricName("the target's name (merge key; no dot)")]
     pool: Annotated[str, Str("whose work may run here")]
     price_per_unit_hour: Annotated[Any, Param(0.0, desc="USD per unit-hour")]
     capacity: Annotated[

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario.values import _number, _safe_name
+from sim.scenario.values import _metric_name, _number, _safe_name
 
 Schema = dict[str, Any]
 DISTRIBUTION = {"x-capsim": "distribution"}  # a $ref to it, once the schema is assembled
@@ -235,6 +235,18 @@ class SafeName(Leaf):
 
     def schema(self) -> Schema:
         return {"type": "string"}
+
+
+@dataclass(frozen=True)
+class MetricName(SafeName):
+    """A name that ends up in metric names too: no dot."""
+
+    desc: str = "used in paths, reports and metric names (no dot)"
+
+    def check(self, value: Any) -> str:
+        _string(value)
+        house(lambda: _metric_name("", "", value))
+        return str(value)
 
 
 @dataclass(frozen=True)

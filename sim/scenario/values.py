@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 from sim.errors import ScenarioError
@@ -43,7 +44,9 @@ def _number(
 
 
 def _safe_name(where: str, path: str, name: str) -> None:
-    """Names end up in folder and file names: one safe path component each."""
+    """Names end up in folder and file names: one safe path component each, with no
+    invisible or direction-changing characters (U+200B, U+202E ...: a folder name that shows
+    as something else)."""
     bad = (
         not name.strip()
         or name in (".", "..")
@@ -57,6 +60,28 @@ def _safe_name(where: str, path: str, name: str) -> None:
             path,
             "must be a name of 1 to 100 characters without slashes or control characters, "
             f"and not . or .., got {name!r}",
+        )
+    hidden = [c for c in name if unicodedata.category(c) in ("Cf", "Zl", "Zp", "Co", "Cs")]
+    if hidden:
+        raise ScenarioError(
+            where,
+            path,
+            f"must not hold invisible or direction-changing characters, got {name!r} "
+            f"(U+{ord(hidden[0]):04X})",
+        )
+
+
+def _metric_name(where: str, path: str, name: str) -> None:
+    """A pool, target, workload, commitment or strategy name: a safe name without a dot
+    (metric names are dot-separated: a pool named ``target.od`` beside a target ``od`` would
+    give two metrics one name)."""
+    _safe_name(where, path, name)
+    if "." in name:
+        raise ScenarioError(
+            where,
+            path,
+            f"must not contain a dot: metric names are dot-separated (spend_usd.overflow.NAME), "
+            f"got {name!r}",
         )
 
 
