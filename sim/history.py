@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.errors import ScenarioError, did_you_mean
+from sim.scenario import MAX_MAGNITUDE
 from sim.scenario.files import _columns, _read_csv, _shown
 from sim.scenario.values import _safe_name
 
@@ -153,6 +154,13 @@ class _Reader:
                     self.name,
                     self.where(r),
                     f"column {column!r} must be finite, got {_shown(text)}",
+                )
+            if abs(v) > MAX_MAGNITUDE:
+                raise ScenarioError(
+                    self.name,
+                    self.where(r),
+                    f"column {column!r} must be at most {MAX_MAGNITUDE:.0e} in size (a typo?), "
+                    f"got {_shown(text)}",
                 )
             if positive and v <= 0:
                 raise ScenarioError(

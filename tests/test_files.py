@@ -523,3 +523,15 @@ def test_invisible_or_direction_changing_characters_are_refused_in_names(tmp_pat
     r = capsim("validate", bad)
     assert r.returncode == 2 and "invisible or direction-changing" in r.stderr
     assert f"U+{ord(char):04X}" in r.stderr
+
+
+def test_a_number_past_the_limit_in_a_data_file_is_refused_by_line(tmp_path):
+    (tmp_path / "u.csv").write_text("units\n" + "5\n" * 30 + "1e300\n" + "5\n" * 10)
+    s = tmp_path / "s.toml"
+    s.write_text(
+        '[scenario]\nname = "u"\nyears = 0.01\n[pools.gpu]\nreserved = 4\n'
+        'price_per_unit_hour = 1\n[workloads.d]\nkind = "demand"\npool = "gpu"\n'
+        'file = "u.csv"\n'
+    )
+    r = capsim("validate", s)
+    assert r.returncode == 2 and "line 32" in r.stderr and "at most 1e+15" in r.stderr

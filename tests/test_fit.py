@@ -570,3 +570,34 @@ def test_a_weekly_amplitude_is_not_shrunk_by_its_day_bins():
     t = t[keep]
     prof = fit.arrival_profile(fit.fit_rate(t), t, 0, "weekly")
     assert prof.amplitude == pytest.approx(0.5, abs=0.012)
+
+
+def _log(tmp_path, rows, name="log.csv"):
+    path = tmp_path / name
+    path.write_text(
+        "submit_hours,units,duration_hours\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows)
+    )
+    return path
+
+
+def test_a_log_of_equal_durations_gets_a_fixed_duration(tmp_path, capsys):
+    # a gamma fit of equal values is NaN: the old fit crashed with a traceback
+    rng = np.random.default_rng(2)
+    times = np.sort(rng.uniform(0, 24 * 60, 400))
+    log = _log(tmp_path, [(f"{t:.4f}", 2, 4) for t in times])
+    out = tmp_path / "f.toml"
+    assert main(["fit", "jobs", str(log), "--out", str(out), "--no-report"]) == 0
+    w = tomllib.loads(out.read_text())["workloads"]["log"]
+    assert w["duration_hours"] == {"dist": "fixed", "value": 4}
+    assert "a fixed duration" in out.read_text()
+
+
+@pytest.mark.parametrize("value", ["3e300", "1e16"])
+def test_absurd_magnitudes_in_a_log_are_refused_by_line(tmp_path, capsys, value):
+    rows = [(i * 3.0, 1, 2.0) for i in range(200)]
+    rows[7] = (value, 1, 2.0)
+    log = _log(tmp_path, rows)
+    code = main(["fit", "jobs", str(log), "--out", str(tmp_path / "f.toml"), "--no-report"])
+    err = capsys.readouterr().err
+    assert code == 2 and "at most 1e+15" in err and "Traceback" not in err
+    assert not (tmp_path / "f.toml").exists()

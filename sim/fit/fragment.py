@@ -175,11 +175,17 @@ def jobs_fragment(
         lines.append(f'units = {{ dist = "choice", values = [{values}], weights = [{weights}] }}')
         lines.append(f"# the observed frequency of each size ({len(f.sizes)} sizes)")
         lines.append(f"duration_hours = {best.toml()}")
-        lines.append(
-            f"# best of lognormal, gamma, exponential by AIC (the others: {others}); "
-            f"KS distance {best.ks:.3f}, {best.verdict}"
-            + ("; consider replaying the log as a trace" if best.verdict == "poor" else "")
-        )
+        if best.dist == "fixed":
+            lines.append(
+                f"# every job of the log ran {_num(best.params['value'])} h: a fixed duration "
+                "(no spread to fit a law to)"
+            )
+        else:
+            lines.append(
+                f"# best of lognormal, gamma, exponential by AIC (the others: {others}); "
+                f"KS distance {best.ks:.3f}, {best.verdict}"
+                + ("; consider replaying the log as a trace" if best.verdict == "poor" else "")
+            )
         wait_note = ""
         if f.waits is not None and len(f.waits):
             wait_note = (

@@ -91,6 +91,8 @@ class DistFit:
 
     def frozen(self) -> stats.rv_continuous:
         p = self.params
+        if self.dist == "fixed":  # every value the same: a point mass (as a zero-width law)
+            return stats.uniform(loc=p["value"], scale=0.0)
         if self.dist == "lognormal":
             return stats.lognorm(s=p["sigma"], scale=p["median"])
         if self.dist == "gamma":
@@ -107,6 +109,10 @@ def fit_positive(x: FloatArray) -> list[DistFit]:
     """Lognormal, gamma and exponential fitted by maximum likelihood to positive data,
     best (lowest AIC) first."""
     x = np.asarray(x, dtype=float)
+    if len(x) and float(np.ptp(x)) <= 1e-12 * max(abs(float(x[0])), 1.0):
+        # every value the same (a fixed timeout, a rounded log): no spread to fit; a fixed
+        # value fits exactly (the other laws would have a zero or undefined scale)
+        return [DistFit("fixed", {"value": float(x[0])}, math.inf, -math.inf, 0.0)]
     logs = np.log(x)
     cands: list[tuple[str, dict[str, float], stats.rv_continuous, int]] = []
     mu, sig = float(logs.mean()), float(logs.std())

@@ -15,6 +15,7 @@ from sim.distributions import (
     FloatArray,
 )
 from sim.errors import ScenarioError, did_you_mean, read_regular
+from sim.scenario.model import MAX_MAGNITUDE
 from sim.scenario.values import _number
 
 
@@ -129,6 +130,13 @@ def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
                 str(file),
                 f"line {rows.lines[n]}",
                 f"column {column!r} must be finite, got {_shown(row[i])}",
+            )
+        if abs(out[n]) > MAX_MAGNITUDE:
+            raise ScenarioError(
+                str(file),
+                f"line {rows.lines[n]}",
+                f"column {column!r} must be at most {MAX_MAGNITUDE:.0e} in size (a typo?), "
+                f"got {_shown(row[i])}",
             )
     if len(out) == 0:
         raise ScenarioError(where, path, f"{str(file)!r} has no data rows")
