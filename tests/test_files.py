@@ -535,3 +535,59 @@ def test_a_number_past_the_limit_in_a_data_file_is_refused_by_line(tmp_path):
     )
     r = capsim("validate", s)
     assert r.returncode == 2 and "line 32" in r.stderr and "at most 1e+15" in r.stderr
+
+
+def _damage(folder: Path, how: str) -> None:
+    s = folder / "summary.json"
+    p = folder / "replications.parquet"
+    if how == "summary-truncated":
+        s.write_text(s.read_text()[:40])
+    elif how == "summary-empty":
+        s.write_text("")
+    elif how == "summary-not-utf8":
+        s.write_bytes(b"\xff\xfe{}")
+    elif how == "summary-list":
+        s.write_text("[]")
+    elif how == "summary-empty-object":
+        s.write_text("{}")
+    elif how == "summary-nan":
+        s.write_text(s.read_text().replace('"seed": ', '"seed": NaN, "x": ', 1))
+    elif how == "summary-of-a-stress":
+        s.write_text('{"cases": [], "replications": 2, "seed": 1}')
+    elif how == "summary-missing":
+        s.unlink()
+    elif how == "parquet-truncated":
+        p.write_bytes(p.read_bytes()[:100])
+    elif how == "parquet-garbage":
+        p.write_bytes(b"PAR1" + os.urandom(500))
+    elif how == "parquet-empty":
+        p.write_bytes(b"")
+
+
+DAMAGE = [
+    "summary-truncated", "summary-empty", "summary-not-utf8", "summary-list",
+    "summary-empty-object", "summary-nan", "summary-of-a-stress", "summary-missing",
+    "parquet-truncated", "parquet-garbage", "parquet-empty",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    r = capsim("run", MMC, "--set", "scenario.years=0.01", "-n", "2", "--out", out)
+    assert r.returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_damaged_folder_is_named_with_its_file_never_a_traceback(
+    tmp_path, finished_run, how, command
+):
+    folder = tmp_path / "run"
+    shutil.copytree(finished_run, folder)
+    _damage(folder, how)
+    r = capsim(command, folder)
+    assert r.returncode == 2, (how, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert "is damaged" in r.stderr or "not a capsim" in r.stderr, r.stderr

@@ -222,8 +222,9 @@ def _warn(scenario: Scenario) -> None:
 
 
 def _report(directory: Path, pdf: bool = False) -> None:
-    from sim import report
+    from sim import report, store
 
+    store.check_folder(directory)
     page = report.write_report(directory, pdf=pdf)
     out.print(f"wrote {page}")
     if pdf:

@@ -144,8 +144,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from sim import export
+    from sim import export, store
 
+    store.check_folder(args.directory)
     files = export.export(args.directory, args.format)
     out.print(f"wrote {', '.join(str(f) for f in files)}")
     return 0

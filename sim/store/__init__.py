@@ -19,6 +19,7 @@ from sim.store.files import (
 )
 from sim.store.folders import (
     FolderStore,
+    check_folder,
     clear_out,
     data_files_of,
     holding,
@@ -47,6 +48,7 @@ __all__ = [
     "FramesStore",
     "_manifest_difference",
     "atomic_write",
+    "check_folder",
     "check_manifest",
     "clear_out",
     "data_files_of",

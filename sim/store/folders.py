@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, read_regular
 from sim.results import RunResult
 from sim.scenario import Scenario
 from sim.store.files import _umask, write_json, write_parquet, write_scenario
@@ -291,3 +293,57 @@ def holding(out: Path) -> Iterator[None]:
                 path.unlink()
     finally:
         os.close(fd)  # releases the lock
+
+
+#: what a folder's summary.json must hold, by kind
+_SUMMARY_KEYS = {
+    "run": ("metrics", "replications"),
+    "sweep": ("recommended", "points"),
+    "stress": ("cases",),
+    "compare": ("alternatives", "cases", "cells", "regret", "best"),
+    "optimize": ("pools", "objective_value"),
+}
+
+
+def _damaged(path: Path, reason: str) -> ScenarioError:
+    return ScenarioError(str(path), "", f"is damaged: {reason}; rerun the command that wrote it")
+
+
+def check_folder(directory: Path) -> str:
+    """The kind of a capsim output folder, after checking the files ``report`` and ``export``
+    read: summary.json is UTF-8 JSON, an object with its kind's keys and no NaN or infinity
+    (capsim writes those as null), and every Parquet file's footer reads. A damaged folder
+    is named with the file and the reason (exit 2), never a traceback."""
+    directory = Path(directory)
+    kind = kind_of(directory)
+    path = directory / "summary.json"
+    try:
+        raw = read_regular(path)
+    except FileNotFoundError:
+        raise _damaged(path, "it is missing") from None
+    except OSError as exc:
+        raise _damaged(path, exc.strerror or str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _damaged(path, f"not UTF-8 text (byte {exc.start})") from None
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number capsim writes")
+
+    try:
+        summary = json.loads(text, parse_constant=no_constant)
+    except ValueError as exc:
+        raise _damaged(path, f"not valid JSON ({exc})") from None
+    if not isinstance(summary, dict):
+        raise _damaged(path, f"a JSON {type(summary).__name__}, not an object")
+    missing = [k for k in _SUMMARY_KEYS[kind] if k not in summary]
+    if missing:
+        raise _damaged(path, f"a {kind} summary needs {', '.join(missing)}")
+    for part in sorted(directory.glob("*.parquet")):
+        try:
+            pq.read_metadata(part)
+        except Exception as exc:  # pyarrow raises several kinds for a bad file
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _damaged(part, f"not a readable Parquet file ({reason[:120]})") from None
+    return kind
