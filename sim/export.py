@@ -228,9 +228,11 @@ def export(directory: Path, fmt: str = "csv") -> list[Path]:
     tables = TABLES[store.kind_of(directory)](directory)
     if fmt == "xlsx":
         path = directory / "export.xlsx"
+        store.refuse_foreign(path, "export")  # only a workbook capsim wrote is replaced
 
         def write(tmp: Path) -> None:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+                xl.book.properties.creator = "capsim"
                 for name, frame in tables.items():
                     frame.to_excel(xl, sheet_name=name[:31], index=False)
                     _text_cells(xl.sheets[name[:31]])
@@ -238,7 +240,10 @@ def export(directory: Path, fmt: str = "csv") -> list[Path]:
         store.atomic_write(path, write)
         return [path]
 
+    store.refuse_foreign(directory / "export", "export", suffixes=(".csv",))
+
     def write_dir(tmp: Path) -> list[Path]:
+        (tmp / store.MARKER).touch()
         files = []
         for name, frame in tables.items():
             f = tmp / f"{name}.csv"

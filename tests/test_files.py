@@ -591,3 +591,53 @@ def test_a_damaged_folder_is_named_with_its_file_never_a_traceback(
     assert r.returncode == 2, (how, r.stderr)
     assert "Traceback" not in r.stderr
     assert "is damaged" in r.stderr or "not a capsim" in r.stderr, r.stderr
+
+
+def test_report_never_writes_through_a_planted_link_nor_over_a_users_page(tmp_path, finished_run):
+    folder = tmp_path / "run"
+    shutil.copytree(finished_run, folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(folder / "figures", ignore_errors=True)
+    (folder / "figures").symlink_to(elsewhere)
+    r = capsim("report", folder)
+    assert r.returncode == 2 and "symbolic link" in r.stderr
+    assert list(elsewhere.iterdir()) == []  # nothing written into the link's target
+    (folder / "figures").unlink()
+    (folder / "report.html").write_text("<p>my own notes</p>")
+    r = capsim("report", folder)
+    assert r.returncode == 2 and "not capsim's" in r.stderr
+    assert (folder / "report.html").read_text() == "<p>my own notes</p>"
+    (folder / "report.html").unlink()
+    assert capsim("report", folder).returncode == 0
+    assert capsim("report", folder).returncode == 0  # its own page is replaced
+
+
+def test_export_replaces_only_its_own_files(tmp_path, finished_run):
+    folder = tmp_path / "run"
+    shutil.copytree(finished_run, folder)
+    (folder / "export").mkdir()
+    (folder / "export" / "budget.docx").write_text("a user's file")
+    r = capsim("export", folder)
+    assert r.returncode == 2 and "not capsim's" in r.stderr
+    assert (folder / "export" / "budget.docx").read_text() == "a user's file"
+    shutil.rmtree(folder / "export")
+    assert capsim("export", folder).returncode == 0
+    assert capsim("export", folder).returncode == 0  # its own folder is replaced
+    (folder / "export.xlsx").write_bytes(b"a user's workbook")
+    r = capsim("export", folder, "--format", "xlsx")
+    assert r.returncode == 2 and (folder / "export.xlsx").read_bytes() == b"a user's workbook"
+    (folder / "export.xlsx").unlink()
+    assert capsim("export", folder, "--format", "xlsx").returncode == 0
+    assert capsim("export", folder, "--format", "xlsx").returncode == 0
+
+
+def test_a_dangling_out_link_is_refused_before_any_work(tmp_path):
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "nowhere")
+    start = time.monotonic()
+    r = capsim("run", MMC, "--set", "scenario.years=0.05", "-n", "4", "--out", out)
+    assert r.returncode == 2 and "symbolic link" in r.stderr
+    assert not (tmp_path / "nowhere").exists()
+    assert not (tmp_path / ".out.partial").exists()
+    assert time.monotonic() - start < 60

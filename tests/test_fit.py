@@ -601,3 +601,20 @@ def test_absurd_magnitudes_in_a_log_are_refused_by_line(tmp_path, capsys, value)
     err = capsys.readouterr().err
     assert code == 2 and "at most 1e+15" in err and "Traceback" not in err
     assert not (tmp_path / "f.toml").exists()
+
+
+def test_fit_force_replaces_its_own_fragment_but_never_a_users_file(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    times = np.sort(rng.uniform(0, 24 * 60, 300))
+    log = _log(
+        tmp_path,
+        [(f"{t:.4f}", 1, f"{d:.3f}") for t, d in zip(times, rng.gamma(2, 2, 300), strict=True)],
+    )
+    out = tmp_path / "f.toml"
+    out.write_text("[scenario]\nname = 'mine'  # a user's own scenario\n")
+    args = ["fit", "jobs", str(log), "--out", str(out), "--no-report", "--force"]
+    assert main(args) == 2 and "not capsim's" in capsys.readouterr().err
+    assert "a user's own scenario" in out.read_text()
+    out.unlink()
+    assert main(args) == 0
+    assert main(args) == 0  # capsim's own fragment is replaced

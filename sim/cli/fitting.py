@@ -59,10 +59,14 @@ def _fit_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
                 raise ScenarioError(
                     "--out", str(p), "exists: add --force to replace it, or choose another name"
                 )
-    elif report is not None and report.exists() and not (report / "report.html").exists():
-        raise ScenarioError(
-            "--force", str(report), "holds files capsim did not write: refusing to replace it"
-        )
+    else:  # --force replaces what capsim wrote, and only that (the same rule as report)
+        from sim import store
+
+        store.refuse_foreign(frag, "--force")
+        if report is not None and not store.is_capsims(report, (".html", ".png", ".svg")):
+            raise ScenarioError(
+                "--force", str(report), "holds files capsim did not write: refusing to replace it"
+            )
     if frag.is_dir():
         raise ScenarioError("--out", str(frag), "is a folder; name the fragment's file")
     return frag, report

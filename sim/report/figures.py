@@ -209,10 +209,12 @@ def compare_figures(directory: Path) -> list[Figure]:
 
 def render(figs: list[Figure], out: Path) -> list[tuple[str, str, str]]:
     """Draw every figure, write PNG and SVG; return (stem, caption, PNG as base64)."""
+    store.refuse_foreign(out, "report", suffixes=(".png", ".svg"))  # never through a link
     if out.exists():
         for old in [*out.glob("*.png"), *out.glob("*.svg")]:
             old.unlink()  # figures of an earlier report of this folder
     out.mkdir(parents=True, exist_ok=True)
+    (out / store.MARKER).touch()
     done = []
     with plots.style():
         for stem, caption, draw in figs:

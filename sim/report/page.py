@@ -114,6 +114,7 @@ def write_report(directory: Path, pdf: bool = False) -> Path:
         "optimize": optimize_tables,
     }[kind](directory)
     ex = executive_of(directory)
+    store.refuse_foreign(directory / "report.html", "report")
     rendered = render(figs, directory / "figures")
     raw = read_toml(directory / "scenario.toml")
     meta = raw.get("scenario", {})
@@ -135,6 +136,9 @@ def write_report(directory: Path, pdf: bool = False) -> Path:
         f"from {html.escape(str(directory))}.</p>"
     )
     page = directory / "report.html"
+    store.refuse_foreign(page, "report")
+    if pdf:
+        store.refuse_foreign(directory / "report.pdf", "report")
     store.write_text(page, _page(f"capsim {kind}: {meta.get('name', directory.name)}", body))
     if pdf:
         write_pdf(directory / "report.pdf", f"capsim {kind}: {meta.get('name', '')}", ex, figs)
@@ -150,7 +154,7 @@ def write_pdf(path: Path, title: str, ex: executive.Executive, figs: list[Figure
     which also prints on Letter), with each figure's caption beneath it."""
 
     def write(tmp: Path) -> None:
-        with plots.style(), PdfPages(tmp) as pdf:
+        with plots.style(), PdfPages(tmp, metadata={"Creator": "capsim"}) as pdf:
             page = plt.figure(figsize=(11.69, 8.27))
             y = 0.93
             page.text(0.06, y, title, fontsize=20, fontweight="bold", parse_math=False)

@@ -10,8 +10,11 @@ Modules: ``files`` (one file, atomically), ``folders`` (output folders) and ``pa
 from __future__ import annotations
 
 from sim.store.files import (
+    MARKER,
     atomic_write,
+    is_capsims,
     read_json,
+    refuse_foreign,
     write_json,
     write_parquet,
     write_scenario,
@@ -44,6 +47,7 @@ from sim.store.partial import (
 )
 
 __all__ = [
+    "MARKER",
     "FolderStore",
     "FramesStore",
     "_manifest_difference",
@@ -56,11 +60,13 @@ __all__ = [
     "fingerprint",
     "holding",
     "inputs_of",
+    "is_capsims",
     "kind_of",
     "partial_dir",
     "prepare_out",
     "prepare_partial",
     "read_json",
+    "refuse_foreign",
     "replace_dir",
     "write_compare",
     "write_json",

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 import tomli_w
 
+from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
 
@@ -89,3 +91,61 @@ def _toml_ready(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_toml_ready(v) for v in obj]
     return obj
+
+
+#: how capsim recognises its own files before it replaces one
+_OWN_MARKS = {
+    ".html": b"Made by capsim",
+    ".toml": b"# Fitted by capsim",
+    ".xlsx": b"capsim",  # the workbook's creator, in docProps/core.xml
+    ".pdf": b"capsim",  # the document's creator
+}
+
+
+def is_capsims(path: Path, suffixes: tuple[str, ...] = ()) -> bool:
+    """Whether an existing file or folder at ``path`` is capsim's to replace: nothing there,
+    a file capsim wrote (a report page or PDF, a fitted fragment, a workbook), or a folder of
+    capsim's: it holds capsim's marker ``.capsim``, or (written before the marker) only
+    regular files with the ``suffixes`` capsim writes there. A symbolic link never is."""
+    path = Path(path)
+    if path.is_symlink():
+        return False
+    if not path.exists():
+        return True
+    if path.is_dir():
+        if (path / MARKER).exists():
+            return True
+        entries = list(path.iterdir())
+        return bool(suffixes) and all(
+            e.is_file() and not e.is_symlink() and e.suffix in suffixes for e in entries
+        )
+    mark = _OWN_MARKS.get(path.suffix)
+    if mark is None:
+        return False
+    if path.suffix == ".xlsx":
+        try:
+            with zipfile.ZipFile(path) as z:
+                return mark in z.read("docProps/core.xml")
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return False
+    try:
+        with open(path, "rb") as fh:
+            return mark in fh.read(1 << 20)
+    except OSError:
+        return False
+
+
+MARKER = ".capsim"
+"""A file in every folder capsim writes inside an output folder (export/, figures/):
+it may replace that folder; it never replaces one without it."""
+
+
+def refuse_foreign(path: Path, option: str = "--out", suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse to replace ``path`` unless it is capsim's own (:func:`is_capsims`)."""
+    if not is_capsims(path, suffixes):
+        what = "a symbolic link" if Path(path).is_symlink() else "not capsim's"
+        raise ScenarioError(
+            option,
+            str(path),
+            f"is {what}: capsim replaces only files and folders it wrote; move it away first",
+        )

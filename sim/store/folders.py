@@ -69,6 +69,10 @@ def prepare_out(
             raise ScenarioError(
                 where, str(out), f"holds {f}, an input of this run: choose another folder"
             )
+    if out.is_symlink():  # dangling or not: found now, not after the simulation
+        raise ScenarioError(
+            where, str(out), "is a symbolic link: capsim writes a real folder; choose another"
+        )
     if out.exists() and not out.is_dir():
         raise ScenarioError(where, str(out), "exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
