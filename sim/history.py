@@ -143,6 +143,8 @@ class _Reader:
         for r, row in enumerate(self.rows):
             text = _cell(row, i)
             try:
+                if "_" in text:
+                    raise ValueError(text)  # Python reads 1_0 as 10
                 v = float(text)
             except ValueError:
                 got = _shown(text) if text else "an empty cell"

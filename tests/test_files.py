@@ -641,3 +641,77 @@ def test_a_dangling_out_link_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "nowhere").exists()
     assert not (tmp_path / ".out.partial").exists()
     assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ('duration_hours = { dist = "exponential", mean = 4 }',
+         'duration_hours = { dist = "normal", mean = -5, sd = 1 }', "would be clipped"),
+    ],
+)  # fmt: skip
+def test_silent_nonsense_in_a_scenario_is_refused(tmp_path, old, new, says):
+    text = MMC.read_text()
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new, 1))
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+
+
+def test_a_time_zoned_start_is_refused():
+    r = capsim("validate", MMC, "--set", "scenario.start=2026-07-01T00:00:00+02:00")
+    assert r.returncode == 2 and "without a time zone" in r.stderr, r.stderr
+
+
+def test_a_negative_shock_factor_by_distribution_is_refused(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        MMC.read_text() + '\n[[shocks]]\nworkload = "jobs"\nper_year = 2\n'
+        'factor = { dist = "normal", mean = -1, sd = 0.2 }\nduration_years = 0.01\n'
+    )
+    r = capsim("validate", bad)
+    assert r.returncode == 2 and "shocks[0].factor" in r.stderr and "clipped" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("trace", "says"),
+    [
+        ("submit_hours,units,units,duration_hours\n1,1,2,3\n", "names column 'units' twice"),
+        ("submit_hours,units,duration_hours\n1,1,2,9\n", "4 cells for 3 columns"),
+        ("submit_hours,units,duration_hours\n1_0,1,2\n", "must be a number, got '1_0'"),
+        ("submit_hours,units,duration_hours,priority\n1,1,2,1.5\n", "must be a whole number"),
+    ],
+)
+def test_a_lenient_trace_is_refused_by_line(tmp_path, trace, says):
+    scenario = trace_project(tmp_path, trace)
+    r = capsim("validate", scenario)
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["run", MMC, "--set", "scenario.years=0.01\nscenario.seed=3"], "holds a line break"),
+        (["sweep", MMC, "--vary", "pools.gpu.reserved=10,10"], "twice"),
+        (["sweep", MMC, "--vary", "pools.gpu.reserved=10,11,"], "stray comma"),
+        (["sweep", MMC, "--vary", "pools.gpu.reserved=10,abc"], "must be numbers"),
+        (["run", MMC, "--scheduler", "tcp://127.0.0.1:1"], "needs --backend dask"),
+        (["optimize", MMC, "--pool", "gpu", "--pool", "gpu"], "is given twice"),
+    ],
+)
+def test_command_lines_that_would_be_misread_are_refused(tmp_path, args, says):
+    r = capsim(*args, "--out", tmp_path / "o")
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--name", "../x"), ("--pool", "a/b"),
+                                               ("--pool", "a.b")])  # fmt: skip
+def test_fit_never_writes_a_fragment_the_loader_refuses(tmp_path, option, value):
+    log = tmp_path / "log.csv"
+    log.write_text("submit_hours,units,duration_hours\n" + "".join(
+        f"{i * 1.7},1,{1 + i % 5}\n" for i in range(200)))  # fmt: skip
+    r = capsim("fit", "jobs", log, "--out", tmp_path / "f.toml", "--no-report", option, value)
+    assert r.returncode == 2 and option in r.stderr
+    assert not (tmp_path / "f.toml").exists()

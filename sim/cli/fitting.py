@@ -13,6 +13,7 @@ from rich.table import Table
 
 from sim.cli.common import _warn_text, out
 from sim.errors import ScenarioError
+from sim.scenario.values import _safe_name, metric_name
 
 
 def _at_hours(start: str | None, origin: Any) -> tuple[float | None, str]:
@@ -72,6 +73,18 @@ def _fit_outputs(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return frag, report
 
 
+def _fit_names(args: argparse.Namespace) -> None:
+    """Names the fragment will carry, checked as the loader checks them (a fragment capsim
+    writes is one capsim reads)."""
+    if args.name is not None:
+        _safe_name("--name", args.name, args.name)
+    if args.pool is not None:
+        metric_name("--pool", args.pool, args.pool)
+    workload = getattr(args, "workload", None)
+    if workload is not None:
+        metric_name("--workload", workload, workload)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     import os
     from datetime import datetime
@@ -79,6 +92,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from sim import fit, history, report, store
 
     frag, report_dir = _fit_outputs(args)
+    _fit_names(args)
     made = datetime.now()
     if args.fit_kind == "jobs":
         log = history.read_job_log(args.log, args.workload_column, args.units_column)
@@ -88,6 +102,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         text = fit.jobs_fragment(
             fits, args.log.name, args.pool, at_label, name, made, uncertain=args.uncertain
         )
+        for f in fits:  # workload names come from the log: the loader must take them
+            metric_name(str(args.log), f"workload {f.workload!r}", f.workload)
         rows = fit.jobs_rows(fits, at_label)
         if log.zero_duration:
             _warn_text(f"{log.zero_duration} jobs with zero duration were left out")

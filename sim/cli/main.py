@@ -40,6 +40,25 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Options that only make sense together, or once: refused before any work."""
+    if getattr(args, "scheduler", None) and getattr(args, "backend", "local") != "dask":
+        raise ScenarioError(
+            "--scheduler", args.scheduler, "needs --backend dask (the local backend has none)"
+        )
+    pools = list(getattr(args, "pool", None) or [])
+    if args.command == "optimize" and len(set(pools)) != len(pools):
+        twice = next(p for p in pools if pools.count(p) > 1)
+        raise ScenarioError("--pool", twice, "is given twice: name each pool once")
+    for text in getattr(args, "overrides", None) or []:
+        if "\n" in text or "\r" in text:
+            raise ScenarioError(
+                "--set",
+                text.splitlines()[0] if text.splitlines() else text,
+                "holds a line break: give one KEY=VALUE per --set",
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``capsim`` console script."""
     args = build_parser().parse_args(argv)
@@ -47,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     ALLOW_EXTERNAL_DATA.set(bool(getattr(args, "allow_external_data", False)))
     try:
+        check_args(args)
         with contextlib.ExitStack() as held:  # output folders held until the command ends
             args.held = held
             return COMMANDS[args.command](args)

@@ -28,7 +28,7 @@ from sim.scenario.leaves import (
     house,
     message_of,
 )
-from sim.scenario.values import _metric_name
+from sim.scenario.values import metric_name
 
 
 def _named(section: str) -> Callable[[Any], Any]:
@@ -36,7 +36,7 @@ def _named(section: str) -> Callable[[Any], Any]:
         if not isinstance(value, dict) or not value:
             raise fail(f"must hold at least one [{section}.NAME] table")
         for n in value:
-            house(partial(_metric_name, "", str(n), n))
+            house(partial(metric_name, "", str(n), n))
         return value
 
     return check

@@ -119,6 +119,8 @@ def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
     out = np.empty(len(rows))
     for n, row in enumerate(rows):
         try:
+            if "_" in row[i]:
+                raise ValueError(row[i])  # Python reads 1_0 as 10
             out[n] = float(row[i])
         except (ValueError, IndexError):
             got = _shown(row[i]) if i < len(row) else "nothing"
@@ -157,11 +159,23 @@ def _read_trace(
                 f"{str(file)!r} lacks required column {col!r}{did_you_mean(col, header)}; "
                 f"required: {', '.join(required)}; optional: {', '.join(optional)}",
             )
+    twice = [c for i, c in enumerate(header) if c in header[:i]]
+    if twice:
+        raise ScenarioError(
+            str(file), "line 1", f"the header names column {twice[0]!r} twice: which is it?"
+        )
     idx = {c: header.index(c) for c in (*required, *optional) if c in header}
     n = len(rows)
     out = {c: np.empty(n) for c in (*required, *optional)}
     for r, row in enumerate(rows):
         line = f"line {rows.lines[r]}"
+        if len(row) > len(header):
+            raise ScenarioError(
+                str(file),
+                line,
+                f"has {len(row)} cells for {len(header)} columns (a stray comma, or a cell "
+                "with a comma that needs quotes?)",
+            )
         for col in (*required, *optional):
             if col not in idx or idx[col] >= len(row) or row[idx[col]].strip() == "":
                 if col in required:
@@ -169,6 +183,10 @@ def _read_trace(
                 out[col][r] = default_wait if col == "max_wait_hours" else default_priority
                 continue
             text = row[idx[col]]
+            if "_" in text:  # Python reads 1_0 as 10; a CSV of numbers never means that
+                raise ScenarioError(
+                    str(file), line, f"column {col!r} must be a number, got {text!r}"
+                )
             try:
                 value = _number(
                     str(file),
@@ -181,6 +199,10 @@ def _read_trace(
                     str(file), line, f"column {col!r} must be a number, got {text!r}"
                 ) from None
             low = 0.0 if col in ("submit_hours", "duration_hours", "max_wait_hours") else None
+            if col == "priority" and not float(value).is_integer():
+                raise ScenarioError(
+                    str(file), line, f"column 'priority' must be a whole number, got {text!r}"
+                )
             if col == "units" and value <= 0:
                 raise ScenarioError(str(file), line, f"column 'units' must be > 0, got {text!r}")
             if low is not None and value < low:

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario.values import _metric_name, _number, _safe_name
+from sim.scenario.values import _number, _safe_name, metric_name
 
 Schema = dict[str, Any]
 DISTRIBUTION = {"x-capsim": "distribution"}  # a $ref to it, once the schema is assembled
@@ -245,7 +245,7 @@ class MetricName(SafeName):
 
     def check(self, value: Any) -> str:
         _string(value)
-        house(lambda: _metric_name("", "", value))
+        house(lambda: metric_name("", "", value))
         return str(value)
 
 
@@ -257,6 +257,11 @@ class Date(Leaf):
 
     def check(self, value: Any) -> dt.date:
         if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:  # the date would depend on the zone: say which day
+                raise fail(
+                    f"must be a calendar date without a time zone, like 2026-07-01, got "
+                    f"{value.isoformat()}"
+                )
             return value.date()
         if not isinstance(value, dt.date):
             raise fail(f"must be a TOML date like 2026-07-01, got {value!r}")

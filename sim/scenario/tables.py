@@ -83,7 +83,34 @@ class Reader:
     def distribution(self, path: str, value: Any, b: Num) -> Distribution:
         if isinstance(value, int | float):
             return Fixed(float(value))
-        return to_distribution(self.where, path, value, b, self.base_dir)
+        d = to_distribution(self.where, path, value, b, self.base_dir)
+        _mostly_inside(self.where, path, d, b)
+        return d
+
+
+OUTSIDE_SHARE = 0.5
+"""A law whose draws fall outside its field's bounds this often is refused (they would be
+clipped to the bound: ``normal(mean = -5)`` for durations is a law of zeros)."""
+
+
+def _mostly_inside(where: str, path: str, d: Distribution, b: Num) -> None:
+    """Refuse a distribution most of whose draws lie outside the field's bounds (a draw
+    outside is clipped to the bound, silently)."""
+    if not (math.isfinite(b.low) or math.isfinite(b.high)):
+        return
+    x = d.sample(np.random.default_rng(0), 4000)
+    outside = (x < b.low) | (x > b.high) | ((x <= b.low) if b.low_open else False)
+    share = float(outside.mean())
+    if share > OUTSIDE_SHARE:
+        bounds = (f"> {_fmt(b.low)}" if b.low_open else f">= {_fmt(b.low)}") + (
+            f" and <= {_fmt(b.high)}" if math.isfinite(b.high) else ""
+        )
+        raise ScenarioError(
+            where,
+            path,
+            f"{share:.0%} of this law's draws fall outside the field's bounds ({bounds}) and "
+            "would be clipped to them: check the law's parameters",
+        )
 
 
 def to_distribution(where: str, path: str, doc: Any, b: Num, base_dir: Path) -> Distribution:

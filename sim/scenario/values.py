@@ -71,7 +71,7 @@ def _safe_name(where: str, path: str, name: str) -> None:
         )
 
 
-def _metric_name(where: str, path: str, name: str) -> None:
+def metric_name(where: str, path: str, name: str) -> None:
     """A pool, target, workload, commitment or strategy name: a safe name without a dot
     (metric names are dot-separated: a pool named ``target.od`` beside a target ``od`` would
     give two metrics one name)."""
