@@ -695,7 +695,7 @@ def test_a_lenient_trace_is_refused_by_line(tmp_path, trace, says):
         (["run", MMC, "--set", "scenario.years=0.01\nscenario.seed=3"], "holds a line break"),
         (["sweep", MMC, "--vary", "pools.gpu.reserved=10,10"], "twice"),
         (["sweep", MMC, "--vary", "pools.gpu.reserved=10,11,"], "stray comma"),
-        (["sweep", MMC, "--vary", "pools.gpu.reserved=10,abc"], "must be numbers"),
+        (["sweep", MMC, "--vary", "pools.gpu.reserved=10,abc"], "must be a number"),
         (["run", MMC, "--scheduler", "tcp://127.0.0.1:1"], "needs --backend dask"),
         (["optimize", MMC, "--pool", "gpu", "--pool", "gpu"], "is given twice"),
     ],
@@ -715,3 +715,22 @@ def test_fit_never_writes_a_fragment_the_loader_refuses(tmp_path, option, value)
     r = capsim("fit", "jobs", log, "--out", tmp_path / "f.toml", "--no-report", option, value)
     assert r.returncode == 2 and option in r.stderr
     assert not (tmp_path / "f.toml").exists()
+
+
+def test_a_resumed_stress_study_names_the_case_that_changed(tmp_path):
+    from sim.store.partial import _manifest_difference
+
+    old = {"cases": ["a.toml", "b.toml"], "cases_sha256": ["h1", "h2"]}
+    new = {"cases": ["a.toml", "b.toml"], "cases_sha256": ["h1", "h3"]}
+    text = _manifest_difference(old, new, "stress study")
+    assert text == "b.toml changed since the stress study started (its content, as merged)"
+
+
+def test_an_os_error_names_the_file_not_a_temporary_name_or_an_errno():
+    import errno as e
+
+    from sim.cli.main import os_error_text
+
+    exc = OSError(e.EFBIG, "File too large", "/runs/base/.summary.json.x8k2_q")
+    assert os_error_text(exc) == "/runs/base/summary.json: cannot write or read it: File too large"
+    assert "Errno" not in os_error_text(OSError(e.ENAMETOOLONG, "File name too long", "/a/b"))

@@ -8,6 +8,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rich.markup import escape
 
@@ -38,6 +39,19 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "optimize": cmd_optimize,
     "schema": cmd_schema,
 }
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error in words: the file (a temporary name capsim writes through
+    is shown as the file it stands for) and the reason, never a raw errno."""
+    reason = exc.strerror or type(exc).__name__
+    name = exc.filename
+    if name is None:
+        return reason
+    path = Path(str(name))
+    hidden = path.name.startswith(".") and path.name.count(".") >= 2
+    shown = path.parent / path.name[1:].rsplit(".", 1)[0] if hidden else path
+    return f"{shown}: cannot write or read it: {reason}"
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -74,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except OSError as exc:  # a file that cannot be read or written: the user's to fix
-        err.print(f"[red]capsim: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        text = os_error_text(exc)
+        err.print(f"[red]capsim: error:[/] {escape(text)}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print("capsim: interrupted")

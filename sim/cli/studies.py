@@ -124,6 +124,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             **store.fingerprint(scenario),
         },
         args.resume,
+        what="optimisation",
     )
     bar = _Bar(f"optimize {scenario.name}")
     bar.estimated = True  # the search decides its own length: no early estimate
@@ -227,6 +228,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "replications": n,
         "alternatives": [str(f) for f in args.alternatives],
         "cases": [str(f) for f in args.stress],
+        "cells": [f"{c.alternative} under {c.case}" for c in grid],
         "cells_sha256": [_case_digest(store.fingerprint(c.scenario)) for c in grid],
         "objective": args.objective,
         "metric": args.metric,

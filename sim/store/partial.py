@@ -144,6 +144,14 @@ def _manifest_difference(old: dict[str, Any], new: dict[str, Any], what: str) ->
         return "the scenario (as resolved, overrides applied) changed at " + _first_difference(
             old.get(k), new[k]
         )
+    if k.endswith("_sha256") and isinstance(new[k], list):
+        files = new.get(k.replace("_sha256", ""), new.get("cases" if "case" in k else k, []))
+        olds = old.get(k) or []
+        at = next(
+            (i for i, h in enumerate(new[k]) if i >= len(olds) or olds[i] != h), len(new[k]) - 1
+        )
+        name = files[at] if isinstance(files, list) and at < len(files) else f"number {at + 1}"
+        return f"{name} changed since the {what} started (its content, as merged)"
     if k == "data_files":
         changed = [f for f in new[k] if old.get(k, {}).get(f) != new[k][f]] or sorted(
             set(old.get(k, {})) - set(new[k])
@@ -152,21 +160,22 @@ def _manifest_difference(old: dict[str, Any], new: dict[str, Any], what: str) ->
     return f"{k}: it had {old.get(k)!r}, now {new[k]!r}"
 
 
-def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
-    """Record what a sweep is (``manifest.json``); on ``--resume``, insist it is the same one."""
+def check_manifest(out: Path, manifest: dict[str, Any], resume: bool, what: str = "sweep") -> None:
+    """Record what a sweep (or optimisation: ``what``) is (``manifest.json``); on
+    ``--resume``, insist it is the same one."""
     path = Path(out) / "manifest.json"
     clean = _clean(manifest)
     if resume:
         if not path.exists():
             raise ScenarioError(
-                "--resume", str(out), "holds no interrupted sweep (no manifest.json)"
+                "--resume", str(out), f"holds no interrupted {what} (no manifest.json)"
             )
-        what = _manifest_difference(read_json(path), clean, "sweep")
-        if what:
+        diff = _manifest_difference(read_json(path), clean, what)
+        if diff:
             raise ScenarioError(
                 "--resume",
                 str(out),
-                f"differs from the interrupted sweep: {what}; rerun with the same scenario "
+                f"differs from the interrupted {what}: {diff}; rerun with the same scenario "
                 "and options, or a new --out",
             )
         return
@@ -176,7 +185,7 @@ def check_manifest(out: Path, manifest: dict[str, Any], resume: bool) -> None:
             raise ScenarioError(
                 "--out",
                 str(out),
-                "holds an interrupted sweep: add --resume to complete it, "
+                f"holds an interrupted {what}: add --resume to complete it, "
                 "or remove the folder to start again",
             )
         shutil.rmtree(chunks)  # a finished sweep is being run again: start afresh
