@@ -734,3 +734,16 @@ def test_an_os_error_names_the_file_not_a_temporary_name_or_an_errno():
     exc = OSError(e.EFBIG, "File too large", "/runs/base/.summary.json.x8k2_q")
     assert os_error_text(exc) == "/runs/base/summary.json: cannot write or read it: File too large"
     assert "Errno" not in os_error_text(OSError(e.ENAMETOOLONG, "File name too long", "/a/b"))
+
+
+def test_sweep_force_under_a_disk_limit_leaves_the_earlier_sweep_whole(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["sweep", MMC, "--set", "scenario.years=0.02", "-n", "4", "--workers", "1"]
+    args += ["--vary", "pools.gpu.reserved=10,11", "--out", out]
+    assert capsim(*args).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    r = capsim(*args, "--force", "--seed", "9", limit_bytes=2000)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before  # the old code left only manifest.json
+    assert not (tmp_path / ".sweep.replaced").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sim.cli.common import _Bar, _keep_on_interrupt, _load, _out_dir, _report, out
 from sim.cli.tables import (
@@ -13,6 +14,20 @@ from sim.cli.tables import (
     sweep_table,
 )
 from sim.errors import ScenarioError
+
+
+def _replace_whole(args: argparse.Namespace, out_dir: Path) -> None:
+    """``--force`` over a finished study: the earlier folder stays whole until the new one
+    is (put back if the new one fails), for the command's life (``args.held``)."""
+    from sim import store
+
+    if not (args.force and not args.resume):
+        return
+    held = getattr(args, "held", None)
+    if held is None:
+        store.clear_out(out_dir)
+    else:
+        held.enter_context(store.replacing(out_dir, active=True))
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -29,8 +44,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out_dir = _out_dir(args, scenario, "sweep")
     grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
-    if args.force and not args.resume:
-        store.clear_out(out_dir)
+    _replace_whole(args, out_dir)
     store.check_manifest(
         out_dir,
         {
@@ -104,8 +118,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     )
     opt.check_metrics()
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
-    if args.force and not args.resume:
-        store.clear_out(out_dir)
+    _replace_whole(args, out_dir)
     store.check_manifest(
         out_dir,
         {

@@ -351,3 +351,31 @@ def check_folder(directory: Path) -> str:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise _damaged(part, f"not a readable Parquet file ({reason[:120]})") from None
     return kind
+
+
+@contextlib.contextmanager
+def replacing(out: Path, active: bool) -> Iterator[None]:
+    """``--force`` over a finished sweep or optimisation, replaced whole: the earlier folder
+    is set aside (a hidden sibling) while the new one is computed in ``out``; it is removed
+    when the new one is written, and put back if the new one fails (a full disk, a file-size
+    limit), so a failed replacement never leaves a half folder where a whole one was. An
+    interrupt keeps the new, resumable work (``--resume``) as before."""
+    out = Path(out)
+    aside = out.resolve().parent / f".{out.name}.replaced"
+    if not active or not out.is_dir() or not any(out.iterdir()):
+        yield
+        return
+    if aside.exists():
+        shutil.rmtree(aside)
+    os.replace(out, aside)
+    out.mkdir()
+    try:
+        yield
+    except Exception:
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(aside, out)
+        raise
+    except BaseException:  # Ctrl-C, SIGTERM: the new work is kept to resume
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
