@@ -225,3 +225,68 @@ def test_any_command_line_gives_exit_0_or_2(tmp_path_factory, capsys, args):
             code, err = run_cli(argv, capsys)
         assert code in (0, 2), (argv, err)
         assert "Traceback" not in err
+
+
+ALT = '[scenario]\nname = "alt"\n[pools.gpu]\nreserved = 0\n'
+
+
+@FUZZ
+@given(
+    args=st.lists(
+        st.sampled_from(
+            ["-n", "1", "0", "x", "--stress", "--objective", "p50", "cvar101", "--constraint",
+             "P(spend_usd.total<1)>=0.5", "x<=y", "--metric", "esr", "nope", "--force"]
+        ),
+        max_size=5,
+    ),
+    patch=mutated(),
+)  # fmt: skip
+def test_any_comparison_gives_exit_0_or_2(tmp_path_factory, capsys, args, patch):
+    folder = tmp_path_factory.mktemp("cmp")
+    (folder / "trace.csv").write_text(TRACE)
+    base = write(folder, BASE)
+    alt = folder / "alt.toml"
+    alt.write_text(ALT)
+    try:
+        stress: Path | None = folder / "stress.toml"
+        stress.write_text(tomli_w.dumps(patch))
+    except (TypeError, ValueError):
+        stress = None
+    assert base is not None
+    argv = ["compare", str(base), str(alt), *args]
+    if "--stress" in args and stress is not None:
+        argv += [str(stress)]
+    if "-n" not in args:
+        argv += ["-n", "1"]
+    argv += ["--out", str(folder / "out"), "--workers", "1"]
+    with contextlib.chdir(folder):
+        code, err = run_cli(argv, capsys)
+    assert code in (0, 2), (argv, err)
+    assert "Traceback" not in err
+
+
+@FUZZ
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.floats(allow_nan=True), st.sampled_from(["", "x", "1_0", "3e300"])),
+            st.one_of(st.integers(-3, 5), st.sampled_from(["", "2.5"])),
+            st.one_of(st.floats(0, 100), st.just(-1.0), st.sampled_from(["nan", ""])),
+        ),
+        max_size=40,
+    ),
+    extra=st.sampled_from([[], ["--uncertain"], ["--name", "../x"], ["--pool", "a.b"],
+                           ["--start", "2026-01-01T00:00:00+02:00"]]),
+)  # fmt: skip
+def test_any_job_log_gives_exit_0_or_2_and_no_fragment_on_2(tmp_path_factory, capsys, rows, extra):
+    folder = tmp_path_factory.mktemp("fit")
+    log = folder / "log.csv"
+    log.write_text(
+        "submit_hours,units,duration_hours\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows)
+    )
+    out = folder / "f.toml"
+    code, err = run_cli(["fit", "jobs", str(log), "--out", str(out), "--no-report", *extra], capsys)
+    assert code in (0, 2), err
+    assert "Traceback" not in err
+    if code == 2:
+        assert not out.exists()
