@@ -157,14 +157,18 @@ def _spend_part(component: str, pool: Any, target: Any) -> tuple[str, str]:
         return f"transfer fees: {target}", str(target)
     if component == "shortfall":
         return "take-or-pay shortfall", ""
+    if component == "commitment":  # a tranche, a strategy's purchases or a savings plan
+        kind = "savings plan" if pool == "savings_plan" else f"commitment on {pool}"
+        return f"{kind}: {target}", str(target)
     return f"overflow: {target}", str(target)
 
 
 def spend_by_year(
     spend: pd.DataFrame, ax: Axes | None = None, colors: dict[str, str] | None = None
 ) -> Axes:
-    """Mean spend per contract year, stacked: each pool's reservation, each overflow target,
-    overhang, transfer fees and the take-or-pay shortfall, each in its pool's or target's
+    """Mean spend per contract year, stacked: each pool's reservation, each commitment
+    (tranche, strategy purchases, savings plan), each overflow target, overhang, transfer
+    fees and the take-or-pay shortfall, each in its pool's or target's
     colour (hatched: overhang, transfers; black: shortfall)."""
     ax = _ax(ax)
     s = spend.assign(year=_contract_year(spend["month"]))
@@ -185,7 +189,14 @@ def spend_by_year(
         series[label] = series[label].add(v, fill_value=0) if label in series else v
     table = pd.DataFrame(series).fillna(0.0).sort_index()
     table = table.loc[:, table.sum() > 0.5]  # a cent of rounding is not a component
-    rank = {"reserved": 0, "overflow": 1, "overhang": 2, "transfer": 3, "shortfall": 4}
+    rank = {
+        "reserved": 0,
+        "commitment": 1,
+        "overflow": 2,
+        "overhang": 3,
+        "transfer": 4,
+        "shortfall": 5,
+    }
     order = sorted(table.columns, key=lambda c: (rank.get(parts[c][0], 5), c))
     table = table[order]
     palette = _colors(colors, [parts[c][1] for c in order if parts[c][1]])
