@@ -42,7 +42,7 @@ _SHIFT_KEYS = {
     "choice": ("values",),
 }
 _ARRAYS = ("changes", "shocks")  # added to the base's, never merged
-_BY_NAME = ("overflow", "commitments")  # merged entry by entry, by name
+_BY_NAME = ("overflow", "commitments", "strategies")  # merged entry by entry, by name
 
 
 def is_relative(value: Any) -> bool:

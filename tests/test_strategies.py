@@ -174,3 +174,41 @@ discount = 0.3
     sc = scenario_from_dict(__import__("tomllib").loads(text), "<t>")
     hi = with_overrides(sc, {"strategies.ladder.cover": 0.95})
     assert hi.strategies[0].cover == 0.95
+
+
+def test_a_shortage_stress_lowers_a_strategys_fill_by_name(tmp_path):
+    from sim.stress import load_case
+
+    base_text = """
+[scenario]
+name = "b"
+years = 1
+[pools.gpu]
+reserved = 0
+price_per_unit_hour = 1.0
+on_demand_price_per_unit_hour = 2.0
+[[overflow]]
+name = "od"
+pool = "gpu"
+price_per_unit_hour = 2.0
+[workloads.d]
+kind = "demand"
+pool = "gpu"
+demand_units = 100
+[[strategies]]
+name = "ladder"
+pool = "gpu"
+every_years = 0.25
+term_years = 1
+"""
+    (tmp_path / "b.toml").write_text(base_text)
+    (tmp_path / "short.toml").write_text(
+        '[scenario]\nname = "shortage"\n[[strategies]]\nname = "ladder"\nfill = 0.5\n'
+    )
+    from sim.scenario import load_scenario
+
+    base = load_scenario(tmp_path / "b.toml")
+    case = load_case(base, tmp_path / "short.toml").scenario
+    assert len(case.strategies) == 1 and case.strategies[0].fill.dist.mean() == 0.5
+    bought = run_replication(case, 1, 0, keep_record=True).record.purchases
+    assert bought and all(b.units == int(b.units_ordered * 0.5 + 0.5) for b in bought)  # half up
