@@ -268,12 +268,49 @@ def for_sweep(raw: dict[str, Any], summary: dict[str, Any], points: pd.DataFrame
     )
 
 
+def against_own_ramp(summary: dict[str, Any]) -> tuple[str, str, str]:
+    """How the optimised ramp compares with the scenario's own, in words a planner can
+    quote: (label, value, range). Costs are compared only between ramps that meet every
+    constraint; never a negative "better by"."""
+    metric = summary["objective_metric"]
+    hold = summary.get("holdout") or {}
+    imp = hold.get("improvement", summary["improvement"])
+    own_ok = summary.get("baseline", {}).get("feasible", True)
+    best_ok = summary.get("feasible", True)
+    ci = (
+        f"95% CI {fmt.metric_value(abs(imp['ci95_low']), metric)} to "
+        f"{fmt.metric_value(abs(imp['ci95_high']), metric)}"
+        if imp["mean"] >= 0
+        else f"95% CI {fmt.metric_value(-imp['ci95_high'], metric)} to "
+        f"{fmt.metric_value(-imp['ci95_low'], metric)}"
+    )
+    constraints = ", ".join(summary.get("constraints", [])) or "the constraints"
+    if best_ok and not own_ok:
+        return (
+            "The scenario's own ramp",
+            "breaks a constraint",
+            f"it does not meet {constraints}: its cost is no fair comparison",
+        )
+    if not best_ok:
+        return ("Against the scenario's own ramp", "no ramp meets every constraint", "")
+    if imp["mean"] >= 0:
+        return (
+            "Better than the scenario's own ramp by",
+            fmt.metric_value(imp["mean"], metric),
+            ci,
+        )
+    return (
+        "Costs more than the scenario's own ramp by",
+        fmt.metric_value(-imp["mean"], metric),
+        ci + " (the asked shape or constraints cost this)",
+    )
+
+
 def for_optimize(raw: dict[str, Any], summary: dict[str, Any]) -> Executive:
     """The executive page of an optimisation: the ramp to sign and what it saves."""
     metric = summary["objective_metric"]
     hold = summary.get("holdout") or {}
     value = hold.get("objective_value", summary["objective_value"])
-    imp = hold.get("improvement", summary["improvement"])
     where = "on fresh runs the search never saw" if hold else "in sample"
     decision = _decision(raw)
     numbers = [
@@ -282,12 +319,7 @@ def for_optimize(raw: dict[str, Any], summary: dict[str, Any]) -> Executive:
             fmt.metric_value(value, metric),
             f"{where}",
         ),
-        KeyNumber(
-            "Better than the scenario's own ramp by",
-            fmt.metric_value(imp["mean"], metric),
-            f"95% CI {fmt.metric_value(imp['ci95_low'], metric)} to "
-            f"{fmt.metric_value(imp['ci95_high'], metric)}",
-        ),
+        KeyNumber(*against_own_ramp(summary)),
         KeyNumber("Reserved spend", fmt.usd(summary["reserved_spend_usd"])),
     ]
     ramp = "; ".join(
@@ -296,9 +328,11 @@ def for_optimize(raw: dict[str, Any], summary: dict[str, Any]) -> Executive:
     sentences = [
         f"Reserving {ramp} by contract year gives a {summary['objective']} of {metric} of "
         f"{fmt.metric_value(value, metric)} {where}.",
-        f"That is {fmt.metric_value(imp['mean'], metric)} better than the scenario's own ramp "
-        f"(95% CI {fmt.metric_value(imp['ci95_low'], metric)} to "
-        f"{fmt.metric_value(imp['ci95_high'], metric)}).",
+        "Against the scenario's own ramp: "
+        + " ".join(p for p in against_own_ramp(summary) if p)
+        .lower()
+        .replace("against the scenario's own ramp ", "")
+        + ".",
         f"The search tried {summary['candidates']} ramps on {summary['replications']} common "
         f"runs each, starting from the best uniform scale (×{summary['uniform']['scale']:g}).",
     ]

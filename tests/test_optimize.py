@@ -239,3 +239,27 @@ def test_the_result_has_the_asked_shape_even_when_the_own_ramp_has_not(shape):
     else:
         assert ramp == sorted(ramp), ramp
     assert res.summary["baseline"]["pools"]["gpu"] == [10, 5]  # still compared against
+
+
+def _summary(imp_mean, own_feasible=True, feasible=True):
+    imp = {"mean": imp_mean, "ci95_low": imp_mean - 5.0, "ci95_high": imp_mean + 5.0}
+    return {
+        "objective_metric": "spend_usd.total",
+        "improvement": imp,
+        "baseline": {"feasible": own_feasible},
+        "feasible": feasible,
+        "constraints": ["wait_hours.j.p95<=12"],
+    }
+
+
+def test_the_optimize_page_never_says_better_by_a_negative_amount():
+    from sim.executive import against_own_ramp
+
+    label, value, _ = against_own_ramp(_summary(859e6))
+    assert label == "Better than the scenario's own ramp by" and value == "$859M"
+    # the own ramp broke the wait constraint: its cost is not compared (the old page said
+    # "Better than the scenario's own ramp by -$859M")
+    label, value, spread = against_own_ramp(_summary(-859e6, own_feasible=False))
+    assert value == "breaks a constraint" and "wait_hours.j.p95<=12" in spread
+    label, value, _ = against_own_ramp(_summary(-40.0))
+    assert label.startswith("Costs more") and value == "$40" and "-" not in value

@@ -44,7 +44,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def os_error_text(exc: OSError) -> str:
     """An operating-system error in words: the file (a temporary name capsim writes through
     is shown as the file it stands for) and the reason, never a raw errno."""
-    reason = exc.strerror or type(exc).__name__
+    if exc.strerror is None:  # raised with a message of capsim's own
+        return str(exc) or type(exc).__name__
+    reason = exc.strerror
     name = exc.filename
     if name is None:
         return reason

@@ -240,7 +240,6 @@ def optimize_table(s: dict[str, Any]) -> Table:
             fmt.metric_value(held, metric) if held is not None else "–",
             style="bold green" if label == "optimised" else None,
         )
-    imp = hold.get("improvement", s["improvement"])
     where = "on the holdout" if hold else "in sample"
     commit = ""
     if s.get("commitment_searched"):
@@ -248,11 +247,11 @@ def optimize_table(s: dict[str, Any]) -> Table:
             f"commitment: {fmt.usd(s['commitment_usd'])} "
             f"(the scenario's own: {fmt.usd(s['baseline']['commitment_usd'])})\n"
         )
-    table.caption = commit + (
-        f"improvement over the scenario's own ramp {where}: "
-        f"{fmt.metric_value(imp['mean'], metric)} (95% CI "
-        f"{fmt.metric_value(imp['ci95_low'], metric)} to "
-        f"{fmt.metric_value(imp['ci95_high'], metric)})"
+    from sim.executive import against_own_ramp
+
+    own_label, own_value, spread = against_own_ramp(s)
+    table.caption = (
+        commit + f"{own_label} {where}: {own_value}" + (f" ({spread})" if spread else "")
     )
     if not s["feasible"]:
         table.caption += "\nno candidate met every constraint: the least-violating one is shown"
