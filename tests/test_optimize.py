@@ -151,7 +151,7 @@ def test_cli_writes_a_runnable_optimised_scenario_and_resumes(tmp_path, capsys):
     again = json.loads((out / "summary.json").read_text())
     assert again["pools"] == first["pools"]
     assert again["objective_value"] == first["objective_value"]
-    assert "improvement over the scenario's own ramp on the holdout" in capsys.readouterr().out
+    assert "on the holdout: Better than the scenario's own ramp by" in capsys.readouterr().out
 
 
 def test_discount_tiers_set_the_discount_the_commitment_reaches():

@@ -251,7 +251,7 @@ def optimize_table(s: dict[str, Any]) -> Table:
 
     own_label, own_value, spread = against_own_ramp(s)
     table.caption = (
-        commit + f"{own_label} {where}: {own_value}" + (f" ({spread})" if spread else "")
+        commit + f"{where}: {own_label} {own_value}" + (f" ({spread})" if spread else "")
     )
     if not s["feasible"]:
         table.caption += "\nno candidate met every constraint: the least-violating one is shown"
