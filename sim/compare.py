@@ -32,6 +32,10 @@ from sim.scenario import Scenario
 from sim.stress import BASELINE, Case, load_case
 from sim.sweep import BLOCK, Constraint, objective_ci, objective_value, paired_difference_ci
 
+TIE = 1e-9
+"""Objectives this close (relative) are equal: both alternatives paid the same (a take-or-pay
+minimum), and the difference is the summation's rounding."""
+
 AS_WRITTEN = "as-written"
 """The base scenario's own supply side, the first alternative."""
 
@@ -140,11 +144,16 @@ def summarize(
     regret: dict[str, dict[str, dict[str, float]]] = {a: {} for a in alts}
     for k in cases:
         feasible = [a for a in alts if out_cells[a][k]["feasible"]] or alts
-        b = min(feasible, key=lambda a: out_cells[a][k]["objective_value"])
+        low = min(out_cells[a][k]["objective_value"] for a in feasible)
+        tie = TIE * max(abs(low), 1.0)  # equal but for rounding: the first written wins
+        b = next(a for a in feasible if out_cells[a][k]["objective_value"] <= low + tie)
         best[k] = b
         xb = _series(frame, b, k, metric)
         for a in alts:
-            regret[a][k] = paired_difference_ci(_series(frame, a, k, metric), xb, objective)
+            r = paired_difference_ci(_series(frame, a, k, metric), xb, objective)
+            if abs(r["mean"]) <= tie and abs(r["ci95_high"] - r["ci95_low"]) <= 2 * tie:
+                r = {"mean": 0.0, "ci95_low": 0.0, "ci95_high": 0.0}  # the same, to rounding
+            regret[a][k] = r
     worst = {a: max(regret[a][k]["mean"] for k in cases) for a in alts}
     worst_case = {a: max(cases, key=lambda k: regret[a][k]["mean"]) for a in alts}
     minimax = min(alts, key=lambda a: worst[a])
