@@ -16,6 +16,7 @@ not ``multiprocessing.Pool`` (whose ``terminate`` could hang): docs/design.md.
 
 from __future__ import annotations
 
+import concurrent.futures.process
 import contextlib
 import ctypes
 import gc
@@ -129,6 +130,27 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
             process.kill()
 
 
+SHUTDOWN_SECONDS = 10.0
+"""How long a pool whose workers were killed may take to wind down before the caller goes on
+without it (its manager thread then ends on its own, or with the process)."""
+
+
+def _shut_down_killed(pool: ProcessPoolExecutor) -> None:
+    """Shut down a pool whose workers were just killed, without waiting for ever: the
+    executor's manager thread sees the dead workers and ends, but a feeder thread stuck on a
+    full pipe to a killed worker can keep it (CPython gh-107219, fixed on Windows only), so
+    it is given :data:`SHUTDOWN_SECONDS`, and not joined again at interpreter exit."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    thread = getattr(pool, "_executor_manager_thread", None)
+    if thread is None:
+        return
+    thread.join(SHUTDOWN_SECONDS)
+    if thread.is_alive():  # pragma: no cover - the rare stuck feeder
+        registry = getattr(concurrent.futures.process, "_threads_wakeups", None)
+        if isinstance(registry, dict):
+            registry.pop(thread, None)  # no join of it at exit: the process may end
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended without returning (killed from outside, out of memory)."""
 
@@ -226,6 +248,8 @@ def unordered(
                     yield i, value
             finished = True
         finally:
-            if not finished:
+            if finished:
+                pool.shutdown(wait=True)
+            else:
                 _kill_workers(pool)
-            pool.shutdown(wait=True, cancel_futures=True)
+                _shut_down_killed(pool)

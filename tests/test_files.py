@@ -489,7 +489,7 @@ def test_a_second_writer_of_the_same_folder_is_refused_naming_the_first(tmp_path
         assert f"is being written by another capsim (pid {first.pid})" in r.stderr
     finally:
         first.send_signal(signal.SIGINT)
-        first.wait(timeout=30)
+        first.communicate(timeout=30)  # reads its stderr while it stops
     # once the first has stopped, the folder is free again (and its lock file gone)
     assert not (tmp_path / ".o.lock").exists()
     r = capsim("run", MMC, "--set", "scenario.years=0.01", "-n", "2", "--force", "--out", out)
