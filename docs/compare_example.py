@@ -23,8 +23,10 @@ from sim import compare, store
 from sim.cli.tables import compare_table
 from sim.sweep import parse_constraint
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_example import README, paste  # docs/ is not a package: its folder on the path
+
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
 ALTERNATIVES = ["trn-3y-plus-1y", "trn-quarterly-ladder", "compute-savings-plan", "owned-gpus"]
 STRESS = ["demand-boom", "demand-bust", "trainium-shortage", "price-cut", "new-generation"]
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 8
@@ -68,19 +70,15 @@ def from_folder() -> int:
     buf = io.StringIO()
     Console(file=buf, width=132).print(compare_table(summary))
     text = README.read_text()
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    block = pattern.search(text)
-    if block is None:
-        sys.stderr.write("README.md has no compare-example block\n")
-        return 1
-    took = re.search(r"\(wall time [^)]*\)", block.group(0))
+    took = re.search(r"\(wall time [^)]*\)", text[text.find(BEGIN) :])
     shown = " ".join(COMMAND)
-    new = (
-        f"{BEGIN}\n```\n$ capsim {shown}\n{buf.getvalue().rstrip()}\n"
+    inner = (
+        f"```\n$ capsim {shown}\n{buf.getvalue().rstrip()}\n"
         f"wrote runs/compare/ (cells.parquet, summary.json, scenario.toml)\n```\n"
-        f"{took.group(0) if took else ''}\n{END}"
+        f"{took.group(0) if took else ''}"
     )
-    README.write_text(pattern.sub(lambda _: new, text))
+    if not paste(BEGIN, END, inner):
+        return 1
     sys.stdout.write("README.md: comparison table regenerated from runs/compare\n")
     return 0
 
@@ -99,16 +97,12 @@ def main() -> int:
         return done.returncode
     body = "\n".join(line.rstrip() for line in done.stdout.strip().splitlines())
     shown = " ".join(COMMAND)
-    block = (
-        f"{BEGIN}\n```\n$ capsim {shown}\n{body}\n```\n"
-        f"(wall time {took / 60:.1f} min on this machine, 2 workers)\n{END}"
+    inner = (
+        f"```\n$ capsim {shown}\n{body}\n```\n"
+        f"(wall time {took / 60:.1f} min on this machine, 2 workers)"
     )
-    text = README.read_text()
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        sys.stderr.write(f"README.md has no {BEGIN!r} ... {END!r} block\n")
+    if not paste(BEGIN, END, inner):
         return 1
-    README.write_text(pattern.sub(lambda _: block, text))
     sys.stdout.write(f"README.md: comparison regenerated in {took:.0f} s\n")
     return 0
 
