@@ -79,6 +79,12 @@ def cells(base: Scenario, alternatives: Sequence[Path], stresses: Sequence[Path]
     return out
 
 
+def _locked_in(frame: pd.DataFrame) -> list[str]:
+    """``locked_in_usd.year1``, ``.year2``, ...: committed dollars at the start of each year."""
+    cols = [c for c in frame.columns if c.startswith("locked_in_usd.year")]
+    return sorted(cols, key=lambda c: int(c.rsplit("year", 1)[1]))
+
+
 def _cell_id(cell: Cell, index: int) -> str:
     key = json.dumps([index, cell.alternative, cell.case])
     return "x" + hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -136,7 +142,7 @@ def summarize(
                 "feasible": all(ch["holds"] for ch in checks),
                 "metrics": {
                     m: describe(_series(frame, a, k, m))
-                    for m in QUOTED
+                    for m in (*QUOTED, *_locked_in(frame))
                     if m == "commitment_beyond_horizon_usd" or m in frame.columns
                 },
             }

@@ -161,3 +161,21 @@ def test_a_constraint_keeps_an_infeasible_alternative_from_being_best(tmp_path):
     assert not s["cells"]["as-written"]["baseline"]["feasible"]
     assert s["cells"]["savings-plan"]["baseline"]["feasible"]
     assert s["best"]["baseline"] == "savings-plan"
+
+
+def test_lock_in_exposure_by_year_priced_by_hand(study):
+    # as written: 10 reserved for 2 years at $1 (signed at the start for the term); the
+    # savings plan: $12/h for 3 years from the start; the ladder: 8 units at 0.65 x $2 for a
+    # year, renewed at 1 y (a renewal counts from its start)
+    _, s, _ = study
+    H = 8760.0
+
+    def locked(a, year):
+        return s["cells"][a]["baseline"]["metrics"][f"locked_in_usd.year{year}"]["mean"]
+
+    assert locked("as-written", 1) == pytest.approx(10 * 2 * H)
+    assert locked("as-written", 2) == pytest.approx(10 * H)
+    assert locked("savings-plan", 1) == pytest.approx(12 * 3 * H)
+    assert locked("savings-plan", 2) == pytest.approx(12 * 2 * H)
+    assert locked("ladder", 1) == pytest.approx(8 * 1.3 * H)
+    assert locked("ladder", 2) == pytest.approx(8 * 1.3 * H)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from sim.calendar import HOURS_PER_MONTH
+from sim.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from sim.distributions import FloatArray
 from sim.metrics.books import _Books, _Replication
 from sim.metrics.terms import CommitmentTerms, binned_integral
@@ -170,3 +170,32 @@ def savings_plans(r: _Replication, b: _Books) -> None:
         r.hourly_to_months(u / np.maximum(r.hour_len, 1e-12)) for u in covered_uh
     ]
     b.plan_spend_months = [r.hourly_to_months(a / np.maximum(r.hour_len, 1e-12)) for a in alloc]
+
+
+def locked_in_by_year(r: _Replication, b: _Books) -> list[float]:
+    """Committed dollars still to pay at the start of each contract year, for what was
+    bought by then: the rest of every pool's reserved schedule (signed at the start for the
+    whole term) and the rest of every reserved tranche's and savings plan's term committed
+    to by then (the plan's tranches from the start, renewals from their start, a strategy's
+    purchases from their decision; past the horizon included). Owned capacity's capex is
+    sunk and counts nothing. The lock-in exposure a planner compares across alternatives."""
+    years = max(1, math.ceil(r.H / HOURS_PER_YEAR - 1e-9))
+    schedule = np.zeros(r.n_months)
+    for (_pool, component, _target), months in b.spend_parts.items():
+        if component == "reserved":
+            schedule = schedule + months
+    contract = r.prices.contract
+    out = []
+    for k in range(years):
+        t = k * HOURS_PER_YEAR
+        locked = float(schedule[min(12 * k, r.n_months) :].sum())
+        for c in r.prices.commitments:
+            if c.kind == "owned":
+                continue
+            net = (1.0 - contract.discount) if c.eligible else 1.0
+            for i, (s, e, price, units) in enumerate(c.tranches):
+                if c.signed_at(i) <= t + 1e-9 and e > t:
+                    per_hour = price if c.kind == "savings_plan" else price * units
+                    locked += per_hour * net * (e - max(s, t))
+        out.append(locked)
+    return out

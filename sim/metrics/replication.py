@@ -11,7 +11,7 @@ from sim.contract import npv, settle_commitment
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
 from sim.metrics.books import _Books, _prepare, _Replication
-from sim.metrics.commitments import savings_plans
+from sim.metrics.commitments import locked_in_by_year, savings_plans
 from sim.metrics.jobs import _job_accounts, _unserved_accounts
 from sim.metrics.pools import _pool_accounts, _target_accounts
 from sim.metrics.terms import Names, Prices, ReplicationOutput
@@ -73,6 +73,8 @@ def _contract_and_totals(r: _Replication, b: _Books) -> ReplicationOutput:
         m["spend_usd.total"] += b.total_owned_spend + b.total_plan_spend
     m["spend_usd.discount_savings"] = b.list_eligible - float(b.eligible_months.sum())
     m["npv_usd.total"] = npv(end_cash, contract.discount_rate, b.start_cash)
+    for k, locked in enumerate(locked_in_by_year(r, b)):
+        m[f"locked_in_usd.year{k + 1}"] = locked
     if b.od_equivalent > 0:
         m["esr"] = 1 - (b.od_spend + shortfall) / b.od_equivalent
     t_end = (np.arange(n_months) + 1) / 12

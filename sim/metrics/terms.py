@@ -65,6 +65,14 @@ class CommitmentTerms:
     """Savings plan: (target index, plan price as a fraction of its on-demand price)."""
     eligible: bool = False
     """Counts toward the spend commitment (and gets the contract's discount)."""
+    signed: tuple[float, ...] = ()
+    """When each tranche was committed to [h] (default: the first at the start, as part of
+    the plan; each renewal at its own start)."""
+
+    def signed_at(self, i: int) -> float:
+        if i < len(self.signed):
+            return self.signed[i]
+        return 0.0 if i == 0 else self.tranches[i][0]
 
 
 @dataclass(frozen=True, eq=False)

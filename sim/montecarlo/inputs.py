@@ -203,6 +203,7 @@ def purchase_terms(
         mine = [b for b in purchases if b.strategy == i and b.units > 0]
         ref = prices.references.get(pools.index(s.pool))
         tranches = []
+        signed = tuple(b.decided_hours for b in mine)
         for b in mine:
             base = _at_month(ref)(b.decided_hours) if ref is not None else 0.0
             price = (1.0 - s.discount) * base
@@ -214,6 +215,7 @@ def purchase_terms(
                 pool=pools.index(s.pool),
                 tranches=tuple(tranches),
                 eligible=True,
+                signed=signed,
             )
         )
     return replace(prices, commitments=(*prices.commitments, *extra))

@@ -58,18 +58,29 @@ def spend_by_alternative(cells: pd.DataFrame, summary: dict[str, Any], case: str
 
 
 def lock_in(summary: dict[str, Any], ax: Axes) -> Axes:
-    """What each alternative still commits past the horizon (base case, mean)."""
+    """Lock-in exposure: the committed dollars still to pay at the start of each contract
+    year (base case, mean), per alternative; the last point is what is still committed past
+    the horizon."""
     alts = summary["alternatives"]
     first = summary["cases"][0]
-    vals = [
-        summary["cells"][a][first]["metrics"]
-        .get("commitment_beyond_horizon_usd", {})
-        .get("mean", 0.0)
-        for a in alts
-    ]
-    ax.bar(alts, vals, color=PALETTE[0])
+    ticks: list[int] = []
+    for i, a in enumerate(alts):
+        ms = summary["cells"][a][first]["metrics"]
+        years = sorted(
+            (int(m.rsplit("year", 1)[1]), v["mean"])
+            for m, v in ms.items()
+            if m.startswith("locked_in_usd.year")
+        )
+        after = ms.get("commitment_beyond_horizon_usd", {}).get("mean", 0.0)
+        xs = [y - 1 for y, _ in years] + [len(years)]
+        ys = [v for _, v in years] + [after]
+        ax.plot(xs, ys, marker="o", color=PALETTE[i % len(PALETTE)], label=a)
+        ticks = xs
+    if alts:
+        ax.set_xticks(ticks, [f"year {x + 1}" for x in ticks[:-1]] + ["horizon"])
     usd_axis(ax)
-    ax.set_ylabel("committed past the horizon (USD)")
-    ax.set_title("lock-in a plan leaves behind (reserved tranches and savings plans)")
-    ax.tick_params(axis="x", rotation=15)
+    ax.set_xlabel("at the start of each contract year, and at the horizon")
+    ax.set_ylabel("committed dollars still to pay (USD)")
+    ax.set_title("lock-in exposure: what each alternative has committed to, year by year")
+    ax.legend(loc="best")
     return ax

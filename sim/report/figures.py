@@ -200,8 +200,10 @@ def compare_figures(directory: Path) -> list[Figure]:
         ),
         (
             "compare-lock-in",
-            "What each alternative still commits past the horizon: the remaining terms of "
-            "active reserved tranches and savings plans.",
+            "Lock-in exposure: the committed dollars each alternative still has to pay at the "
+            "start of each contract year (its reserved schedule, and the reserved tranches "
+            "and savings plans bought by then), ending with what is committed past the "
+            "horizon; base case, mean of the replications.",
             partial(plots.lock_in, summary),
         ),
     ]
