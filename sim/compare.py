@@ -85,6 +85,11 @@ def _locked_in(frame: pd.DataFrame) -> list[str]:
     return sorted(cols, key=lambda c: int(c.rsplit("year", 1)[1]))
 
 
+def _purchased(frame: pd.DataFrame) -> list[str]:
+    """``purchased_units.<strategy>.year<k>``: what strategies bought, year by year."""
+    return sorted(c for c in frame.columns if c.startswith("purchased_units."))
+
+
 def _cell_id(cell: Cell, index: int) -> str:
     key = json.dumps([index, cell.alternative, cell.case])
     return "x" + hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -142,8 +147,9 @@ def summarize(
                 "feasible": all(ch["holds"] for ch in checks),
                 "metrics": {
                     m: describe(_series(frame, a, k, m))
-                    for m in (*QUOTED, *_locked_in(frame))
-                    if m == "commitment_beyond_horizon_usd" or m in frame.columns
+                    for m in (*QUOTED, *_locked_in(frame), *_purchased(frame))
+                    if m == "commitment_beyond_horizon_usd"
+                    or (m in frame.columns and np.isfinite(_series(frame, a, k, m)).any())
                 },
             }
     best: dict[str, str] = {}

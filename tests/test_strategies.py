@@ -58,6 +58,7 @@ def test_a_ladder_on_constant_demand_priced_by_hand():
     assert m["spend_usd.total"] == pytest.approx(10 * 1.4 * 1.75 * H + 10 * 2.0 * 0.25 * H)
     assert m["commitment_beyond_horizon_usd"] == pytest.approx(10 * 1.4 * 0.25 * H)
     assert m["utilization.commitment.ladder"] == pytest.approx(1.0)
+    assert m["purchased_units.ladder.year1"] == 10 and m["purchased_units.ladder.year2"] == 10
     rows = rep.purchases
     assert [r["k"] for r in rows] == [1, 2]
     assert all(r["price_per_unit_hour"] == pytest.approx(1.4) for r in rows)

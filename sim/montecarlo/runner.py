@@ -3,10 +3,12 @@ and a whole run assembled into a :class:`~sim.results.RunResult`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
 from sim import engine, executor, metrics
+from sim.calendar import HOURS_PER_YEAR
 from sim.controls import offered_work_controls
 from sim.montecarlo.frames import Replication, _jobs_frame, assemble, purchases_rows
 from sim.montecarlo.inputs import build_input, names_of, purchase_terms
@@ -15,6 +17,23 @@ from sim.scenario import Scenario
 
 ProgressFn = Callable[[int], None]
 """Called with the number of replications just finished."""
+
+
+def purchased_by_year(scenario: Scenario, purchases: Sequence[engine.Purchase]) -> dict[str, float]:
+    """``purchased_units.<strategy>.year<k>``: units each strategy had delivered from the
+    purchases it decided in contract year k (what an alternative bought over time)."""
+    out: dict[str, float] = {}
+    years = max(1, math.ceil(scenario.horizon_hours / HOURS_PER_YEAR - 1e-9))
+    for i, s in enumerate(scenario.strategies):
+        if not any(t < scenario.horizon_hours for t in s.epochs_hours):
+            continue
+        per_year = [0.0] * years
+        for b in purchases:
+            if b.strategy == i:
+                per_year[min(int(b.decided_hours // HOURS_PER_YEAR), years - 1)] += b.units
+        for k, units in enumerate(per_year):
+            out[f"purchased_units.{s.name}.year{k + 1}"] = units
+    return out
 
 
 def run_replication(
@@ -32,9 +51,10 @@ def run_replication(
     out = metrics.compute(rec, names, prices, paths)
     jobs = _jobs_frame(rec, names, replication) if record_jobs else None
     controls = offered_work_controls(scenario, seed, replication, inp, paths)
+    bought = purchased_by_year(scenario, rec.purchases)
     return Replication(
         replication,
-        {**out.metrics, **controls},
+        {**out.metrics, **bought, **controls},
         out.monthly,
         jobs,
         rec if keep_record else None,

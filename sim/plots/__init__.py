@@ -10,7 +10,7 @@ ramps, stress cases) and ``fitting`` (``capsim fit``).
 
 from __future__ import annotations
 
-from sim.plots.compare import lock_in, regret_matrix, spend_by_alternative
+from sim.plots.compare import lock_in, purchases_over_time, regret_matrix, spend_by_alternative
 from sim.plots.fitting import (
     fit_arrivals,
     fit_demand_ecdf,
@@ -69,6 +69,7 @@ __all__ = [
     "idle_by_year",
     "lock_in",
     "optimized_ramp",
+    "purchases_over_time",
     "qty_axis",
     "regret_matrix",
     "spend_by_alternative",

@@ -84,3 +84,34 @@ def lock_in(summary: dict[str, Any], ax: Axes) -> Axes:
     ax.set_title("lock-in exposure: what each alternative has committed to, year by year")
     ax.legend(loc="best")
     return ax
+
+
+def purchases_over_time(summary: dict[str, Any], ax: Axes) -> Axes:
+    """Units the alternatives' strategies bought in each contract year (base case, mean;
+    summed over an alternative's strategies)."""
+    first = summary["cases"][0]
+    bought: dict[str, dict[int, float]] = {}
+    for a in summary["alternatives"]:
+        per_year: dict[int, float] = {}
+        for m, v in summary["cells"][a][first]["metrics"].items():
+            if m.startswith("purchased_units."):
+                y = int(m.rsplit("year", 1)[1])
+                per_year[y] = per_year.get(y, 0.0) + v["mean"]
+        if per_year:
+            bought[a] = per_year
+    width = 0.8 / max(1, len(bought))
+    years: set[int] = set()
+    for j, (a, per_year) in enumerate(bought.items()):
+        ys = sorted(per_year)
+        years |= set(ys)
+        offset = (j - (len(bought) - 1) / 2) * width
+        color = PALETTE[summary["alternatives"].index(a) % len(PALETTE)]
+        ax.bar([y + offset for y in ys], [per_year[y] for y in ys], width=width, color=color,
+               label=a)  # fmt: skip
+    ax.set_xticks(sorted(years), [f"year {y}" for y in sorted(years)])
+    ax.set_xlabel("contract year of the decision")
+    ax.set_ylabel("units bought (delivered)")
+    ax.set_title("what the strategies bought, year by year")
+    if bought:
+        ax.legend(loc="best")
+    return ax

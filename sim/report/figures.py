@@ -206,6 +206,22 @@ def compare_figures(directory: Path) -> list[Figure]:
             "horizon; base case, mean of the replications.",
             partial(plots.lock_in, summary),
         ),
+        *(
+            [
+                (
+                    "compare-purchases",
+                    "What each alternative's strategies bought in each contract year (units "
+                    "delivered; base case, mean of the replications).",
+                    partial(plots.purchases_over_time, summary),
+                )
+            ]
+            if any(
+                m.startswith("purchased_units.")
+                for a in summary["alternatives"]
+                for m in summary["cells"][a][first]["metrics"]
+            )
+            else []
+        ),
     ]
 
 
