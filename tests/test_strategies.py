@@ -213,3 +213,36 @@ term_years = 1
     assert len(case.strategies) == 1 and case.strategies[0].fill.dist.mean() == 0.5
     bought = run_replication(case, 1, 0, keep_record=True).record.purchases
     assert bought and all(b.units == int(b.units_ordered * 0.5 + 0.5) for b in bought)  # half up
+
+
+def test_a_savings_plan_ladder_priced_by_hand():
+    # 10 units an hour on demand at $2 (no reservation); the plan prices them at 0.6: $12 an
+    # hour of plan covers everything. Nothing seen at t = 0; at 0.25 y it buys $12/h for a
+    # year; at 1.25 y that plan ends and it buys again, 0.25 y of it past the horizon
+    plan = {"name": "sp-ladder", "buys": "savings_plan", "covers": {"od": 0.6},
+            "every_years": 0.25, "lookback_days": 30, "cover": 0.8, "term_years": 1}  # fmt: skip
+    sc = scenario(CONSTANT, [plan])
+    rep = run_replication(sc, 1, 0)
+    m = rep.metrics
+    assert [(r["decided_hours"], r["usd_per_hour"]) for r in rep.purchases] == [
+        (0.25 * H, 12.0),
+        (1.25 * H, 12.0),
+    ]
+    assert m["spend_usd.overflow"] == pytest.approx(10 * 2.0 * 0.25 * H)
+    assert m["spend_usd.commitment.sp-ladder"] == pytest.approx(12 * 1.75 * H)
+    assert m["spend_usd.total"] == pytest.approx(10 * 2.0 * 0.25 * H + 12 * 1.75 * H)
+    assert m["commitment_beyond_horizon_usd"] == pytest.approx(12 * 0.25 * H)
+    assert m["sp_utilization.sp-ladder"] == pytest.approx(1.0)
+    assert m["purchased_usd_per_hour.sp-ladder.year1"] == 12.0
+    assert m["purchased_usd_per_hour.sp-ladder.year2"] == 12.0
+
+
+def test_a_savings_plan_strategy_needs_covers_and_no_pool():
+    from sim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="covers"):
+        scenario(CONSTANT, [{"name": "x", "buys": "savings_plan", "every_years": 1,
+                             "term_years": 1}])  # fmt: skip
+    with pytest.raises(ScenarioError, match="pool"):
+        scenario(CONSTANT, [{"name": "x", "buys": "savings_plan", "every_years": 1,
+                             "term_years": 1, "covers": {"od": 0.6}, "pool": "gpu"}])  # fmt: skip

@@ -71,6 +71,9 @@ class Purchase:
     units_ordered: int
     units: int
     """Delivered."""
+    usd_per_hour_ordered: float = 0.0
+    usd_per_hour: float = 0.0
+    """A savings-plan purchase: dollars per hour ordered and delivered."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ Modules: ``terms`` (names, prices, output, integrals), ``books``, ``pools``, ``j
 
 from __future__ import annotations
 
+from sim.metrics.commitments import plan_usage_by_hour
 from sim.metrics.jobs import job_waits, split_unserved
 from sim.metrics.replication import compute
 from sim.metrics.terms import (
@@ -37,5 +38,6 @@ __all__ = [
     "by_year",
     "compute",
     "job_waits",
+    "plan_usage_by_hour",
     "split_unserved",
 ]

@@ -16,8 +16,9 @@ import numpy as np
 
 from sim.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from sim.distributions import FloatArray
-from sim.metrics.books import _Books, _Replication
-from sim.metrics.terms import CommitmentTerms, binned_integral
+from sim.engine import EngineRecord
+from sim.metrics.books import _Books, _prepare, _Replication
+from sim.metrics.terms import CommitmentTerms, Names, Prices, binned_integral
 
 
 def _month_of(r: _Replication, hour: float) -> int:
@@ -198,4 +199,18 @@ def locked_in_by_year(r: _Replication, b: _Books) -> list[float]:
                     per_hour = price if c.kind == "savings_plan" else price * units
                     locked += per_hour * net * (e - max(s, t))
         out.append(locked)
+    return out
+
+
+def plan_usage_by_hour(
+    rec: EngineRecord, names: Names, prices: Prices, covers: tuple[tuple[int, float], ...]
+) -> FloatArray:
+    """What a savings plan with these ``covers`` (target index, price fraction) would pay each
+    hour to cover all the usage of its targets [USD per hour]: the usage a savings-plan
+    strategy looks at."""
+    r = _prepare(rec, names, prices)
+    out = np.zeros(len(r.hour_len))
+    for k, f in covers:
+        od = prices.targets[k].price[r.hour_month]
+        out += hourly_target_use(r, k) * f * od / np.maximum(r.hour_len, 1e-12)
     return out

@@ -36,13 +36,20 @@ class Replication:
 
 
 def purchases_rows(
-    rec: engine.EngineRecord, scenario: Scenario, prices: metrics.Prices, replication: int
+    purchases: Sequence[engine.Purchase],
+    scenario: Scenario,
+    prices: metrics.Prices,
+    replication: int,
 ) -> list[dict[str, float | int | str]]:
     """One row per purchase: its strategy, k, when it was decided and starts, its term, the
-    units ordered and delivered, and its price per unit-hour (before the contract discount)."""
+    units (reserved) or USD per hour (savings plan) ordered and delivered, and its price per
+    unit-hour (reserved; before the contract discount)."""
     names = [s.name for s in scenario.strategies]
     price_of = {
-        (c.name, t[0]): t[2] for c in prices.commitments for t in c.tranches if c.name in names
+        (c.name, t[0]): t[2]
+        for c in prices.commitments
+        if c.name in names and c.kind == "reserved"
+        for t in c.tranches
     }
     return [
         {
@@ -54,9 +61,11 @@ def purchases_rows(
             "term_years": (b.end_hours - b.start_hours) / HOURS_PER_YEAR,
             "units_ordered": b.units_ordered,
             "units": b.units,
+            "usd_per_hour_ordered": b.usd_per_hour_ordered,
+            "usd_per_hour": b.usd_per_hour,
             "price_per_unit_hour": price_of.get((names[b.strategy], b.start_hours), float("nan")),
         }
-        for b in rec.purchases
+        for b in purchases
     ]
 
 
@@ -133,6 +142,8 @@ _PURCHASE_COLUMNS = (
     "term_years",
     "units_ordered",
     "units",
+    "usd_per_hour_ordered",
+    "usd_per_hour",
     "price_per_unit_hour",
 )
 

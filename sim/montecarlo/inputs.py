@@ -159,6 +159,7 @@ def _prices(
                 scenario, s.pool, params, seed, replication, n_months
             )
             for s in scenario.strategies
+            if s.pool is not None
         },
     )
 
@@ -166,7 +167,8 @@ def _prices(
 def _strategies(scenario: Scenario, seed: int, replication: int) -> tuple[engine.StrategySpec, ...]:
     """The strategies as the engine runs them, each purchase's fill drawn in advance (one
     draw per decision epoch, from the strategy's own stream: the same in every sweep point
-    and stress case)."""
+    and stress case). A savings-plan strategy buys no capacity: the engine runs none of its
+    decisions (no epochs); :func:`purchase_terms` makes them from the run's usage."""
     pools = list(scenario.pools)
     out = []
     for s in scenario.strategies:
@@ -174,8 +176,8 @@ def _strategies(scenario: Scenario, seed: int, replication: int) -> tuple[engine
         fills = np.clip(s.fill.dist.sample(rng, len(s.epochs_hours)), 0.0, 1.0)
         out.append(
             engine.StrategySpec(
-                pool=pools.index(s.pool),
-                epochs=s.epochs_hours,
+                pool=pools.index(s.pool) if s.pool is not None else 0,
+                epochs=s.epochs_hours if s.buys == "reserved" else (),
                 lookback_hours=s.lookback_hours,
                 cover=s.cover,
                 term_hours=s.term_hours,
@@ -189,18 +191,31 @@ def _strategies(scenario: Scenario, seed: int, replication: int) -> tuple[engine
 
 
 def purchase_terms(
-    scenario: Scenario, prices: metrics.Prices, purchases: tuple[engine.Purchase, ...]
-) -> metrics.Prices:
+    scenario: Scenario,
+    prices: metrics.Prices,
+    rec: engine.EngineRecord,
+    inp: engine.EngineInput,
+) -> tuple[metrics.Prices, tuple[engine.Purchase, ...]]:
     """The prices with every strategy's purchases as commitments (one per strategy, a
-    tranche per purchase, priced off the on-demand reference in the month of its decision)."""
+    tranche per purchase): reserved units priced off the on-demand reference in the month of
+    the decision; savings-plan dollars decided here from the run's usage (a plan buys no
+    capacity, so its decisions cannot change the run: each sees the hours before it only).
+    Returns the prices and every purchase (the engine's and the plans')."""
     if not scenario.strategies:
-        return prices
+        return prices, rec.purchases
     pools = list(scenario.pools)
-    extra = []
+    extra: list[metrics.CommitmentTerms] = []
+    purchases = list(rec.purchases)
     for i, s in enumerate(scenario.strategies):
         if not any(t < scenario.horizon_hours for t in s.epochs_hours):
             continue  # it never decides: the run is the scenario's without it
-        mine = [b for b in purchases if b.strategy == i and b.units > 0]
+        if s.buys == "savings_plan":
+            terms, bought = _plan_strategy(scenario, prices, rec, inp, i, extra)
+            extra.append(terms)
+            purchases += bought
+            continue
+        assert s.pool is not None
+        mine = [b for b in rec.purchases if b.strategy == i and b.units > 0]
         ref = prices.references.get(pools.index(s.pool))
         tranches = []
         signed = tuple(b.decided_hours for b in mine)
@@ -218,7 +233,66 @@ def purchase_terms(
                 signed=signed,
             )
         )
-    return replace(prices, commitments=(*prices.commitments, *extra))
+    return replace(prices, commitments=(*prices.commitments, *extra)), tuple(purchases)
+
+
+def _plan_strategy(
+    scenario: Scenario,
+    prices: metrics.Prices,
+    rec: engine.EngineRecord,
+    inp: engine.EngineInput,
+    i: int,
+    earlier: list[metrics.CommitmentTerms],
+) -> tuple[metrics.CommitmentTerms, list[engine.Purchase]]:
+    """A savings-plan strategy's purchases: at each epoch t, the ``cover`` quantile (or mean)
+    of what a plan with its covers would have paid each hour over the lookback, less the
+    dollars per hour of every plan active at t + lead (the scenario's own, earlier
+    strategies' and its own earlier purchases); the share ``fill`` is bought (cents)."""
+    s = scenario.strategies[i]
+    targets = [t.name for t in scenario.overflow]
+    covers = tuple((targets.index(t), f) for t, f in s.covers)
+    names = names_of(scenario)
+    usage = metrics.plan_usage_by_hour(rec, names, prices, covers)
+    plans = [c for c in (*prices.commitments, *earlier) if c.kind == "savings_plan"]
+    fills = inp.strategies[i].fills
+    bought: list[tuple[float, float, float, float]] = []
+    purchases: list[engine.Purchase] = []
+    for k, t in enumerate(s.epochs_hours):
+        if t >= scenario.horizon_hours:
+            break
+        at = t + s.lead_hours
+        held = sum(
+            price for c in plans for a, e, price, _ in c.tranches if a <= at + 1e-9 < e
+        ) + sum(price for a, e, price, _ in bought if a <= at + 1e-9 < e)
+        if t <= 0 and s.initial_units is not None:
+            target = s.initial_units + held
+        else:
+            window = usage[int(max(0.0, t - s.lookback_hours)) : int(t)]
+            if not len(window):
+                continue
+            target = float(window.mean() if s.cover < 0 else np.quantile(window, s.cover))
+        ordered = round(min(max(0.0, target - held), s.max_units), 2)
+        if ordered <= 0:
+            continue
+        delivered = round(ordered * fills[k], 2)
+        if delivered > 0:
+            bought.append((at, at + s.term_hours, delivered, 0.0))
+        purchases.append(
+            engine.Purchase(
+                i, len(purchases) + 1, t, at, at + s.term_hours, 0, 0, ordered, delivered
+            )
+        )
+    eligible = set(scenario.contract.eligible_targets)
+    terms = metrics.CommitmentTerms(
+        name=s.name,
+        kind="savings_plan",
+        pool=-1,
+        tranches=tuple(bought),
+        covers=covers,
+        eligible=any(t in eligible for t, _ in s.covers),
+        signed=tuple(p.decided_hours for p in purchases if p.usd_per_hour > 0),
+    )
+    return terms, purchases
 
 
 def _commitments(

@@ -20,8 +20,10 @@ ProgressFn = Callable[[int], None]
 
 
 def purchased_by_year(scenario: Scenario, purchases: Sequence[engine.Purchase]) -> dict[str, float]:
-    """``purchased_units.<strategy>.year<k>``: units each strategy had delivered from the
-    purchases it decided in contract year k (what an alternative bought over time)."""
+    """``purchased_units.<strategy>.year<k>`` (reserved) or
+    ``purchased_usd_per_hour.<strategy>.year<k>`` (savings plans): what each strategy had
+    delivered from the purchases it decided in contract year k (what an alternative bought
+    over time)."""
     out: dict[str, float] = {}
     years = max(1, math.ceil(scenario.horizon_hours / HOURS_PER_YEAR - 1e-9))
     for i, s in enumerate(scenario.strategies):
@@ -30,9 +32,11 @@ def purchased_by_year(scenario: Scenario, purchases: Sequence[engine.Purchase]) 
         per_year = [0.0] * years
         for b in purchases:
             if b.strategy == i:
-                per_year[min(int(b.decided_hours // HOURS_PER_YEAR), years - 1)] += b.units
-        for k, units in enumerate(per_year):
-            out[f"purchased_units.{s.name}.year{k + 1}"] = units
+                amount = b.units if s.buys == "reserved" else b.usd_per_hour
+                per_year[min(int(b.decided_hours // HOURS_PER_YEAR), years - 1)] += amount
+        what = "purchased_units" if s.buys == "reserved" else "purchased_usd_per_hour"
+        for k, amount in enumerate(per_year):
+            out[f"{what}.{s.name}.year{k + 1}"] = amount
     return out
 
 
@@ -46,12 +50,12 @@ def run_replication(
     """Simulate one replication and compute its metrics."""
     inp, prices, paths = build_input(scenario, seed, replication)
     rec = engine.simulate(inp)
-    prices = purchase_terms(scenario, prices, rec.purchases)
+    prices, purchases = purchase_terms(scenario, prices, rec, inp)
     names = names_of(scenario)
     out = metrics.compute(rec, names, prices, paths)
     jobs = _jobs_frame(rec, names, replication) if record_jobs else None
     controls = offered_work_controls(scenario, seed, replication, inp, paths)
-    bought = purchased_by_year(scenario, rec.purchases)
+    bought = purchased_by_year(scenario, purchases)
     return Replication(
         replication,
         {**out.metrics, **bought, **controls},
@@ -61,7 +65,7 @@ def run_replication(
         out.spend,
         out.wait_counts,
         out.contract,
-        purchases_rows(rec, scenario, prices, replication) if scenario.strategies else None,
+        purchases_rows(purchases, scenario, prices, replication) if scenario.strategies else None,
     )
 
 

@@ -118,9 +118,23 @@ def build_strategies(
         if d.name in seen:
             raise t.err("name", f"must be unique among strategies and commitments, got {d.name!r}")
         seen.add(d.name)
-        t.known_pool(d.pool, pools)
-        pool = pools[d.pool]
-        if d.discount > 0 and not _has_reference(pool, targets):
+        covers: tuple[tuple[str, float], ...] = ()
+        if d.buys == "savings_plan":
+            assert d.covers is not None
+            names = [x.name for x in targets]
+            for target in d.covers:
+                if target not in names:
+                    raise t.err(
+                        "covers",
+                        f"names no overflow target: {target!r}{did_you_mean(target, names)}; "
+                        f"targets: {', '.join(names) or 'none'}",
+                    )
+            covers = tuple(d.covers.items())
+        else:
+            assert d.pool is not None
+            t.known_pool(d.pool, pools)
+        pool = pools[d.pool] if d.pool is not None else None
+        if pool is not None and d.discount > 0 and not _has_reference(pool, targets):
             raise t.err(
                 "discount",
                 f"needs an on-demand price to take it off: give pools.{d.pool}."
@@ -145,7 +159,9 @@ def build_strategies(
                 lead_hours=d.lead_years * HOURS_PER_YEAR,
                 fill=t.param("fill"),
                 max_units=d.max_units,
-                initial_units=d.initial_units,
+                initial_units=d.initial_units if d.buys == "reserved" else d.initial_usd_per_hour,
+                buys=d.buys,
+                covers=covers,
             )
         )
     return tuple(out)

@@ -141,8 +141,11 @@ class StrategyDoc(Table):
     """[[strategies]]: purchases decided inside the simulation from usage seen so far."""
 
     name: Annotated[str, MetricName("unique; names its purchases (no dot)")]
-    buys: Annotated[str, Words(("reserved",), "what it buys: reserved units of pool")] = "reserved"
-    pool: Annotated[str, Str("the pool it buys reserved units of")]
+    buys: Annotated[
+        str,
+        Words(("reserved", "savings_plan"), "reserved units of pool, or savings-plan $/h"),
+    ] = "reserved"
+    pool: Annotated[str | None, Str("buys = reserved: the pool it buys units of")] = None
     every_years: Annotated[float, Num(0.0, low_open=True, desc="years between decisions")]
     first_years: Annotated[float, Num(0.0, desc="the first decision (years)")] = 0.0
     lookback_days: Annotated[
@@ -163,3 +166,28 @@ class StrategyDoc(Table):
     initial_units: Annotated[
         float | None, Num(0.0, desc="bought at a decision at t = 0 (nothing seen yet)")
     ] = None
+    initial_usd_per_hour: Annotated[
+        float | None, Num(0.0, desc="savings plan: bought at t = 0 (nothing seen yet)")
+    ] = None
+    covers: Annotated[
+        dict[str, float] | None,
+        _Covers("buys = savings_plan: target name = plan price as a fraction of on-demand"),
+    ] = None
+
+    @model_validator(mode="after")
+    def _by_what_it_buys(self) -> StrategyDoc:
+        if self.buys == "reserved":
+            if self.pool is None:
+                raise fail("is required for buys = 'reserved'", "pool")
+            for key in ("covers", "initial_usd_per_hour"):
+                if self.has(key):
+                    raise fail("is a key of buys = 'savings_plan'", key)
+        else:
+            if self.covers is None:
+                raise fail("is required for buys = 'savings_plan'", "covers")
+            for key in ("pool", "initial_units", "discount"):
+                if self.has(key):
+                    raise fail(
+                        "is a key of buys = 'reserved' (a plan's prices are its covers)", key
+                    )
+        return self

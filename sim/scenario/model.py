@@ -283,7 +283,8 @@ class Strategy:
     over a lookback window (never the future)."""
 
     name: str
-    pool: str
+    pool: str | None
+    """The pool it buys reserved units of (None: a savings plan)."""
     epochs_hours: tuple[float, ...]
     """Decision times inside the horizon [h]."""
     lookback_hours: float
@@ -295,7 +296,12 @@ class Strategy:
     fill: ParamSpec
     """Share of a purchase delivered; its distribution is drawn once per purchase."""
     max_units: float
+    """Most units (reserved) or USD per hour (savings plan) bought at one decision."""
     initial_units: float | None = None
+    """Bought at t = 0 (units, or USD per hour for a savings plan)."""
+    buys: str = "reserved"
+    covers: tuple[tuple[str, float], ...] = ()
+    """buys = savings_plan: (target, plan price as a fraction of its on-demand price)."""
 
 
 @dataclass(frozen=True, eq=False)
