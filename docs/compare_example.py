@@ -27,7 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from readme_example import README, paste  # docs/ is not a package: its folder on the path
 
 ROOT = Path(__file__).resolve().parents[1]
-ALTERNATIVES = ["trn-3y-plus-1y", "trn-quarterly-ladder", "compute-savings-plan", "owned-gpus"]
+ALTERNATIVES = [
+    "trn-3y-plus-1y",
+    "trn-quarterly-ladder",
+    "compute-savings-plan",
+    "rolling-savings-plan",
+    "owned-gpus",
+]
 STRESS = ["demand-boom", "demand-bust", "trainium-shortage", "price-cut", "new-generation"]
 N = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 8
 COMMAND = [
