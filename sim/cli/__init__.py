@@ -15,7 +15,6 @@ from sim.cli.common import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     Terminated,
-    _metric_label,
     err,
     out,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "Terminated",
-    "_metric_label",
     "build_parser",
     "cmd_export",
     "cmd_fit",

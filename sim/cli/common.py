@@ -23,7 +23,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from sim import fmt
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario
 
@@ -229,11 +228,6 @@ def _report(directory: Path, pdf: bool = False) -> None:
     out.print(f"wrote {page}")
     if pdf:
         out.print(f"wrote {page.with_suffix('.pdf')}")
-
-
-def _metric_label(m: str) -> str:
-    """A short human label for a metric name (one source: :func:`sim.fmt.metric_label`)."""
-    return fmt.metric_label(m)
 
 
 def _warn_text(text: str) -> None:

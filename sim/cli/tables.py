@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim import fmt
-from sim.cli.common import _metric_label
 from sim.results import RunResult
 from sim.scenario import Scenario
 
@@ -292,7 +291,7 @@ def stress_table(summary: dict[str, Any]) -> Table:
     )
     table.add_column("case", no_wrap=True)
     for m in metrics:
-        table.add_column(_metric_label(m), justify="right")
+        table.add_column(fmt.metric_label(m), justify="right")
     table.add_row(
         cases[0]["case"], *[fmt.metric_value(cases[0]["metrics"][m]["mean"], m) for m in metrics]
     )
@@ -319,7 +318,7 @@ def compare_table(summary: dict[str, Any]) -> Table:
     objective = summary["objective"]
     table = Table(
         title=(
-            f"{objective} of {_metric_label(metric)} per alternative and case; under it, "
+            f"{objective} of {fmt.metric_label(metric)} per alternative and case; under it, "
             f"regret against the case's best (paired, {summary.get('replications', '?')} "
             "replications; ± half the 95% CI); ✗ breaks a constraint"
         ),

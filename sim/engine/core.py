@@ -18,7 +18,6 @@ from sim.engine.demand import DemandClaims
 from sim.engine.model import (
     _ARRIVE,
     _COMPLETE,
-    _DONE,
     _EXPIRE,
     _EXPIRE_NOW,
     _PLACE,
@@ -138,7 +137,6 @@ class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
 
     def on_complete(self, ev: _Call) -> None:
         j = ev.arg
-        self.state[j] = _DONE
         p = self.jpool[j]
         where = self.ran_on[j]
         if where == 0:

@@ -11,7 +11,7 @@ from sim.distributions import FloatArray
 from sim.workload import IntArray, JobStream
 
 _COMPLETE, _TICK, _EXPIRE, _ARRIVE, _PLACE, _EXPIRE_NOW = 1, 2, 3, 4, 5, 6
-_PENDING, _WAITING, _RUNNING, _DONE = 0, 1, 2, 3
+_PENDING, _WAITING, _RUNNING = 0, 1, 2
 
 
 @dataclass(frozen=True)

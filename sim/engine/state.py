@@ -63,7 +63,6 @@ class EngineState:
         self.pool_targets: list[list[int]] = [[] for _ in inp.pools]
         for k, t in enumerate(inp.targets):
             self.pool_targets[t.pool].append(k)
-        self.queue_kind = inp.queue
         self.first_fit = inp.placement == "first-fit"
         self.depth = inp.backfill_depth
         self.njobs = n

@@ -69,10 +69,6 @@ def run_replication(
     )
 
 
-"""Parameter draws behind the mean of the expected-work controls
-(:func:`expected_work_moments`)."""
-
-
 def _run_chunk(
     scenario: Scenario, seed: int, indices: Sequence[int], record_jobs: bool = False
 ) -> list[Replication]:

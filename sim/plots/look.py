@@ -181,7 +181,3 @@ def _key_label(key: str) -> str:
     if key.endswith(".reserved"):
         return f"{key} (units reserved)"
     return key
-
-
-def _metric_label(metric: str) -> str:
-    return fmt.metric_label(metric)

@@ -21,7 +21,6 @@ from sim.plots.look import (
     _ax,
     _digits,
     _key_label,
-    _metric_label,
     qty_axis,
     usd_axis,
 )
@@ -147,7 +146,7 @@ def sweep_constraint(summary: dict[str, Any], key: str, index: int, ax: Axes | N
         )
         limit = float(re.split(r"<=|>=|<|>", c0["constraint"])[-1])
         ax.axhline(limit, color=PALETTE[3], linestyle="--", linewidth=1.6, label=f"limit {limit:g}")
-        ax.set_ylabel(_metric_label(c0["metric"]))
+        ax.set_ylabel(fmt.metric_label(c0["metric"]))
     ax.scatter(x[holds], y[holds], color=PALETTE[2], zorder=3, s=50, label="meets it")
     ax.scatter(
         x[~holds], y[~holds], color=PALETTE[3], zorder=3, s=50, marker="x", label="breaks it"
@@ -263,7 +262,7 @@ def stress_comparison(
         usd_axis(ax, "x", _digits([lo_all - pad, hi_all + pad]))
     else:
         qty_axis(ax, "x")
-    label = _metric_label(metric)
+    label = fmt.metric_label(metric)
     n = summary.get("replications", "")
     ax.set_title(f"{label[0].upper()}{label[1:]} per stress case (mean of {n} runs)")
     ax.set_xlabel(f"{label}: mean, 95 % CI whiskers; in brackets the paired change")
