@@ -208,3 +208,11 @@ def test_rooms_stay_small():
                 if length > 90:
                     big.append(f"{rel}:{node.lineno} {node.name}: {length} lines")
     assert not big, big
+
+
+def test_every_queue_policy_the_scenario_accepts_has_an_engine_class_and_back():
+    # two registries no test tied: forgetting one made a run die with a KeyError
+    from sim.engine.core import POLICIES
+    from sim.scenario import QUEUES
+
+    assert set(POLICIES) == set(QUEUES)
