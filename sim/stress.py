@@ -185,7 +185,24 @@ def load_case(base: Scenario, path: Path) -> Case:
             )
         return os.path.relpath(full, base.base_dir.resolve())
 
-    merged = merge(base.raw, patch, str(path), rebase=rebase)
+    replace = head.get("replace_workloads", False)
+    if not isinstance(replace, bool):
+        raise ScenarioError(
+            str(path), "scenario.replace_workloads", f"must be true or false, got {replace!r}"
+        )
+    patch = {**patch, "scenario": {k: v for k, v in head.items() if k != "replace_workloads"}}
+    start = base.raw
+    if replace:
+        if not isinstance(patch.get("workloads"), dict) or not patch["workloads"]:
+            raise ScenarioError(
+                str(path),
+                "scenario.replace_workloads",
+                "replaces the base's workloads with this file's: give at least one "
+                "[workloads.NAME] table",
+            )
+        # the base's workloads go, and with them the changes and shocks that shape them
+        start = {k: v for k, v in base.raw.items() if k not in ("workloads", "changes", "shocks")}
+    merged = merge(start, patch, str(path), rebase=rebase)
     merged["scenario"]["name"] = name
     # the base's data files were checked when it loaded, the stress file's just now
     token = ALLOW_EXTERNAL_DATA.set(True)

@@ -312,3 +312,34 @@ def test_the_stress_table_shows_levels_changes_in_units_and_skips_still_metrics(
     assert "33.0%" in text and "-13.0 pp" in text and "± 2.0 pp" in text  # rates: % and pp
     assert "-$400M" in text and "± $100M" in text
     assert "shortfall" not in text  # zero in every case: left out
+
+
+def test_a_trace_against_the_bases_pools_replaces_its_workloads(tmp_path):
+    from pathlib import Path
+
+    import sim
+    from sim.scenario import load_scenario
+    from sim.stress import load_case
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "t.csv").write_text("submit_hours,units,duration_hours\n1,16,10\n5,32,20\n")
+    case_file = tmp_path / "mine.toml"
+    case_file.write_text(
+        '[scenario]\nname = "my-trace"\nreplace_workloads = true\n'
+        '[workloads.recorded]\nkind = "trace"\npool = "trainium"\nfile = "t.csv"\n'
+    )
+    base = load_scenario(root / "configs/baseline.toml", ["scenario.years=0.01"])
+    case = load_case(base, case_file).scenario
+    assert list(case.workloads) == ["recorded"] and set(case.pools) == set(base.pools)
+    assert not case.changes and not case.shocks
+    result = sim.run(case, n=1, workers=1)
+    assert result.replications["spend_usd.total"].gt(0).all()
+    # a scenario of its own has no base to replace: refused, by name
+    plain = tmp_path / "plain.toml"
+    plain.write_text(
+        (root / "configs/examples/mmc.toml")
+        .read_text()
+        .replace("[scenario]", "[scenario]\nreplace_workloads = true", 1)
+    )
+    with pytest.raises(sim.ScenarioError, match="replace_workloads"):
+        load_scenario(plain)

@@ -50,6 +50,13 @@ def scenario_from_dict(
     base = base_dir if base_dir is not None else Path(".")
     doc = read_document(data, where)
     meta = doc.scenario
+    if meta.replace_workloads:
+        raise ScenarioError(
+            where,
+            "scenario.replace_workloads",
+            "is for a stress or alternative file merged over a base (capsim stress, compare, "
+            "validate --base): a scenario of its own has no base workloads to replace",
+        )
     years = meta.years
     pools = {n: _build_pool(where, n, d, years, base) for n, d in doc.pools.items()}
     targets = _targets(where, doc.overflow, pools, base)

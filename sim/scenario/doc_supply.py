@@ -13,6 +13,7 @@ from sim.scenario.dists import Param
 from sim.scenario.leaves import (
     Checked,
     Date,
+    Flag,
     MetricName,
     Num,
     Numbers,
@@ -39,6 +40,9 @@ class MetaDoc(Table):
     years: Annotated[float, Num(0.0, 50.0, True, desc="horizon in contract years")] = 7.0
     replications: Annotated[int, Whole(1, high=1_000_000)] = 100
     seed: Annotated[int, Whole(0)] = 0
+    replace_workloads: Annotated[
+        bool, Flag("stress and alternative files: this file's workloads replace the base's")
+    ] = False
 
 
 class PriceStepDoc(Table):
