@@ -240,3 +240,40 @@ def test_export_writes_tables_with_units_that_agree_with_the_summary(run_dir, ca
     got = idle.groupby("pool")["mean idle spend (USD)"].sum()["trainium"]
     assert got == pytest.approx(summary["idle_spend_usd.trainium"]["mean"])
     assert export.metric_unit("wait_hours.pretraining.p95") == "hours"
+
+
+def test_a_focus_bill_sums_to_each_runs_total_spend(tmp_path):
+    # a run with a reserved schedule (used and unused), a savings plan, overflow and a
+    # contract discount: EffectiveCost adds up to spend_usd.total run by run; reserved
+    # capacity is split into Used and Unused by its unit-hours
+    import json
+
+    from sim.focus import FOCUS_COLUMNS
+
+    s = tmp_path / "s.toml"
+    s.write_text(
+        '[scenario]\nname = "f"\nyears = 0.2\nseed = 2\n[pools.gpu]\nreserved = 12\n'
+        "price_per_unit_hour = 1.0\non_demand_price_per_unit_hour = 2.0\n"
+        '[[overflow]]\nname = "od"\npool = "gpu"\nprice_per_unit_hour = 2.0\n'
+        '[workloads.d]\nkind = "demand"\npool = "gpu"\ndemand_units = 10\nnoise_cv = 0.4\n'
+        '[contract]\ndiscount = 0.1\neligible_targets = ["od"]\n'
+        '[[commitments]]\nname = "sp"\nkind = "savings_plan"\nusd_per_hour = 1.5\n'
+        "covers = { od = 0.7 }\nterm_years = 1\n"
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(s), "-n", "3", "--out", str(out)]) == 0
+    assert main(["export", str(out), "--format", "focus"]) == 0
+    bill = pd.read_csv(out / "export" / "focus.csv")
+    assert list(bill.columns) == FOCUS_COLUMNS
+    reps = pd.read_parquet(out / "replications.parquet").set_index("replication")
+    total = bill.groupby("x_Replication")["EffectiveCost"].sum()
+    assert np.allclose(total.to_numpy(), reps.loc[total.index, "spend_usd.total"].to_numpy())
+    reserved = bill[bill["x_Component"] == "reserved"]
+    assert set(reserved["CommitmentDiscountStatus"]) == {"Used", "Unused"}
+    used = reserved[reserved["CommitmentDiscountStatus"] == "Used"]
+    by_rep = used.groupby("x_Replication")["ConsumedQuantity"].sum()
+    assert np.allclose(by_rep.to_numpy(), reps.loc[by_rep.index, "used_unit_hours.gpu"].to_numpy())
+    overflow = bill[bill["x_Component"] == "overflow"]
+    assert np.allclose(overflow["ListCost"], overflow["EffectiveCost"] / 0.9)  # eligible
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["spend_usd.total"]["mean"] > 0

@@ -91,7 +91,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("stress", "optimize"),
     ("compare",),
     ("store", "plots", "executive", "schema", "fit"),
-    ("export", "report"),
+    ("export", "focus", "report"),
     ("cli",),
 ]
 # inside the packages, the same rule between their modules

@@ -333,9 +333,10 @@ def _add_export(sub: Any) -> None:
     p.add_argument("directory", type=Path, help="a run, sweep, stress or optimize output folder")
     p.add_argument(
         "--format",
-        choices=("csv", "xlsx"),
+        choices=("csv", "xlsx", "focus"),
         default="csv",
-        help="csv: DIR/export/<table>.csv; xlsx: DIR/export.xlsx, one sheet per table "
+        help="csv: DIR/export/<table>.csv; xlsx: DIR/export.xlsx, one sheet per table; "
+        "focus: DIR/export/focus.csv, a run's simulated bill in FinOps FOCUS columns "
         "(default: csv)",
     )
 

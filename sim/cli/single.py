@@ -146,7 +146,16 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from sim import export, store
 
-    store.check_folder(args.directory)
+    kind = store.check_folder(args.directory)
+    if args.format == "focus":
+        if kind != "run" or not (args.directory / "spend.parquet").exists():
+            raise ScenarioError(
+                str(args.directory), "", "--format focus exports a run folder's bill (spend)"
+            )
+        from sim import focus
+
+        out.print(f"wrote {focus.write_focus(args.directory)}")
+        return 0
     files = export.export(args.directory, args.format)
     out.print(f"wrote {', '.join(str(f) for f in files)}")
     return 0
