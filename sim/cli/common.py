@@ -232,3 +232,19 @@ def _report(directory: Path, pdf: bool = False) -> None:
 
 def _warn_text(text: str) -> None:
     err.print(f"[yellow]capsim: warning:[/] {escape(text)}", highlight=False)
+
+
+def _warn_certainty(constraints: Sequence[Any], n: int) -> None:
+    """Up front: a chance constraint at level p cannot be shown met with 95 % confidence
+    at fewer than z² p / (1 − p) replications (even n of n falls short)."""
+    from sim.sweep import replications_for_certainty
+
+    for c in constraints:
+        if getattr(c, "kind", "") != "chance":
+            continue
+        need = replications_for_certainty(c.level)
+        if n < need:
+            _warn_text(
+                f"{c}: at {n} replications a point can meet it in every run and still not be "
+                f"shown to meet it (Wilson 95 %); that takes at least {need} replications"
+            )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import _Bar, _keep_on_interrupt, _load, _out_dir, _report, out
+from sim.cli.common import (
+    _Bar,
+    _keep_on_interrupt,
+    _load,
+    _out_dir,
+    _report,
+    _warn_certainty,
+    out,
+)
 from sim.cli.tables import (
     _case_digest,
     compare_table,
@@ -41,6 +49,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep.parse_objective(args.objective)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
+    _warn_certainty(constraints, n)
     out_dir = _out_dir(args, scenario, "sweep")
     grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
@@ -101,6 +110,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     holdout = n if args.holdout is None else args.holdout
+    _warn_certainty(constraints, n)
     out_dir = _out_dir(args, scenario, "optimize")
     opt = optimize.Optimizer(
         scenario,
@@ -230,6 +240,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     grid = compare.cells(scenario, args.alternatives, args.stress)  # fail fast on a bad file
+    _warn_certainty(constraints, n)
     sweep.check_metrics(scenario, seed, args.metric, constraints)
     out_dir = _out_dir(args, scenario, "compare")
     inputs = [*store.inputs_of(scenario), *args.alternatives, *args.stress]

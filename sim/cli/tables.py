@@ -133,6 +133,27 @@ def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Tabl
     return table
 
 
+def _certainty_notes(s: dict[str, Any]) -> str:
+    """For each chance constraint that the replications used cannot show met with 95 %
+    confidence even when every run meets it: how many it would take."""
+    from sim.sweep import parse_constraint, replications_for_certainty, wilson
+
+    n = int(s.get("replications", 0) or 0)
+    notes = ""
+    for text in s.get("constraints", []):
+        c = parse_constraint(text)
+        if c.kind != "chance":
+            continue
+        need = replications_for_certainty(c.level)
+        if n < need:
+            best = wilson(n, n)[0] if n else 0.0
+            notes += (
+                f"\n{escape(text)}: at {n} replications even {n} of {n} runs give a Wilson "
+                f"lower bound of {best:.0%}, below {c.level:g}: it takes {need} to be sure"
+            )
+    return notes
+
+
 def sweep_table(result: object) -> Table:
     """The frontier: objective and key metrics per point, the recommendation marked."""
     from sim.sweep import SweepResult
@@ -169,6 +190,7 @@ def sweep_table(result: object) -> Table:
         ]
         row += [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
         table.add_row(*row, style="bold green" if mark else None)
+    table.caption = ""
     if rec is None:
         table.caption = "no point meets every constraint"
     else:
@@ -196,6 +218,7 @@ def sweep_table(result: object) -> Table:
                 f"{fmt.metric_change(d['ci95_high'], metric)})"
                 + ("" if v["mean_value_choice_feasible"] else ", and it breaks a constraint")
             )
+    table.caption += _certainty_notes(s)
     for pool, nv in s.get("newsvendor", {}).items():
         table.caption += (
             f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "

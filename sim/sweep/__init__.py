@@ -30,6 +30,7 @@ from sim.sweep.objectives import (
     paired_difference_ci,
     parse_constraint,
     parse_objective,
+    replications_for_certainty,
     wilson,
 )
 from sim.sweep.summary import newsvendor_levels, reserved_units, summarize_sweep
@@ -52,6 +53,7 @@ __all__ = [
     "paired_difference_ci",
     "parse_constraint",
     "parse_objective",
+    "replications_for_certainty",
     "reserved_units",
     "run_sweep",
     "summarize_sweep",

@@ -40,6 +40,15 @@ _OPS = {
 }
 
 
+def replications_for_certainty(level: float, z: float = 1.959963984540054) -> int:
+    """The fewest replications at which a chance constraint at ``level`` can be shown met at
+    all: even n successes of n have a Wilson lower bound of n / (n + z²), which must clear
+    the level (n ≥ z² p / (1 − p)); a level of 1 can never be shown."""
+    if level >= 1.0:
+        return 10**9
+    return math.ceil(z * z * level / (1.0 - level) - 1e-9)
+
+
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """Wilson score 95 % interval of a share k/n."""
     if n == 0:
