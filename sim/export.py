@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from sim import store
 from sim.fmt import metric_unit
@@ -222,6 +223,42 @@ def compare_tables(directory: Path) -> dict[str, pd.DataFrame]:
 TABLES["compare"] = compare_tables
 
 
+_DATE_COLUMNS = ("month_start", "year_starts", "ChargePeriodStart", "ChargePeriodEnd")
+MONEY_FORMAT = '"$"#,##0;[Red]-"$"#,##0'
+"""Excel's currency format for money columns: dollars with thousands separators."""
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """Date columns as dates (a workbook shows them as dates, not text)."""
+    out = frame
+    for col in _DATE_COLUMNS:
+        if col in out.columns:
+            out = out.assign(**{col: pd.to_datetime(out[col], errors="coerce")})
+    return out
+
+
+def _is_money(header: object) -> bool:
+    text = str(header)
+    return "(USD)" in text or text.endswith("_usd") or "usd." in text or "Cost" in text
+
+
+def _deck_ready(sheet: Any, frame: pd.DataFrame) -> None:
+    """A sheet a finance team opens as it is: the header row frozen, columns wide enough for
+    their header and values, money in a currency format, dates as dates."""
+    sheet.freeze_panes = "A2"
+    for i, col in enumerate(frame.columns, start=1):
+        letter = get_column_letter(i)
+        values = frame[col].head(200).astype(str)
+        width = max([len(str(col)), *(len(v) for v in values)])
+        sheet.column_dimensions[letter].width = min(max(10, width + 2), 60)
+        money = _is_money(col) and pd.api.types.is_numeric_dtype(frame[col])
+        date = col in _DATE_COLUMNS
+        if not (money or date):
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+            cell.number_format = MONEY_FORMAT if money else "yyyy-mm-dd"
+
+
 def export(directory: Path, fmt: str = "csv") -> list[Path]:
     """Write the directory's tables: ``DIR/export/<table>.csv`` or ``DIR/export.xlsx``."""
     directory = Path(directory)
@@ -234,8 +271,10 @@ def export(directory: Path, fmt: str = "csv") -> list[Path]:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
                 xl.book.properties.creator = "capsim"
                 for name, frame in tables.items():
+                    frame = _dated(frame)
                     frame.to_excel(xl, sheet_name=name[:31], index=False)
                     _text_cells(xl.sheets[name[:31]])
+                    _deck_ready(xl.sheets[name[:31]], frame)
 
         store.atomic_write(path, write)
         return [path]

@@ -277,3 +277,25 @@ def test_a_focus_bill_sums_to_each_runs_total_spend(tmp_path):
     assert np.allclose(overflow["ListCost"], overflow["EffectiveCost"] / 0.9)  # eligible
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"]["spend_usd.total"]["mean"] > 0
+
+
+def test_the_workbook_opens_deck_ready(tmp_path):
+    # frozen header rows, money in a currency format, dates as dates, columns wide enough
+    import openpyxl
+
+    from sim.export import MONEY_FORMAT
+
+    out = tmp_path / "run"
+    mmc = Path(__file__).resolve().parents[1] / "configs/examples/mmc.toml"
+    assert main(["run", str(mmc), "--set", "scenario.years=0.1", "-n", "2", "--out", str(out)]) == 0
+    assert main(["export", str(out), "--format", "xlsx"]) == 0
+    book = openpyxl.load_workbook(out / "export.xlsx")
+    for ws in book:
+        assert ws.freeze_panes == "A2", ws.title
+    spend = book["spend_by_year"]
+    header = [c.value for c in spend[1]]
+    money = header.index("mean spend (USD)") + 1
+    assert spend.cell(row=2, column=money).number_format == MONEY_FORMAT
+    date = header.index("year_starts") + 1
+    assert spend.cell(row=2, column=date).is_date
+    assert spend.column_dimensions["A"].width >= len(str(header[0]))
