@@ -299,3 +299,20 @@ def test_the_workbook_opens_deck_ready(tmp_path):
     date = header.index("year_starts") + 1
     assert spend.cell(row=2, column=date).is_date
     assert spend.column_dimensions["A"].width >= len(str(header[0]))
+
+
+@pytest.mark.parametrize(("paper", "points"), [("a4", (842, 595)), ("letter", (792, 612))])
+def test_every_pdf_page_is_the_same_paper(tmp_path, paper, points):
+    import re
+
+    out = tmp_path / "run"
+    mmc = Path(__file__).resolve().parents[1] / "configs/examples/mmc.toml"
+    assert (
+        main(["run", str(mmc), "--set", "scenario.years=0.05", "-n", "2", "--out", str(out)]) == 0
+    )
+    assert main(["report", str(out), "--pdf", "--paper", paper]) == 0
+    pdf = (out / "report.pdf").read_bytes()
+    boxes = re.findall(rb"/MediaBox \[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", pdf)
+    assert len(boxes) >= 2  # the executive page and the figures
+    sizes = {(round(float(w)), round(float(h))) for w, h in boxes}
+    assert sizes == {points}, sizes

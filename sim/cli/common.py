@@ -220,11 +220,11 @@ def _warn(scenario: Scenario) -> None:
         )
 
 
-def _report(directory: Path, pdf: bool = False) -> None:
+def _report(directory: Path, pdf: bool = False, paper: str | None = None) -> None:
     from sim import report, store
 
     store.check_folder(directory)
-    page = report.write_report(directory, pdf=pdf)
+    page = report.write_report(directory, pdf=pdf, paper=paper)
     out.print(f"wrote {page}")
     if pdf:
         out.print(f"wrote {page.with_suffix('.pdf')}")

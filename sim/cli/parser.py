@@ -309,6 +309,11 @@ def _add_report(sub: Any) -> None:
         action="store_true",
         help="also write report.pdf: the executive page, then one figure per page",
     )
+    p.add_argument(
+        "--paper",
+        choices=("a4", "letter"),
+        help="the PDF's paper, landscape (default: from the locale; a4 outside the Americas)",
+    )
 
 
 def _add_schema(sub: Any) -> None:

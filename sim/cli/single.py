@@ -162,5 +162,5 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _report(args.directory, pdf=args.pdf)
+    _report(args.directory, pdf=args.pdf, paper=args.paper)
     return 0

@@ -4,6 +4,7 @@ the scenario as run) and, on request, a PDF of the same."""
 from __future__ import annotations
 
 import html
+import os
 import textwrap
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def _executive_html(ex: executive.Executive) -> str:
     )
 
 
-def write_report(directory: Path, pdf: bool = False) -> Path:
+def write_report(directory: Path, pdf: bool = False, paper: str | None = None) -> Path:
     """Figures and ``report.html`` (with ``pdf``: also ``report.pdf``) for a run, sweep or
     stress directory; returns the page."""
     directory = Path(directory)
@@ -141,7 +142,9 @@ def write_report(directory: Path, pdf: bool = False) -> Path:
         store.refuse_foreign(directory / "report.pdf", "report")
     store.write_text(page, _page(f"capsim {kind}: {meta.get('name', directory.name)}", body))
     if pdf:
-        write_pdf(directory / "report.pdf", f"capsim {kind}: {meta.get('name', '')}", ex, figs)
+        write_pdf(
+            directory / "report.pdf", f"capsim {kind}: {meta.get('name', '')}", ex, figs, paper
+        )
     return page
 
 
@@ -149,13 +152,42 @@ def _wrap(text: str, width: int = 95) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
-def write_pdf(path: Path, title: str, ex: executive.Executive, figs: list[Figure]) -> None:
-    """A printable report: the executive page, then one figure per page (A4 landscape,
-    which also prints on Letter), with each figure's caption beneath it."""
+PAPERS = {"a4": (11.69, 8.27), "letter": (11.0, 8.5)}
+"""Landscape page sizes [inches]."""
+
+
+def default_paper() -> str:
+    """``letter`` where the locale's country uses it (US, Canada, Mexico, the Philippines,
+    Chile, Colombia), else ``a4``: from LC_PAPER, LC_ALL or LANG."""
+    for var in ("LC_PAPER", "LC_ALL", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            country = value.split(".")[0].split("_")[-1].upper()
+            return "letter" if country in ("US", "CA", "MX", "PH", "CL", "CO") else "a4"
+    return "a4"
+
+
+def write_pdf(
+    path: Path,
+    title: str,
+    ex: executive.Executive,
+    figs: list[Figure],
+    paper: str | None = None,
+) -> None:
+    """A printable report: the executive page, then one figure per page, every page the
+    same paper size (``a4`` or ``letter`` landscape; default from the locale), with each
+    figure's caption beneath it."""
+    size = PAPERS[paper or default_paper()]
 
     def write(tmp: Path) -> None:
-        with plots.style(), PdfPages(tmp, metadata={"Creator": "capsim"}) as pdf:
-            page = plt.figure(figsize=(11.69, 8.27))
+        # the house style saves screen figures cropped to their contents; a printed page
+        # keeps its paper size
+        with (
+            plots.style(),
+            plt.rc_context({"savefig.bbox": "standard"}),
+            PdfPages(tmp, metadata={"Creator": "capsim"}) as pdf,
+        ):
+            page = plt.figure(figsize=size)
             y = 0.93
             page.text(0.06, y, title, fontsize=20, fontweight="bold", parse_math=False)
             y -= 0.06
@@ -180,7 +212,7 @@ def write_pdf(path: Path, title: str, ex: executive.Executive, figs: list[Figure
             pdf.savefig(page)
             plt.close(page)
             for _stem, caption, draw in figs:
-                fig, ax = plt.subplots(figsize=(11.69, 8.27))
+                fig, ax = plt.subplots(figsize=size)
                 draw(ax)
                 fig.tight_layout(rect=(0, 0.08, 1, 1))
                 fig.text(
