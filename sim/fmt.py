@@ -7,7 +7,10 @@ from typing import Any
 
 
 def usd(x: float, digits: int = 3) -> str:
-    """``$1.23B``, ``$340M``, ``$12.5k``, ``$950``."""
+    """``$1.23B``, ``$340M``, ``$12.5k``, ``$950``; less than half a cent is ``$0`` (a
+    rounding residue, never ``$0.0000000878``)."""
+    if x is not None and not math.isnan(x) and abs(x) < 0.005:
+        return "$0"
     return quantity(x, digits, "$")
 
 

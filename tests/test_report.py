@@ -97,7 +97,8 @@ def test_run_report_embeds_every_figure(small_run):
     svgs = sorted((out / "figures").glob("*.svg"))
     assert len(pngs) == len(svgs) >= 6
     assert html.count("data:image/png;base64,") == len(pngs)
-    assert "spend_usd.total" in html and "[pools.trainium]" in html
+    assert "total spend (USD)" in html and "[pools.trainium]" in html  # labels, not keys
+    assert "<details>" in html  # the scenario file folded away
     # self-contained: nothing is fetched (base64 data may contain any letters, so look at tags)
     assert "<script" not in html and "<link" not in html
     assert not re.search(r"""(src|href)=['"]?(https?:|//)""", html)
@@ -234,3 +235,10 @@ def test_run_report_opens_with_a_headline_in_people_units(small_run):
     assert html.index("<h2>Headline</h2>") < html.index("<figure>")  # first thing a reader sees
     assert re.search(r"Total spend over the term</b>: \$[0-9.]+[kMB]", head)
     assert re.search(r"Utilization, trainium</b>: [0-9.]+%", head)
+
+
+def test_money_below_half_a_cent_reads_as_zero():
+    from sim import fmt
+
+    assert fmt.usd(8.78e-08) == "$0" and fmt.usd(-3e-7) == "$0"
+    assert fmt.usd(0.01) == "$0.01" and fmt.usd(4.3e9) == "$4.3B"

@@ -131,7 +131,10 @@ def write_report(directory: Path, pdf: bool = False, paper: str | None = None) -
         )
     body.append("<h2>Key numbers</h2>" + tables)
     scen = (directory / "scenario.toml").read_text()
-    body.append(f"<h2>Scenario as run</h2><pre>{html.escape(scen)}</pre>")
+    body.append(
+        "<h2>Scenario as run</h2><details><summary>the scenario file, as run (overrides "
+        f"applied)</summary><pre>{html.escape(scen)}</pre></details>"
+    )
     body.append(
         f"<p style='color:#888'>Made by capsim {html.escape(__version__)} "
         f"from {html.escape(str(directory))}.</p>"

@@ -68,7 +68,7 @@ def run_tables(directory: Path) -> str:
 
     rows = [
         [
-            m,
+            fmt.metric_label(m),
             _cell(st["mean"], m),
             f"{_cell(st['ci95_low'], m)} – {_cell(st['ci95_high'], m)}",
             *([adjusted(m)] if adj else []),
