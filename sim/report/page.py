@@ -143,7 +143,8 @@ def write_report(directory: Path, pdf: bool = False, paper: str | None = None) -
     store.refuse_foreign(page, "report")
     if pdf:
         store.refuse_foreign(directory / "report.pdf", "report")
-    store.write_text(page, _page(f"capsim {kind}: {meta.get('name', directory.name)}", body))
+    title = f"capsim {kind}: {meta.get('name', directory.name)}"
+    store.write_text(page, _page(title, body, paper or default_paper()))
     if pdf:
         write_pdf(
             directory / "report.pdf", f"capsim {kind}: {meta.get('name', '')}", ex, figs, paper
@@ -227,10 +228,10 @@ def write_pdf(
     store.atomic_write(path, write)
 
 
-def _page(title: str, body: list[str]) -> str:
+def _page(title: str, body: list[str], paper: str = "a4") -> str:
+    size = "A4" if paper == "a4" else "letter"
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        + "\n".join(body)
-        + "</body></html>"
+        f"<title>{html.escape(title)}</title><style>{CSS}@page{{size:{size}}}</style>"
+        "</head><body>" + "\n".join(body) + "</body></html>"
     )
