@@ -335,3 +335,72 @@ def read_usage(file: Path, column: str = "units", time_column: str | None = None
             rd.name, "", f"has {len(values)} hourly rows; fitting needs at least 48 (two days)"
         )
     return UsageSeries(file=rd.name, column=column, values=values, origin=origin)
+
+
+FOCUS_COLUMNS = ("ChargePeriodStart", "ChargePeriodEnd", "ConsumedQuantity")
+
+
+def is_focus(file: Path) -> bool:
+    """Whether a CSV file is a FinOps FOCUS export (its header has the FOCUS columns)."""
+    header, _ = _read_csv(str(file), "", file)
+    return all(c in header for c in FOCUS_COLUMNS)
+
+
+def read_focus_usage(file: Path, services: list[str] | None = None) -> UsageSeries:
+    """An hourly usage series from a FOCUS export: the ConsumedQuantity of the chosen
+    services (``ServiceName``; every row when the export has one service), summed per charge
+    period and spread evenly over the period's hours (a daily export gives each hour a 24th
+    of its day: no daily cycle to fit). Periods must be whole hours, and the series runs
+    without gaps from the first period to the last (a missing period is zero usage)."""
+    rd = _Reader(file, "a FOCUS export needs ChargePeriodStart, ChargePeriodEnd, ConsumedQuantity")
+    starts = rd.times("ChargePeriodStart")
+    ends = rd.times("ChargePeriodEnd")
+    quantity = np.array(
+        [float(_cell(row, rd.index("ConsumedQuantity")) or 0.0) for row in rd.rows], dtype=float
+    )
+    if rd.has("ServiceName"):
+        names = [_cell(row, rd.index("ServiceName")) for row in rd.rows]
+    else:
+        names = [""] * len(rd.rows)
+    present = sorted(set(names))
+    if services:
+        unknown = [s for s in services if s not in present]
+        if unknown:
+            raise ScenarioError(
+                rd.name,
+                "--service",
+                f"names no ServiceName of the export: {unknown[0]!r}"
+                f"{did_you_mean(unknown[0], present)}; services: {', '.join(present)}",
+            )
+        keep = [n in services for n in names]
+    elif len(present) > 1:
+        raise ScenarioError(
+            rd.name,
+            "--service",
+            f"the export holds {len(present)} services ({', '.join(present[:6])}"
+            f"{' ...' if len(present) > 6 else ''}): name the ones to fit with --service",
+        )
+    else:
+        keep = [True] * len(names)
+    first = min(s for s, k in zip(starts, keep, strict=True) if k) if any(keep) else None
+    if first is None:
+        raise ScenarioError(rd.name, "--service", "no row of the chosen services")
+    last = max(e for e, k in zip(ends, keep, strict=True) if k)
+    n_hours = round((last - first).total_seconds() / _SECONDS_PER_HOUR)
+    values = np.zeros(n_hours)
+    for r, (s, e, q, k) in enumerate(zip(starts, ends, quantity, keep, strict=True)):
+        if not k:
+            continue
+        span = (e - s).total_seconds() / _SECONDS_PER_HOUR
+        a = (s - first).total_seconds() / _SECONDS_PER_HOUR
+        if span <= 0 or abs(span - round(span)) > 1e-9 or abs(a - round(a)) > 1e-9:
+            raise ScenarioError(
+                rd.name, rd.where(r), "a charge period must be whole hours on the hour"
+            )
+        values[round(a) : round(a + span)] += q / span
+    if n_hours < 48:
+        raise ScenarioError(
+            rd.name, "", f"covers {n_hours} hours; fitting needs at least 48 (two days)"
+        )
+    label = "+".join(services) if services else (present[0] or "ConsumedQuantity")
+    return UsageSeries(file=rd.name, column=label, values=values, origin=first)

@@ -618,3 +618,28 @@ def test_fit_force_replaces_its_own_fragment_but_never_a_users_file(tmp_path, ca
     out.unlink()
     assert main(args) == 0
     assert main(args) == 0  # capsim's own fragment is replaced
+
+
+def test_fit_demand_reads_a_focus_export(tmp_path, capsys):
+    # a daily FOCUS export of two services: the chosen one's ConsumedQuantity, spread over
+    # each day's hours, is the usage; its hourly series is written beside the fragment
+    rng = np.random.default_rng(8)
+    rows = ["ChargePeriodStart,ChargePeriodEnd,ServiceName,ConsumedQuantity,BilledCost"]
+    day0 = datetime(2026, 1, 1)
+    for d in range(90):
+        start, end = day0 + timedelta(days=d), day0 + timedelta(days=d + 1)
+        level = 100.0 * (1 + 0.05 * rng.standard_normal())
+        rows.append(f"{start:%Y-%m-%dT%H:%M:%S},{end:%Y-%m-%dT%H:%M:%S},ec2,{24 * level},1")
+        rows.append(f"{start:%Y-%m-%dT%H:%M:%S},{end:%Y-%m-%dT%H:%M:%S},s3,{999},1")
+    focus = tmp_path / "focus.csv"
+    focus.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "d.toml"
+    args = ["fit", "demand", str(focus), "--out", str(out), "--no-report"]
+    assert main(args) == 2 and "--service" in capsys.readouterr().err  # two services: which?
+    assert main([*args, "--service", "ec2"]) == 0
+    usage = pd.read_csv(tmp_path / "d-usage.csv")["units"].to_numpy()
+    assert len(usage) == 90 * 24
+    assert np.allclose(usage[:24], usage[0]) and abs(usage.mean() - 100) < 3
+    w = next(iter(tomllib.loads(out.read_text())["workloads"].values()))
+    level = w.get("demand_units")
+    assert level is None or abs(float(level) - 100) < 5

@@ -111,14 +111,32 @@ def cmd_fit(args: argparse.Namespace) -> int:
             d, args.log.name, "jobs", rows, fit.FIT_COLUMNS, text, jobs_fits=fits
         )
     else:
-        series = history.read_usage(args.usage, args.column, args.time_column)
+        column = args.column
+        usage_file = args.usage
+        if history.is_focus(args.usage):
+            series = history.read_focus_usage(args.usage, args.service or None)
+            # the fragment replays a plain hourly CSV: the one made from the export
+            usage_file = frag.with_name(frag.stem + "-usage.csv")
+            column = "units"
+            if usage_file.exists() and not args.force:
+                raise ScenarioError("--out", str(usage_file), "exists: add --force to replace it")
+            store.write_text(
+                usage_file,
+                "units\n" + "".join(f"{v:.10g}\n" for v in series.values),
+            )
+        elif args.service:
+            raise ScenarioError(
+                "--service", args.service[0], "is for a FOCUS export; this file is not one"
+            )
+        else:
+            series = history.read_usage(args.usage, args.column, args.time_column)
         at, at_label = _at_hours(args.start, series.origin)
         workload = args.workload or args.usage.stem
         dfit = fit.fit_demand(series, at)
         name = args.name or f"fitted-{args.usage.stem}"
-        rel = os.path.relpath(args.usage.resolve(), frag.resolve().parent)
+        rel = os.path.relpath(usage_file.resolve(), frag.resolve().parent)
         text = fit.demand_fragment(
-            dfit, args.usage.name, workload, args.pool, at_label, name, rel, args.column, made
+            dfit, args.usage.name, workload, args.pool, at_label, name, rel, column, made
         )
         rows = fit.demand_rows(dfit, workload, at_label)
         draw = lambda d: report.write_fit_report(  # noqa: E731

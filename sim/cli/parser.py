@@ -396,6 +396,15 @@ def _add_fit(sub: Any) -> None:
         "or date, if the file has one)",
     )
     p.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a FOCUS export (ChargePeriodStart/End, ConsumedQuantity): the ServiceName whose "
+        "consumed quantity is the usage; repeatable (summed). The hourly series capsim reads "
+        "from it is written beside the fragment (FRAGMENT-usage.csv)",
+    )
+    p.add_argument(
         "--workload", help="the workload's name in the fragment (default: the file's name)"
     )
     _fit_options(p, "demand")
