@@ -242,3 +242,26 @@ def test_money_below_half_a_cent_reads_as_zero():
 
     assert fmt.usd(8.78e-08) == "$0" and fmt.usd(-3e-7) == "$0"
     assert fmt.usd(0.01) == "$0.01" and fmt.usd(4.3e9) == "$4.3B"
+
+
+def test_a_run_prints_idle_capacity_by_contract_year(tmp_path):
+    # recomputed from the timeseries frame: the terminal's idle-by-year is the mean over runs
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "run"
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "configs/examples/mmc.toml", "--set",
+         "scenario.years=2", "-n", "3", "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0
+    assert "idle reserved capacity by contract year" in r.stdout
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    year2 = ts[ts["month"] // 12 == 1].groupby("replication")["idle_spend_usd"].sum().mean()
+    from sim import fmt
+
+    row = next(line for line in r.stdout.splitlines() if "│ gpu  │    2 │" in line)
+    assert fmt.usd(year2) in row

@@ -19,7 +19,7 @@ from sim.cli.common import (
     _warn,
     out,
 )
-from sim.cli.tables import offered_work_table, summary_table
+from sim.cli.tables import idle_by_year_table, offered_work_table, summary_table
 from sim.errors import ScenarioError
 
 
@@ -72,6 +72,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, version))
     store.drop_partial(partial)  # the run is whole: its blocks are done with
     out.print(summary_table(result))
+    idle = idle_by_year_table(result)
+    if idle is not None:
+        out.print(idle)
     out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
     if args.report:
         _report(out_dir)

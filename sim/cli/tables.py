@@ -106,6 +106,40 @@ def summary_table(result: RunResult) -> Table:
     return table
 
 
+def idle_by_year_table(result: RunResult) -> Table | None:
+    """Idle reserved capacity by contract year and pool: unit-hours and dollars (mean of the
+    runs, P10–P90 of the dollars), the terminal's view of the idle-by-year figure."""
+    ts = result.timeseries
+    if ts is None or ts.empty or "idle_unit_hours" not in ts:
+        return None
+    ts = ts.assign(year=ts["month"] // 12 + 1)
+    per = ts.groupby(["pool", "year", "replication"])[["idle_unit_hours", "idle_spend_usd"]].sum()
+    g = per.groupby(level=["pool", "year"])
+    mean = g.mean()
+    low: dict[Any, float] = dict(zip(mean.index, g["idle_spend_usd"].quantile(0.1), strict=True))
+    high: dict[Any, float] = dict(zip(mean.index, g["idle_spend_usd"].quantile(0.9), strict=True))
+    units = {p.name: p.unit for p in result.scenario.pools.values()}
+    table = Table(
+        title="idle reserved capacity by contract year (mean of the runs)", title_justify="left"
+    )
+    for col, just in (("pool", "left"), ("year", "right"), ("idle unit-hours", "right"),
+                      ("idle spend", "right"), ("P10 – P90", "right")):  # fmt: skip
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    rows = zip(mean.index, mean["idle_unit_hours"], mean["idle_spend_usd"], strict=True)
+    for key, hours, dollars in rows:
+        pool, year = key
+        if hours <= 0 and high[key] <= 0:
+            continue
+        table.add_row(
+            str(pool),
+            str(year),
+            f"{fmt.quantity(float(hours))} {units.get(str(pool), 'unit')}-h",
+            fmt.usd(float(dollars)),
+            f"{fmt.usd(low[key])} – {fmt.usd(high[key])}",
+        )
+    return table if table.row_count else None
+
+
 def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Table:
     """Expected offered work per workload and contract year (and the change from a base)."""
     from sim.workload import offered_work_by_year
