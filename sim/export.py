@@ -45,6 +45,19 @@ def _contract_year(month: pd.Series) -> pd.Series:
     return (month // 12).astype(int) + 1
 
 
+def _summary_metric(component: str, pool: str, target: str) -> str:
+    """The summary.json metric a spend row adds up to (over contract years and targets)."""
+    if component == "reserved":
+        return f"spend_usd.reserved.{pool}"
+    if component == "overhang":
+        return f"spend_usd.overhang.{pool}"
+    if component in ("overflow", "transfer"):
+        return f"spend_usd.overflow.{target}"  # usage and transfer fees
+    if component == "commitment":
+        return f"spend_usd.commitment.{target}"
+    return "spend_usd.shortfall"
+
+
 def run_tables(directory: Path) -> dict[str, pd.DataFrame]:
     """summary (stats per metric), spend by contract year and component, idle by contract
     year per pool, and one row per run."""
@@ -64,6 +77,10 @@ def run_tables(directory: Path) -> dict[str, pd.DataFrame]:
         )
         spend["spend_usd"] /= n
         spend.insert(1, "year_starts", spend["contract_year"].map(first).astype(str))
+        spend["summary_metric"] = [
+            _summary_metric(c, p, t)
+            for c, p, t in zip(spend["component"], spend["pool"], spend["target"], strict=True)
+        ]
         tables["spend_by_year"] = pd.DataFrame(spend).rename(
             columns={"spend_usd": "mean spend (USD)"}
         )

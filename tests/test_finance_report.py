@@ -316,3 +316,23 @@ def test_every_pdf_page_is_the_same_paper(tmp_path, paper, points):
     assert len(boxes) >= 2  # the executive page and the figures
     sizes = {(round(float(w)), round(float(h))) for w, h in boxes}
     assert sizes == {points}, sizes
+
+
+def test_spend_by_year_rows_add_up_to_the_summary_by_its_names(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    base = Path(__file__).resolve().parents[1] / "configs/baseline.toml"
+    assert (
+        main(["run", str(base), "--set", "scenario.years=0.2", "-n", "2", "--out", str(out)]) == 0
+    )
+    assert main(["export", str(out)]) == 0
+    rows = pd.read_csv(out / "export" / "spend_by_year.csv")
+    summary = json.loads((out / "summary.json").read_text())["metrics"]
+    sums = rows.groupby("summary_metric")["mean spend (USD)"].sum()
+    assert len(sums) >= 4
+    for metric, total in sums.items():
+        assert total == pytest.approx(summary[metric]["mean"], rel=1e-9, abs=1e-6), metric
+    assert rows["mean spend (USD)"].sum() == pytest.approx(
+        summary["spend_usd.total"]["mean"], rel=1e-9
+    )
