@@ -747,3 +747,14 @@ def test_sweep_force_under_a_disk_limit_leaves_the_earlier_sweep_whole(tmp_path)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before  # the old code left only manifest.json
     assert not (tmp_path / ".sweep.replaced").exists()
+
+
+def test_a_large_report_of_capsims_is_still_its_own(tmp_path):
+    # a report with its figures embedded runs past a megabyte; its mark is at the end
+    from sim.store import is_capsims
+
+    page = tmp_path / "report.html"
+    page.write_text("<html><body>" + "x" * (3 << 20) + "<p>Made by capsim 0.1.0</p></body></html>")
+    assert is_capsims(page)
+    page.write_text("<html><body>" + "x" * (3 << 20) + "</body></html>")
+    assert not is_capsims(page)

@@ -130,7 +130,10 @@ def is_capsims(path: Path, suffixes: tuple[str, ...] = ()) -> bool:
             return False
     try:
         with open(path, "rb") as fh:
-            return mark in fh.read(1 << 20)
+            head = fh.read(1 << 20)
+            fh.seek(max(0, path.stat().st_size - (1 << 16)))
+            tail = fh.read()  # a report's mark is at its end, after the figures
+        return mark in head or mark in tail
     except OSError:
         return False
 
