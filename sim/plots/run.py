@@ -381,14 +381,18 @@ def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Ax
     ]
     for label, v, color, y in marks:
         ax.axvline(v, color=color, linewidth=1.6, linestyle="-" if label != "mean" else "--")
+        # left of its line at its own height the curve is below the label (the share of
+        # runs under a quantile is less than it), so the label never sits on the curve
         ax.annotate(
             f"{label} {fmt.usd(v, _digits(x))}",
             (v, y),
-            xytext=(5, 0),
+            xytext=(-5, 0),
             textcoords="offset points",
             color=color,
             fontweight="bold",
             va="center",
+            ha="right",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         )
     ax.set_title(f"Total spend over the term: {n} runs")
     ax.set_xlabel("total spend (USD)")
