@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
@@ -40,11 +41,15 @@ def utilization_curves(
     unit: str = "unit",
     horizon_hours: float | None = None,
     ax: Axes | None = None,
+    queues: bool = True,
 ) -> Axes:
     """Reserved capacity (step), units in use and units wanted, month by month.
 
     Lines are medians across replications; bands the 5–95 % range. Levels are monthly
-    averages: unit-hours in the month divided by its hours.
+    averages: unit-hours in the month divided by its hours. ``queues``: the pool has job
+    workloads (wanted = running + queued); a demand-only pool shows its demand, which never
+    queues (what reserved units do not serve runs elsewhere or goes unserved). The contract
+    line is drawn on top, with a white edge, so bands never hide it.
     """
     ax = _ax(ax)
     t = ts[ts["pool"] == pool]
@@ -55,13 +60,14 @@ def utilization_curves(
     reserved = (t["reserved_unit_hours"] / t["h"]).groupby(t["month"]).median()
     used = _band(t.assign(v=t["used_unit_hours"] / t["h"]), "month", "v")
     demand = _band(t.assign(v=t["demand_unit_hours"] / t["h"]), "month", "v")
+    wanted = "wanted (running + queued)" if queues else "demand (served anywhere or not)"
     _median_and_band(
         ax,
         x,
         demand,
         DEMAND,
-        "wanted (running + queued), median",
-        "wanted, 5–95 %",
+        f"{wanted}, median",
+        f"{wanted.split(' (', maxsplit=1)[0]}, 5–95 %",
         alpha=0.18,
         linewidth=2,
     )
@@ -72,9 +78,11 @@ def utilization_curves(
         reserved.to_numpy(),
         edges,
         color=RESERVED,
-        linewidth=2,
+        linewidth=2.2,
         baseline=None,
         label="reserved (contract)",
+        zorder=6,
+        path_effects=[patheffects.withStroke(linewidth=4.5, foreground="white")],
     )
     util = (
         t["used_unit_hours"].sum() / t["reserved_unit_hours"].sum()

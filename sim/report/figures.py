@@ -57,13 +57,20 @@ def run_figures(directory: Path) -> list[Figure]:
     colors = _colors(raw)
     n = len(reps)
     figs: list[Figure] = []
+    job_pools = {
+        str(w.get("pool"))
+        for w in raw.get("workloads", {}).values()
+        if isinstance(w, dict) and w.get("kind") in ("jobs", "trace")
+    }
     for pool, unit in pools.items():
+        queues = pool in job_pools
+        wanted = "wanted (running and queued jobs)" if queues else "demand (it never queues)"
         figs.append(
             (
                 f"utilization-{pool}",
-                f"{pool}: reserved {unit}s (step) against {unit}s in use and wanted, by month "
-                "(median and 5–95 % band across runs).",
-                partial(plots.utilization_curves, ts, pool, unit, horizon),
+                f"{pool}: reserved {unit}s (step) against {unit}s in use and {wanted}, by "
+                "month (median and 5–95 % band across runs).",
+                partial(plots.utilization_curves, ts, pool, unit, horizon, queues=queues),
             )
         )
         figs.append(
