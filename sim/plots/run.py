@@ -197,9 +197,9 @@ def spend_by_year(
         series[label] = series[label].add(v, fill_value=0) if label in series else v
     table = pd.DataFrame(series).fillna(0.0).sort_index()
     table = table.loc[:, table.sum() > 0.5]  # a cent of rounding is not a component
-    # parts too thin to see (under 1 % of the total) are one "other" part of the legend
+    # in a long legend, parts too thin to see (under 1 % of the total) are one "other" part
     thin = [c for c in table.columns if table[c].sum() < 0.01 * table.to_numpy().sum()]
-    if len(thin) > 1:
+    if len(table.columns) > 6 and len(thin) > 1:
         table = table.drop(columns=thin).assign(
             **{f"other ({len(thin)} small parts)": table[thin].sum(axis=1)}
         )
