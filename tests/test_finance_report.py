@@ -336,3 +336,20 @@ def test_spend_by_year_rows_add_up_to_the_summary_by_its_names(tmp_path):
     assert rows["mean spend (USD)"].sum() == pytest.approx(
         summary["spend_usd.total"]["mean"], rel=1e-9
     )
+
+
+def test_thin_parts_of_a_long_spend_legend_are_grouped_as_other():
+    rows = []
+    sizes = {"a": 100.0, "b": 90.0, "c": 80.0, "d": 70.0, "e": 60.0, "f": 0.5, "g": 0.4, "h": 0.3}
+    for t, v in sizes.items():
+        for m in range(12):
+            rows.append(
+                {"replication": 0, "month": m, "month_start": "2026-01-01", "pool": "gpu",
+                 "component": "overflow", "target": t, "spend_usd": v}
+            )  # fmt: skip
+    fig, ax = _draw(plots.spend_by_year, pd.DataFrame(rows))
+    labels = ax.get_legend_handles_labels()[1]
+    plt.close(fig)
+    assert "other (3 small parts)" in labels
+    assert not any(lab.endswith((": f", ": g", ": h")) for lab in labels)
+    assert len(labels) == 6
