@@ -138,11 +138,12 @@ def test_a_strategy_that_never_decides_leaves_the_run_as_it_was():
     assert a == b
 
 
-def test_strategy_keys_are_sweep_axes(tmp_path):
-    text = """
+def ladder_toml(years: float, demand: float, extra: str = "") -> str:
+    """A one-pool scenario on demand (reserved 0, on-demand $2) with a quarterly ladder."""
+    return f"""
 [scenario]
-name = "sw"
-years = 1.5
+name = "s"
+years = {years}
 seed = 1
 [pools.gpu]
 reserved = 0
@@ -155,16 +156,18 @@ price_per_unit_hour = 2.0
 [workloads.d]
 kind = "demand"
 pool = "gpu"
-demand_units = 10
-noise_cv = 0.3
+demand_units = {demand}
+{extra}
 [[strategies]]
 name = "ladder"
 pool = "gpu"
 every_years = 0.25
-cover = 0.5
 term_years = 1
-discount = 0.3
 """
+
+
+def test_strategy_keys_are_sweep_axes(tmp_path):
+    text = ladder_toml(1.5, 10, "noise_cv = 0.3") + "cover = 0.5\ndiscount = 0.3\n"
     (tmp_path / "s.toml").write_text(text)
     out = tmp_path / "sweep"
     args = ["sweep", str(tmp_path / "s.toml"), "--vary", "strategies.ladder.cover=0.5,0.95"]
@@ -180,28 +183,7 @@ discount = 0.3
 def test_a_shortage_stress_lowers_a_strategys_fill_by_name(tmp_path):
     from sim.stress import load_case
 
-    base_text = """
-[scenario]
-name = "b"
-years = 1
-[pools.gpu]
-reserved = 0
-price_per_unit_hour = 1.0
-on_demand_price_per_unit_hour = 2.0
-[[overflow]]
-name = "od"
-pool = "gpu"
-price_per_unit_hour = 2.0
-[workloads.d]
-kind = "demand"
-pool = "gpu"
-demand_units = 100
-[[strategies]]
-name = "ladder"
-pool = "gpu"
-every_years = 0.25
-term_years = 1
-"""
+    base_text = ladder_toml(1, 100)
     (tmp_path / "b.toml").write_text(base_text)
     (tmp_path / "short.toml").write_text(
         '[scenario]\nname = "shortage"\n[[strategies]]\nname = "ladder"\nfill = 0.5\n'
