@@ -33,6 +33,7 @@ import pandas as pd
 
 from sim import batch, calendar
 from sim.errors import ScenarioError, did_you_mean
+from sim.grid import Axis
 from sim.scenario import Scenario, with_overrides
 from sim.sweep import (
     BLOCK,
@@ -114,12 +115,15 @@ class Optimizer:
         progress: batch.ProgressFn | None = None,
         on_total: batch.ProgressFn | None = None,
         commitment: bool = False,
+        axes: Sequence[Axis] = (),
     ) -> None:
         parse_objective(objective)
         if shape not in SHAPES:
             raise ScenarioError("--shape", shape, f"must be one of {', '.join(SHAPES)}")
-        if not pools:
-            raise ScenarioError("--pool", "", "name at least one pool to optimise")
+        if not pools and not axes:
+            raise ScenarioError(
+                "--pool", "", "name at least one pool to optimise, or a --vary parameter"
+            )
         for p in pools:
             if p not in base.pools:
                 raise ScenarioError(
@@ -144,6 +148,12 @@ class Optimizer:
         self.cache: dict[Ramp, Evaluation] = {}
         self.used = 0
         self.m = {p: base.pools[p].instance_units for p in self.pools}
+        # other numbers searched (a strategy's cover, a tranche's units ...): each one more
+        # coordinate, an index into its grid of values, all in one tuple after the pools
+        self.axes = tuple(axes)
+        for a in self.axes:  # every value must make a valid scenario: fail before any work
+            for v in a.values:
+                with_overrides(base, {a.key: v}, "--vary")
         # the commitment, when searched, is one more coordinate: an index into its choices
         self.commit_options: list[float] = []
         if commitment:
@@ -171,6 +181,27 @@ class Optimizer:
     def units(self, ramp: Ramp) -> dict[str, list[int]]:
         return {p: [k * self.m[p] for k in r] for p, r in zip(self.pools, ramp, strict=False)}
 
+    def parameters(self, ramp: Ramp) -> dict[str, Any]:
+        """The searched parameters' values of a candidate (``--vary``)."""
+        if not self.axes:
+            return {}
+        index = ramp[len(self.pools)]
+        return {a.key: a.values[i] for a, i in zip(self.axes, index, strict=True)}
+
+    def _own_indices(self) -> tuple[int, ...]:
+        """The grid index nearest the scenario's own value of each searched parameter."""
+        out = []
+        for a in self.axes:
+            own = _value_at(self.base.raw, a.key)
+            nums = [v for v in a.values if isinstance(v, int | float)]
+            if own in a.values:
+                out.append(a.values.index(own))
+            elif isinstance(own, int | float) and len(nums) == len(a.values):
+                out.append(min(range(len(a.values)), key=lambda i: abs(a.values[i] - own)))
+            else:
+                out.append(0)
+        return tuple(out)
+
     def commitment(self, ramp: Ramp) -> float | None:
         """The commitment a candidate signs, when the commitment is searched."""
         return self.commit_options[ramp[-1][0]] if self.commit_options else None
@@ -183,6 +214,7 @@ class Optimizer:
         c = self.commitment(ramp)
         if c is not None:
             values["contract.commitment_usd"] = c
+        values.update(self.parameters(ramp))
         return with_overrides(self.base, values, "optimize")
 
     def _with_commitment(self, ramp: Ramp, index: int | None = None) -> Ramp:
@@ -198,9 +230,13 @@ class Optimizer:
 
     def own_ramp(self) -> Ramp:
         units = reserved_units(self.base)
-        return self._with_commitment(
-            tuple(tuple(u // self.m[p] for u in units[p]) for p in self.pools)
-        )
+        pools = tuple(tuple(u // self.m[p] for u in units[p]) for p in self.pools)
+        return self._with_commitment(self._with_parameters(pools))
+
+    def _with_parameters(self, pools: Ramp, index: tuple[int, ...] | None = None) -> Ramp:
+        if not self.axes:
+            return pools
+        return (*pools, index if index is not None else self._own_indices())
 
     def shaped_own(self) -> Ramp:
         """The scenario's own ramp put through the asked shape (itself when it has it)."""
@@ -215,7 +251,7 @@ class Optimizer:
     def scaled(self, scale: float) -> Ramp:
         own = self.own_ramp()[: len(self.pools)]
         ramp = tuple(self._shaped(tuple(max(0, int(k * scale)) for k in r)) for r in own)
-        return self._with_commitment(ramp)
+        return self._with_commitment(self._with_parameters(ramp))
 
     def _shaped(self, r: tuple[int, ...]) -> tuple[int, ...]:
         if self.shape == "flat":
@@ -280,6 +316,13 @@ class Optimizer:
             for d in (1, -1):
                 if 0 <= k + d < len(self.commit_options):
                     out.append((*ramp[:-1], (k + d,)))
+        if self.axes:  # each searched parameter moves one grid value at a time
+            index = ramp[len(self.pools)]
+            for j, a in enumerate(self.axes):
+                for d in (1, -1):
+                    if 0 <= index[j] + d < len(a.values):
+                        moved = tuple(v + d if q == j else v for q, v in enumerate(index))
+                        out.append((*ramp[: len(self.pools)], moved, *ramp[len(self.pools) + 1 :]))
         for i, r in enumerate(ramp[: len(self.pools)]):
             coords = [0] if self.shape == "flat" else range(len(r))
             for y in coords:
@@ -347,6 +390,8 @@ class Optimizer:
             c = self.commitment(ramp)
             if c is not None:
                 f.insert(0, "commitment_usd", c)
+            for key, v in self.parameters(ramp).items():
+                f.insert(0, key, v)
             frames.append(f)
         evaluations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return OptimizeResult(evaluations, summary, self.scenario(incumbent.ramp))
@@ -369,6 +414,7 @@ class Optimizer:
             if searched is not None
             else (list(self.base.contract.commitment_usd) or None),
             "commitment_searched": searched is not None,
+            "parameters": self.parameters(best.ramp),
             "shape": self.shape,
             "objective": self.objective,
             "objective_metric": self.metric,
@@ -383,6 +429,7 @@ class Optimizer:
             "replications_used": self.used,
             "baseline": {
                 "pools": self.units(own.ramp),
+                "parameters": self.parameters(own.ramp),
                 "commitment_usd": self.commitment(own.ramp),
                 "objective_value": own.value,
                 "feasible": own.feasible,
@@ -421,6 +468,19 @@ class Optimizer:
                 ),
             }
         return out
+
+
+def _value_at(raw: dict[str, Any], key: str) -> Any:
+    """A dotted key's value in a scenario document (list entries by ``name``), or None."""
+    node: Any = raw
+    for part in key.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list):
+            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part), None)
+        else:
+            return None
+    return node
 
 
 def compared_ramps(summary: dict[str, Any]) -> list[tuple[str, dict[str, list[int]], float, Any]]:

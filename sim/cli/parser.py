@@ -264,8 +264,15 @@ def _add_optimize(sub: Any) -> None:
         "--pool",
         action="append",
         default=[],
-        required=True,
         help="a pool whose yearly reserved levels to choose; repeatable",
+    )
+    p.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=...",
+        help="also choose this number among a grid (KEY=START:STOP:STEP or KEY=V1,V2,...: a "
+        "strategy's cover, a tranche's units ...), one grid step at a time; repeatable",
     )
     p.add_argument(
         "--shape",

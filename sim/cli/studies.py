@@ -112,6 +112,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     holdout = n if args.holdout is None else args.holdout
     _warn_certainty(constraints, n)
     out_dir = _out_dir(args, scenario, "optimize")
+    from sim import grid
+
+    axes = [grid.parse_vary(v) for v in args.vary]
     opt = optimize.Optimizer(
         scenario,
         args.pool,
@@ -125,6 +128,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         args.workers or default_workers(),
         store.FolderStore(out_dir),
         commitment=args.commitment,
+        axes=axes,
     )
     opt.check_metrics()
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
@@ -138,6 +142,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             "replications": n,
             "holdout": holdout,
             "pools": list(args.pool),
+            "vary": [[a.key, list(a.values)] for a in axes],
             "shape": args.shape,
             "commitment": args.commitment,
             "budget": args.budget,

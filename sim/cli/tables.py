@@ -306,6 +306,14 @@ def optimize_table(s: dict[str, Any]) -> Table:
     from sim.executive import against_own_ramp
 
     own_label, own_value, spread = against_own_ramp(s)
+    params = s.get("parameters") or {}
+    if params:
+        own = (s.get("baseline") or {}).get("parameters") or {}
+        commit += (
+            "chosen: "
+            + ", ".join(f"{k} = {v} (the scenario's: {own.get(k, '?')})" for k, v in params.items())
+            + "\n"
+        )
     table.caption = (
         commit + f"{where}: {own_label} {own_value}" + (f" ({spread})" if spread else "")
     )
