@@ -15,6 +15,7 @@ from sim.cli.common import (
     _seed,
     _whole,
 )
+from sim.cli.parser_compare import add_compare
 
 
 def _objective_options(p: argparse.ArgumentParser) -> None:
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_sweep(sub)
     _add_stress(sub)
-    _add_compare(sub)
+    add_compare(sub, _common, _objective_options, _backend_options)
     _add_optimize(sub)
     _add_report(sub)
     _add_schema(sub)
@@ -208,42 +209,6 @@ def _add_stress(sub: Any) -> None:
         "--resume",
         action="store_true",
         help="complete an interrupted stress study of --out (its finished blocks are kept)",
-    )
-
-
-def _add_compare(sub: Any) -> None:
-    """``capsim compare``."""
-    p = sub.add_parser(
-        "compare",
-        help="run alternatives (commitment portfolios) under every stress case",
-        description="Run the base scenario as written and every alternative (a partial "
-        "scenario merged over the base that changes the supply side: reservations, "
-        "[[commitments]], the contract) under the base case and every --stress case, all on "
-        "the same replications; report each cell's objective, each alternative's regret "
-        "against the best of each case, and the minimax-regret choice.",
-    )
-    p.add_argument("scenario", type=Path, help="the base scenario file (TOML)")
-    p.add_argument(
-        "alternatives",
-        type=Path,
-        nargs="+",
-        help="alternative files: partial scenarios merged over the base, one alternative each",
-    )
-    p.add_argument(
-        "--stress",
-        type=Path,
-        nargs="+",
-        default=[],
-        metavar="STRESS",
-        help="stress files: cases every alternative is run under (besides the base case)",
-    )
-    _common(p)
-    _objective_options(p)
-    _backend_options(p)
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="complete an interrupted comparison of --out (its finished blocks are kept)",
     )
 
 

@@ -34,14 +34,13 @@ import pandas as pd
 from sim import batch, calendar
 from sim.errors import ScenarioError, did_you_mean
 from sim.grid import Axis
+from sim.optimize.summary import summarize, value_at
 from sim.scenario import Scenario, with_overrides
 from sim.sweep import (
     BLOCK,
     Constraint,
     check_metrics,
-    objective_ci,
     objective_value,
-    paired_difference_ci,
     parse_objective,
     reserved_units,
 )
@@ -192,7 +191,7 @@ class Optimizer:
         """The grid index nearest the scenario's own value of each searched parameter."""
         out = []
         for a in self.axes:
-            own = _value_at(self.base.raw, a.key)
+            own = value_at(self.base.raw, a.key)
             nums = [v for v in a.values if isinstance(v, int | float)]
             if own in a.values:
                 out.append(a.values.index(own))
@@ -405,101 +404,4 @@ class Optimizer:
         rounds: int,
         holdout: int,
     ) -> dict[str, Any]:
-        x = best.frame[self.metric].to_numpy()
-        lo, hi = objective_ci(x, self.objective)
-        searched = self.commitment(best.ramp)
-        out: dict[str, Any] = {
-            "pools": self.units(best.ramp),
-            "commitment_usd": searched
-            if searched is not None
-            else (list(self.base.contract.commitment_usd) or None),
-            "commitment_searched": searched is not None,
-            "parameters": self.parameters(best.ramp),
-            "shape": self.shape,
-            "objective": self.objective,
-            "objective_metric": self.metric,
-            "constraints": [str(c) for c in self.constraints],
-            "objective_value": best.value,
-            "ci95": [lo, hi],
-            "feasible": best.feasible,
-            "replications": self.n,
-            "seed": self.seed,
-            "candidates": len(self.cache),
-            "rounds": rounds,
-            "replications_used": self.used,
-            "baseline": {
-                "pools": self.units(own.ramp),
-                "parameters": self.parameters(own.ramp),
-                "commitment_usd": self.commitment(own.ramp),
-                "objective_value": own.value,
-                "feasible": own.feasible,
-            },
-            "uniform": {
-                "scale": scale,
-                "pools": self.units(uniform.ramp),
-                "objective_value": uniform.value,
-                "feasible": uniform.feasible,
-            },
-            "reserved_spend_usd": float(best.frame["spend_usd.reserved"].mean()),
-        }
-        out["improvement"] = paired_difference_ci(
-            own.frame[self.metric].to_numpy(), x, self.objective
-        )
-        out["improvement_vs_uniform"] = paired_difference_ci(
-            uniform.frame[self.metric].to_numpy(), x, self.objective
-        )
-        if holdout > 0:
-            a, b = self.n, self.n + holdout
-            hb, ho, hu = self.evaluate([best.ramp, own.ramp, uniform.ramp], a, b)
-            hx = hb.frame[self.metric].to_numpy()
-            hlo, hhi = objective_ci(hx, self.objective)
-            out["holdout"] = {
-                "replications": holdout,
-                "objective_value": hb.value,
-                "ci95": [hlo, hhi],
-                "feasible": hb.feasible,
-                "baseline_objective_value": ho.value,
-                "uniform_objective_value": hu.value,
-                "improvement": paired_difference_ci(
-                    ho.frame[self.metric].to_numpy(), hx, self.objective
-                ),
-                "improvement_vs_uniform": paired_difference_ci(
-                    hu.frame[self.metric].to_numpy(), hx, self.objective
-                ),
-            }
-        return out
-
-
-def _value_at(raw: dict[str, Any], key: str) -> Any:
-    """A dotted key's value in a scenario document (list entries by ``name``), or None."""
-    node: Any = raw
-    for part in key.split("."):
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list):
-            node = next((x for x in node if isinstance(x, dict) and x.get("name") == part), None)
-        else:
-            return None
-    return node
-
-
-def compared_ramps(summary: dict[str, Any]) -> list[tuple[str, dict[str, list[int]], float, Any]]:
-    """(label, reserved units per pool and year, in-sample objective, held-out objective or
-    None) of the optimised ramp, the scenario's own and the best uniform scale: the rows
-    every table of an optimisation shows."""
-    hold = summary.get("holdout") or {}
-    return [
-        ("optimised", summary["pools"], summary["objective_value"], hold.get("objective_value")),
-        (
-            "scenario's own",
-            summary["baseline"]["pools"],
-            summary["baseline"]["objective_value"],
-            hold.get("baseline_objective_value"),
-        ),
-        (
-            f"uniform ×{summary['uniform']['scale']:g}",
-            summary["uniform"]["pools"],
-            summary["uniform"]["objective_value"],
-            hold.get("uniform_objective_value"),
-        ),
-    ]
+        return summarize(self, best, own, uniform, scale, rounds, holdout)
