@@ -356,7 +356,7 @@ def stress_table(summary: dict[str, Any]) -> Table:
     )
     table.add_column("case", no_wrap=True)
     for m in metrics:
-        table.add_column(fmt.metric_label(m), justify="right")
+        table.add_column(fmt.metric_label(m), justify="right", overflow="fold")
     table.add_row(
         cases[0]["case"], *[fmt.metric_value(cases[0]["metrics"][m]["mean"], m) for m in metrics]
     )
@@ -391,8 +391,8 @@ def compare_table(summary: dict[str, Any]) -> Table:
     )
     table.add_column("alternative", no_wrap=True)
     for k in cases:
-        table.add_column(k, justify="right")
-    table.add_column("worst-case regret", justify="right")
+        table.add_column(k, justify="right", overflow="fold")
+    table.add_column("worst-case regret", justify="right", overflow="fold")
     table.add_column("lock-in beyond horizon", justify="right")
     for a in alts:
         cells = []
