@@ -145,10 +145,11 @@ def _shut_down_killed(pool: ProcessPoolExecutor) -> None:
     if thread is None:
         return
     thread.join(SHUTDOWN_SECONDS)
-    if thread.is_alive():  # pragma: no cover - the rare stuck feeder
-        registry = getattr(concurrent.futures.process, "_threads_wakeups", None)
-        if isinstance(registry, dict):
-            registry.pop(thread, None)  # no join of it at exit: the process may end
+    # not woken nor joined again at interpreter exit: its wakeup pipe may be closed by then
+    # (a "Bad file descriptor" traceback after a clean stop), or it may be the stuck one
+    registry = getattr(concurrent.futures.process, "_threads_wakeups", None)
+    if registry is not None:
+        registry.pop(thread, None)
 
 
 class WorkerDied(RuntimeError):

@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -41,12 +42,15 @@ def _die_at_5(i: int) -> int:
     return i
 
 
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # it ended between the two questions
+        return False
+
+
 def _children() -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.Process().children(recursive=True)
-        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    ]
+    return [p for p in psutil.Process().children(recursive=True) if _alive(p)]
 
 
 def _none_left(timeout: float = 5.0) -> bool:
@@ -123,12 +127,14 @@ SCRIPT = textwrap.dedent(
 
 def stop_at_random(script: Path, sig: int, rng: random.Random) -> tuple[int, float, list[int]]:
     """Start the script, signal it at a random moment (before, during or after the workers
-    start), and return its exit status, seconds from signal to exit, and processes left."""
+    start), and return its exit status (-1 if it printed a traceback on the way out),
+    seconds from signal to exit, and processes left."""
+    err = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - read and closed at the end
     proc = subprocess.Popen(
         [sys.executable, str(script)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=err,
         text=True,
     )
     try:
@@ -145,7 +151,11 @@ def stop_at_random(script: Path, sig: int, rng: random.Random) -> tuple[int, flo
             proc.kill()
             proc.wait()
     time.sleep(0.2)
-    left = [p.pid for p in seen if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    left = [p.pid for p in seen if _alive(p)]
+    err.seek(0)
+    if "Traceback" in err.read():  # e.g. an executor thread woken at exit on a closed pipe
+        code = -1
+    err.close()
     return code, took, left
 
 

@@ -236,7 +236,14 @@ def _gone(workers):
     import psutil
 
     time.sleep(0.5)
-    return [w.pid for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE] == []
+
+    def alive(w):
+        try:
+            return w.is_running() and w.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:  # it ended between the two questions
+            return False
+
+    return [w.pid for w in workers if alive(w)] == []
 
 
 LONG_RUN = ["--set", "scenario.years=2", "-n", "400", "--workers", "2", "--out"]
