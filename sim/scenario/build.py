@@ -71,7 +71,7 @@ def scenario_from_dict(
     )
     policy = Policy(doc.policy.queue, doc.policy.placement, doc.policy.backfill_depth)
     contract = _build_contract(where, doc.contract, years, targets)
-    commitments = build_commitments(where, doc.commitments, pools, targets, years)
+    commitments = build_commitments(where, doc.commitments, pools, targets)
     strategies = build_strategies(
         where, doc.strategies, pools, targets, years, base, {c.name for c in commitments}
     )

@@ -4,7 +4,7 @@ at or after the horizon buys nothing (a shortened horizon keeps the file valid).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sim.calendar import HOURS_PER_YEAR
@@ -19,7 +19,6 @@ def build_commitments(
     docs: list[CommitmentDoc],
     pools: Mapping[str, Pool],
     targets: tuple[OverflowTarget, ...],
-    years: float,
 ) -> tuple[Commitment, ...]:
     """The tranches in the order written (savings plans apply in that order)."""
     out: list[Commitment] = []
@@ -58,15 +57,7 @@ def build_commitments(
                     "price_per_unit_hour instead",
                 )
         if d.covers is not None:
-            names = [t.name for t in targets]
-            for t in d.covers:
-                if t not in names:
-                    raise err(
-                        "covers",
-                        f"names no overflow target: {t!r}{did_you_mean(t, names)}; "
-                        f"targets: {', '.join(names) or 'none'}",
-                    )
-            covers = tuple(d.covers.items())
+            covers = _covered(d.covers, targets, err)
         upfront = {"monthly": 0.0, "upfront": 1.0}.get(d.payment, d.upfront_fraction or 0.0)
         out.append(
             Commitment(
@@ -90,13 +81,27 @@ def build_commitments(
     return tuple(out)
 
 
+def _covered(
+    covers: Mapping[str, float],
+    targets: tuple[OverflowTarget, ...],
+    err: Callable[[str, str], ScenarioError],
+) -> tuple[tuple[str, float], ...]:
+    """A savings plan's ``covers``, every target named checked against the scenario's."""
+    names = [x.name for x in targets]
+    for target in covers:
+        if target not in names:
+            raise err(
+                "covers",
+                f"names no overflow target: {target!r}{did_you_mean(target, names)}; "
+                f"targets: {', '.join(names) or 'none'}",
+            )
+    return tuple(covers.items())
+
+
 def _has_reference(pool: Pool, targets: tuple[OverflowTarget, ...]) -> bool:
     return pool.on_demand_price_per_unit_hour is not None or any(
         t.pool == pool.name for t in targets
     )
-
-
-__all__ = ["build_commitments", "build_strategies"]
 
 
 def build_strategies(
@@ -121,15 +126,7 @@ def build_strategies(
         covers: tuple[tuple[str, float], ...] = ()
         if d.buys == "savings_plan":
             assert d.covers is not None
-            names = [x.name for x in targets]
-            for target in d.covers:
-                if target not in names:
-                    raise t.err(
-                        "covers",
-                        f"names no overflow target: {target!r}{did_you_mean(target, names)}; "
-                        f"targets: {', '.join(names) or 'none'}",
-                    )
-            covers = tuple(d.covers.items())
+            covers = _covered(d.covers, targets, t.err)
         else:
             assert d.pool is not None
             t.known_pool(d.pool, pools)
@@ -165,3 +162,6 @@ def build_strategies(
             )
         )
     return tuple(out)
+
+
+__all__ = ["build_commitments", "build_strategies"]
