@@ -33,8 +33,13 @@ class _Replication:
     """Jobs sent somewhere (reserved units or a target) before the horizon."""
 
     def hourly_to_months(self, values: FloatArray) -> FloatArray:
+        """Rates per hour (units, USD per hour) summed into each month's total."""
+        return self.amounts_to_months(values * self.hour_len)
+
+    def amounts_to_months(self, amounts: FloatArray) -> FloatArray:
+        """Amounts of each hour (unit-hours, dollars) summed into each month."""
         out: FloatArray = np.bincount(
-            self.hour_month, weights=values * self.hour_len, minlength=self.n_months
+            self.hour_month, weights=amounts, minlength=self.n_months
         ).astype(float)
         return out
 

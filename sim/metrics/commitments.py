@@ -152,7 +152,7 @@ def savings_plans(r: _Replication, b: _Books) -> None:
             if i == 0:
                 share = np.where(taken > 0, share, 1.0)
             alloc[k] += paid * share
-        spend_months = r.hourly_to_months(paid / np.maximum(r.hour_len, 1e-12))
+        spend_months = r.amounts_to_months(paid)
         b.end_cash += (1.0 - c.upfront_fraction) * spend_months
         if c.eligible:
             b.eligible_months += spend_months
@@ -167,10 +167,8 @@ def savings_plans(r: _Replication, b: _Books) -> None:
         )
         b.spend_parts[("savings_plan", "commitment", c.name)] = spend_months
         b.total_plan_spend += float(paid.sum())
-    b.target_covered_uh_months = [
-        r.hourly_to_months(u / np.maximum(r.hour_len, 1e-12)) for u in covered_uh
-    ]
-    b.plan_spend_months = [r.hourly_to_months(a / np.maximum(r.hour_len, 1e-12)) for a in alloc]
+    b.target_covered_uh_months = [r.amounts_to_months(u) for u in covered_uh]
+    b.plan_spend_months = [r.amounts_to_months(a) for a in alloc]
 
 
 def locked_in_by_year(r: _Replication, b: _Books) -> list[float]:
