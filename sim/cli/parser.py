@@ -178,10 +178,18 @@ def _add_sweep(sub: Any) -> None:
         help="add replications until the objective's 95%% CI half-width is below PCT%% of its mean",
     )
     p.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="after -n replications at every point, add blocks only where the comparison with "
+        "the best point is not settled at 95%% (paired, with common random numbers), until "
+        "the recommendation is certain or --max-replications is reached",
+    )
+    p.add_argument(
         "--max-replications",
         type=_replications,
-        default=2000,
-        help="cap for --target-ci (default 2000)",
+        default=None,
+        help="replications a point may reach: with --target-ci (default 2000) or "
+        "--until-decided (default 20 × -n)",
     )
 
 

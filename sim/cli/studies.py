@@ -50,6 +50,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     _warn_certainty(constraints, n)
+    if args.target_ci is not None and args.target_ci <= 0:
+        raise ScenarioError("--target-ci", str(args.target_ci), "must be > 0 (a percentage)")
+    if args.target_ci is not None and args.until_decided:
+        raise ScenarioError("--until-decided", "", "choose it or --target-ci, not both")
+    cap = args.max_replications or (20 * n if args.until_decided else 2000)
     out_dir = _out_dir(args, scenario, "sweep")
     grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
@@ -66,11 +71,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "metric": args.metric,
             "vss": args.vss,
             "target_ci": args.target_ci,
+            **({"until_decided": True} if args.until_decided else {}),
         },
         args.resume,
     )
-    if args.target_ci is not None and args.target_ci <= 0:
-        raise ScenarioError("--target-ci", str(args.target_ci), "must be > 0 (a percentage)")
     bar = _Bar(f"sweep {scenario.name}")
     from sim.montecarlo import default_workers
 
@@ -87,11 +91,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             store=store.FolderStore(out_dir),
             target_ci_pct=args.target_ci,
-            max_replications=args.max_replications,
+            max_replications=cap,
             progress=bar.advance,
             on_total=bar.grow,
             metric=args.metric,
             vss=args.vss,
+            until_decided=args.until_decided,
         )
     store.write_sweep(out_dir, result.points, result.summary, scenario)
     out.print(sweep_table(result))

@@ -197,7 +197,12 @@ def sweep_table(result: object) -> Table:
     rec = s["recommended"]
     metric = s.get("objective_metric", "spend_usd.total")
     table = Table(
-        title=f"sweep: {s['objective']} of {metric}, {s['replications']} replications per point",
+        title=f"sweep: {s['objective']} of {metric}, "
+        + (
+            f"{s['decision']['replications_used']} replications in all"
+            if "decision" in s
+            else f"{s['replications']} replications per point"
+        ),
         title_justify="left",
         caption_justify="left",
     )
@@ -211,6 +216,9 @@ def sweep_table(result: object) -> Table:
     table.add_column("95% CI", justify="right")
     for c in s["constraints"]:
         table.add_column(escape(c), justify="center")
+    runs = s.get("decision", {}).get("replications_per_point", {})
+    if runs:
+        table.add_column("runs", justify="right")
     for p in s["points"]:
         mark = rec is not None and all(p[k] == rec[k] for k in result.keys)
         lo, hi = p["objective_ci95"]
@@ -223,6 +231,10 @@ def sweep_table(result: object) -> Table:
             f"{fmt.metric_value(lo, metric)} – {fmt.metric_value(hi, metric)}",
         ]
         row += [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
+        if runs:
+            label = ", ".join(f"{k}={p[k]}" for k in result.keys)
+            doubt = label in s["decision"]["unsettled"]
+            row.append(f"{runs.get(label, '')}{' ?' if doubt else ''}")
         table.add_row(*row, style="bold green" if mark else None)
     table.caption = ""
     if rec is None:
@@ -258,6 +270,8 @@ def sweep_table(result: object) -> Table:
             f"\nnewsvendor reference for {pool}: {fmt.quantity(nv['level_units'])} units "
             f"(demand quantile {nv['critical_ratio']:.2f})"
         )
+    if "decision" in s:
+        table.caption += _decision_note(s["decision"])
     if "precision" in s:
         pr = s["precision"]
         table.caption += (
@@ -266,6 +280,17 @@ def sweep_table(result: object) -> Table:
             + ("met" if pr["met"] else f"NOT met, cap {pr['cap']} reached")
         )
     return table
+
+
+def _decision_note(d: dict[str, Any]) -> str:
+    """What ``--until-decided`` settled, and which points are still in doubt (marked ?)."""
+    if d["decided"]:
+        return (
+            f"\ndecided at {d['confidence']:.0%}: every other point is certainly dearer or "
+            f"certainly breaks a constraint ({d['replications_used']} replications in all)"
+        )
+    doubt = "; ".join(f"{escape(p)} ({escape(d['reasons'][p])})" for p in d["unsettled"])
+    return f"\nNOT decided: the replication budget ended with points in doubt (?): {doubt}"
 
 
 def optimize_table(s: dict[str, Any]) -> Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from sim.errors import ScenarioError, did_you_mean
 from sim.grid import Axis, grid_points, point_scenarios
 from sim.montecarlo import run_replication
 from sim.scenario import Scenario, Shock, scenario_from_dict, with_overrides
+from sim.sweep.decide import Decision, decide
 from sim.sweep.objectives import (
     OBJECTIVE_METRIC,
     Constraint,
@@ -23,7 +24,7 @@ from sim.sweep.objectives import (
     objective_value,
     parse_objective,
 )
-from sim.sweep.summary import _groups, summarize_sweep
+from sim.sweep.summary import _groups, _label, summarize_sweep
 
 BLOCK = 10  # replications per block: the unit of work, of progress and of resume
 
@@ -76,12 +77,16 @@ def run_sweep(
     on_total: batch.ProgressFn | None = None,
     metric: str = OBJECTIVE_METRIC,
     vss: bool = False,
+    until_decided: bool = False,
 ) -> SweepResult:
     """Run every grid point for ``n`` replications (more with ``target_ci_pct``).
 
     ``objective`` (mean, pN, cvarN) of ``metric`` is minimised over the points that meet
     every constraint. With ``vss`` the grid also runs once more with every uncertain input
-    at its mean (the mean-value problem), to price planning for the average.
+    at its mean (the mean-value problem), to price planning for the average. With
+    ``until_decided``, blocks are added only at the points whose comparison with the
+    incumbent is not yet settled (:mod:`sim.sweep.decide`), up to ``max_replications`` a
+    point.
     ``on_total`` is told the number of replications still to come whenever more are
     added (for a progress bar); ``progress`` the number just finished.
     """
@@ -115,9 +120,30 @@ def run_sweep(
             more = min(n, max_replications - total)
             if on_total:
                 on_total(more * len(points))
-            blocks += make_blocks(scenarios, points, seed, total, total + more, workers)
+            new = make_blocks(scenarios, points, seed, total, total + more, workers)
             total += more
-            frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
+            # only the new blocks: the finished ones are in the frame (and in the bar)
+            more_rows = batch.execute(new, store, workers, backend, scheduler, progress)
+            frame = pd.concat([frame, more_rows], ignore_index=True)
+    decision: Decision | None = None
+    if until_decided:
+
+        def execute(new: list[batch.Block]) -> pd.DataFrame:
+            return batch.execute(new, store, workers, backend, scheduler, progress)
+
+        decision, frame = _until_decided(
+            frame,
+            scenarios,
+            points,
+            keys,
+            objective,
+            constraints,
+            metric,
+            seed,
+            max_replications,
+            execute,
+            on_total,
+        )
     frame = frame.sort_values([*keys, "replication"], kind="stable").reset_index(drop=True)
     ev_frame = None
     if vss:
@@ -136,7 +162,49 @@ def run_sweep(
     summary["seed"] = seed
     if precision is not None:
         summary["precision"] = precision
+    if decision is not None:
+        summary["replications"] = max(decision.replications)
+        summary["decision"] = decision.to_dict([_label(p, keys) for p in points])
     return SweepResult(frame, summary, keys)
+
+
+def _until_decided(
+    frame: pd.DataFrame,
+    scenarios: Sequence[Scenario],
+    points: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    objective: str,
+    constraints: Sequence[Constraint],
+    metric: str,
+    seed: int,
+    cap: int,
+    execute: Callable[[list[batch.Block]], pd.DataFrame],
+    on_total: batch.ProgressFn | None,
+) -> tuple[Decision, pd.DataFrame]:
+    """Add a block at the unsettled points and the incumbent until every point is settled
+    or no unsettled point may run more (``cap`` replications a point). Every point's
+    replications are 0..m-1 for its own m, so pairs share their first replications. The
+    blocks depend only on the results so far, so ``--resume`` finds the same ones."""
+    while True:
+        by_values = {tuple(v.values()): g for v, g in _groups(frame, keys)}
+        groups = [by_values[tuple(p[k] for k in keys)] for p in points]
+        decision = decide(groups, objective, constraints, metric)
+        counts = decision.replications
+        grow = [i for i in decision.alive if counts[i] < cap]
+        if decision.decided or not any(not decision.settled[i] for i in grow):
+            return decision, frame
+        # one block more at each (to the next multiple of BLOCK): a point that fell behind
+        # and is back in doubt catches up a block a round, paired on the runs both have
+        stops = {i: min((counts[i] // BLOCK + 1) * BLOCK, cap) for i in grow}
+        new = [
+            batch.Block(
+                block_id(i, counts[i], b), i, scenarios[i], seed, counts[i], b, dict(points[i])
+            )
+            for i, b in stops.items()
+        ]
+        if on_total:
+            on_total(sum(b.stop - b.start for b in new))
+        frame = pd.concat([frame, execute(new)], ignore_index=True)
 
 
 def _mean_shock(shock: Shock) -> dict[str, Any]:

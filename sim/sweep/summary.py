@@ -104,6 +104,11 @@ def summarize_sweep(
         "points": points,
         "recommended": None,
     }
+    # a decided sweep runs more replications at some points: hindsight and paired
+    # comparisons use the replications every point ran (0..m-1)
+    m = min((len(v) for v in value_by_point), default=0)
+    value_by_point = [v[:m] for v in value_by_point]
+    inner_by_point = [v[:m] for v in inner_by_point]
     ok = [i for i, f in enumerate(feasible) if f]
     if ok:
         best = min(ok, key=lambda i: points[i]["objective_value"])
