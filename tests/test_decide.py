@@ -214,3 +214,18 @@ def test_cli_until_decided_writes_the_decision_and_names_points_in_doubt(
     )
     assert both.returncode != 0 and "--until-decided" in both.stderr
     assert "Traceback" not in both.stderr
+
+
+@pytest.mark.parametrize("mode", ["until_decided", "target_ci"])
+def test_progress_counts_each_replication_once_when_runs_are_added(level: Path, mode: str) -> None:
+    """The bar's total grows as blocks are added; what it is told is done must end equal to
+    it (the --target-ci loop once re-counted every finished block on each round)."""
+    done: list[int] = []
+    total: list[int] = []
+    extra = {"until_decided": True} if mode == "until_decided" else {"target_ci_pct": 0.5}
+    res = sweep.run_sweep(
+        load_scenario(level), [grid.parse_vary(f"{KEY}=70,90")], 10, 3,
+        max_replications=60, progress=done.append, on_total=total.append, **extra,
+    )  # fmt: skip
+    assert len(total) > 1  # runs were added after the first block
+    assert sum(done) == sum(total) == len(res.points)
