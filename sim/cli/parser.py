@@ -272,6 +272,13 @@ def _add_optimize(sub: Any) -> None:
         metavar="REPLICATIONS",
         help="stop the search when it has used this many replications (default: no limit)",
     )
+    p.add_argument(
+        "--confirm-replications",
+        type=_replications,
+        metavar="N",
+        help="a move that looks better is taken only when its paired difference is settled at "
+        "95%%; while in doubt, both sides run more, up to N extra each (default 5 × -n)",
+    )
     _objective_options(p)
     p.add_argument(
         "--resume", action="store_true", help="complete an interrupted optimisation in --out"

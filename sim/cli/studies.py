@@ -135,6 +135,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         commitment=args.commitment,
         axes=axes,
     )
+    opt.confirm_cap = args.confirm_replications or 5 * n
     opt.check_metrics()
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
     _replace_whole(args, out_dir)
@@ -151,6 +152,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             "shape": args.shape,
             "commitment": args.commitment,
             "budget": args.budget,
+            "confirm_replications": opt.confirm_cap,
             "objective": args.objective,
             "metric": args.metric,
             "constraints": [str(c) for c in constraints],

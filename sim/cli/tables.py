@@ -344,6 +344,21 @@ def optimize_table(s: dict[str, Any]) -> Table:
     )
     if not s["feasible"]:
         table.caption += "\nno candidate met every constraint: the least-violating one is shown"
+    d = s.get("decision")
+    if d:
+        table.caption += (
+            f"\nmoves: {d['moves_taken']} taken (each settled by its paired difference at 95%), "
+            f"{d['moves_rejected_as_noise']} that looked better rejected on more runs"
+        )
+        for m in d["moves_unsettled"]:
+            where = "; ".join(f"{p} {', '.join(map(str, u))}" for p, u in m["pools"].items())
+            table.caption += (
+                f"\nNOT settled (not taken): round {m['round']}, {where or 'a parameter move'}: "
+                f"{fmt.metric_change(m['difference_ci'][0], s['objective_metric'])} to "
+                f"{fmt.metric_change(m['difference_ci'][1], s['objective_metric'])} after "
+                f"{m['replications']} paired runs; more (-n, --confirm-replications) may "
+                "settle it"
+            )
     return table
 
 

@@ -9,8 +9,10 @@ integer lattice of whole instances per pool and contract year:
 2. a pattern search polls, around the incumbent, every coordinate ± the current step (all
    polls of one round run as one batch, in parallel; with ``commitment``, the spend
    commitment is one more coordinate, moving between 0, the scenario's own and the
-   thresholds of its ``discount_tiers``), moves to the best improving neighbour, and halves
-   the step when none improves, until the step is below one instance or the
+   thresholds of its ``discount_tiers``), moves to the best improving neighbour once its
+   paired difference with the incumbent is settled at 95 % (:mod:`sim.optimize.confirm`:
+   more replications while in doubt; a move left in doubt is not taken, and reported), and
+   halves the step when none improves, until the step is below one instance or the
    replication budget is spent. ``--shape`` constrains the ramp: ``free`` (any level each
    year), ``flat`` (one level for every year), ``non-decreasing`` (a poll that would break
    the order lifts or lowers the neighbouring years with it).
@@ -31,9 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import batch, calendar
+from sim import batch, calendar, fmt
 from sim.errors import ScenarioError, did_you_mean
 from sim.grid import Axis
+from sim.optimize import confirm
 from sim.optimize.summary import summarize, value_at
 from sim.scenario import Scenario, with_overrides
 from sim.sweep import (
@@ -145,6 +148,9 @@ class Optimizer:
         self.progress = progress
         self.on_total = on_total
         self.cache: dict[Ramp, Evaluation] = {}
+        self.extra: dict[Ramp, pd.DataFrame] = {}  # confirmation replications (confirm.py)
+        self.confirm_cap = 5 * n  # confirmation replications a move's sides may reach
+        self.moves: list[dict[str, Any]] = []
         self.used = 0
         self.m = {p: base.pools[p].instance_units for p in self.pools}
         # other numbers searched (a strategy's cover, a tranche's units ...): each one more
@@ -367,17 +373,21 @@ class Optimizer:
             if polls and not self._room(len(polls)):
                 say("budget reached")
                 break
+            say(
+                f"round {rounds + 1}: {len(polls)} new candidates around the best so far, "
+                f"{fmt.metric_value(incumbent.value, self.metric)} (step {step})"
+            )
             evs = self.evaluate(self.neighbours(incumbent.ramp, step))
             rounds += 1
-            winner = incumbent
-            for ev in evs:
-                if ev.better_than(winner):
-                    winner = ev
-            if winner is incumbent:
+            moved = self._move(incumbent, evs, rounds, step)
+            if moved is None:
                 step //= 2
             else:
-                incumbent = winner
-                say(f"round {rounds}: {self.objective} {incumbent.value:.6g} (step {step})")
+                incumbent = moved
+                say(
+                    f"round {rounds}: moved, {self.objective} "
+                    f"{fmt.metric_value(incumbent.value, self.metric)} (step {step})"
+                )
         assert self.has_shape(incumbent.ramp), (self.shape, incumbent.ramp)
         summary = self._summary(incumbent, own, best_uniform, scale, rounds, holdout)
         frames = []
@@ -394,6 +404,29 @@ class Optimizer:
             frames.append(f)
         evaluations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return OptimizeResult(evaluations, summary, self.scenario(incumbent.ramp))
+
+    def _move(
+        self, incumbent: Evaluation, evs: Sequence[Evaluation], rounds: int, step: int
+    ) -> Evaluation | None:
+        """The poll to move to: the best-looking ones in turn (at most two), each only if
+        the paired difference settles it better (:mod:`sim.optimize.confirm`)."""
+        better = [ev for ev in evs if ev.better_than(incumbent)]
+        better.sort(key=lambda e: (not e.feasible, e.violation if not e.feasible else e.value))
+        for ev in better[:2]:
+            v = confirm.confirm(self, incumbent, ev, len(evs), self.confirm_cap)
+            self.moves.append(
+                {
+                    "round": rounds,
+                    "step": step,
+                    "pools": self.units(ev.ramp),
+                    "verdict": v.verdict,
+                    "difference_ci": [v.low, v.high],
+                    "replications": v.replications,
+                }
+            )
+            if v.verdict in ("accept", "feasibility"):
+                return ev
+        return None
 
     def _summary(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.optimize.confirm import RULE
 from sim.sweep import (
     objective_ci,
     paired_difference_ci,
@@ -59,6 +60,16 @@ def summarize(
             "feasible": uniform.feasible,
         },
         "reserved_spend_usd": float(best.frame["spend_usd.reserved"].mean()),
+    }
+    verdicts = [m["verdict"] for m in opt.moves]
+    out["decision"] = {
+        "rule": RULE,
+        "moves_taken": verdicts.count("accept") + verdicts.count("feasibility"),
+        "moves_rejected_as_noise": verdicts.count("reject"),
+        "moves_unsettled": [m for m in opt.moves if m["verdict"] == "unsettled"],
+        "settled": "unsettled" not in verdicts,
+        "confirmation_replications": int(sum(len(f) for f in opt.extra.values())),
+        "moves": opt.moves,
     }
     out["improvement"] = paired_difference_ci(own.frame[opt.metric].to_numpy(), x, opt.objective)
     out["improvement_vs_uniform"] = paired_difference_ci(
