@@ -12,7 +12,7 @@ from rich.console import Console
 
 from sim import grid, optimize, store
 from sim.cli import main
-from sim.cli.tables import optimize_table
+from sim.cli.sizing_tables import optimize_table
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario
 from sim.workload import demand_path, draw_params

@@ -14,13 +14,8 @@ from sim.cli.common import (
     _warn_certainty,
     out,
 )
-from sim.cli.tables import (
-    _case_digest,
-    compare_table,
-    optimize_table,
-    stress_table,
-    sweep_table,
-)
+from sim.cli.sizing_tables import optimize_table, sweep_table
+from sim.cli.tables import _case_digest, compare_table, stress_table
 from sim.errors import ScenarioError
 
 

@@ -103,47 +103,24 @@ def run_sweep(
     check_metrics(base, seed, metric, constraints)
     blocks = make_blocks(scenarios, points, seed, 0, n, workers)
     frame = batch.execute(blocks, store, workers, backend, scheduler, progress)
+
+    def execute(new: list[batch.Block]) -> pd.DataFrame:
+        # only new blocks: the finished ones are in the frame (and in the bar)
+        return batch.execute(new, store, workers, backend, scheduler, progress)
+
     precision: dict[str, Any] | None = None
     if target_ci_pct is not None:
-        while True:
-            worst = _worst_relative_half_width(frame, keys, objective, metric)
-            met = worst <= target_ci_pct / 100
-            if met or total >= max_replications:
-                precision = {
-                    "target_pct": target_ci_pct,
-                    "achieved_pct": 100 * worst,
-                    "replications": total,
-                    "met": bool(met),
-                    "cap": max_replications,
-                }
-                break
-            more = min(n, max_replications - total)
-            if on_total:
-                on_total(more * len(points))
-            new = make_blocks(scenarios, points, seed, total, total + more, workers)
-            total += more
-            # only the new blocks: the finished ones are in the frame (and in the bar)
-            more_rows = batch.execute(new, store, workers, backend, scheduler, progress)
-            frame = pd.concat([frame, more_rows], ignore_index=True)
+        precision, frame = _until_precise(
+            frame, scenarios, points, keys, objective, metric, seed, n, target_ci_pct,
+            max_replications, execute, on_total,
+        )  # fmt: skip
+        total = precision["replications"]
     decision: Decision | None = None
     if until_decided:
-
-        def execute(new: list[batch.Block]) -> pd.DataFrame:
-            return batch.execute(new, store, workers, backend, scheduler, progress)
-
         decision, frame = _until_decided(
-            frame,
-            scenarios,
-            points,
-            keys,
-            objective,
-            constraints,
-            metric,
-            seed,
-            max_replications,
-            execute,
-            on_total,
-        )
+            frame, scenarios, points, keys, objective, constraints, metric, seed,
+            max_replications, execute, on_total,
+        )  # fmt: skip
     frame = frame.sort_values([*keys, "replication"], kind="stable").reset_index(drop=True)
     ev_frame = None
     if vss:
@@ -166,6 +143,42 @@ def run_sweep(
         summary["replications"] = max(decision.replications)
         summary["decision"] = decision.to_dict([_label(p, keys) for p in points])
     return SweepResult(frame, summary, keys)
+
+
+def _until_precise(
+    frame: pd.DataFrame,
+    scenarios: Sequence[Scenario],
+    points: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    objective: str,
+    metric: str,
+    seed: int,
+    n: int,
+    target_pct: float,
+    cap: int,
+    execute: Callable[[list[batch.Block]], pd.DataFrame],
+    on_total: batch.ProgressFn | None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """``--target-ci``: ``n`` more replications at every point until the worst relative
+    half-width of the objective's 95 % CI is below ``target_pct`` % or ``cap`` is reached."""
+    total = n
+    while True:
+        worst = _worst_relative_half_width(frame, keys, objective, metric)
+        met = worst <= target_pct / 100
+        if met or total >= cap:
+            return {
+                "target_pct": target_pct,
+                "achieved_pct": 100 * worst,
+                "replications": total,
+                "met": bool(met),
+                "cap": cap,
+            }, frame
+        more = min(n, cap - total)
+        if on_total:
+            on_total(more * len(points))
+        new = make_blocks(scenarios, points, seed, total, total + more, 1)
+        total += more
+        frame = pd.concat([frame, execute(new)], ignore_index=True)
 
 
 def _until_decided(
