@@ -176,7 +176,7 @@ def test_cli_until_decided_writes_the_decision_and_names_points_in_doubt(
 ) -> None:
     cmd = [sys.executable, "-m", "sim", "sweep", str(level), "--until-decided", "-n", "10"]
     done = subprocess.run(
-        [*cmd, "--vary", f"{KEY}=50:150:20", "--out", str(tmp_path / "a")],
+        [*cmd, "--vary", f"{KEY}=50:150:20", "--out", str(tmp_path / "a"), "--show", "idle_unit*"],
         check=False,
         capture_output=True,
         text=True,
@@ -186,6 +186,8 @@ def test_cli_until_decided_writes_the_decision_and_names_points_in_doubt(
     summary = json.loads((tmp_path / "a/summary.json").read_text())
     assert summary["decision"]["decided"] and summary["recommended"][KEY] == 90
     assert "decided at 95%" in done.stdout
+    # --show: the mean of each matching metric per point, beside the objective
+    assert "idle" in done.stdout.split("recommended")[0] and "--show PATTERN" in done.stdout
     tie = subprocess.run(
         [
             *cmd,

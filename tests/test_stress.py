@@ -270,7 +270,7 @@ def test_the_stress_table_shows_levels_changes_in_units_and_skips_still_metrics(
 
     from rich.console import Console
 
-    from sim.cli import stress_table
+    from sim.cli import stress_tables
 
     def stat(mean, lo, hi, sd=1.0):
         return {"mean": mean, "sd": sd, "ci95_low": lo, "ci95_high": hi}
@@ -306,12 +306,35 @@ def test_the_stress_table_shows_levels_changes_in_units_and_skips_still_metrics(
             },
         ],
     }
-    console = Console(width=200, file=io.StringIO())
-    console.print(stress_table(summary))
-    text = console.file.getvalue()
+    # waits of every workload, idle chip-hours, and a metric only --show brings
+    more = {
+        **{f"wait_hours.w{k}.p95": (10.0 * k, 2.0 * k) for k in range(1, 5)},
+        "idle_unit_hours.trainium": (5e6, -1e6),
+        "utilization.trainium": (0.7, 0.05),
+    }
+    for name, (level, change) in more.items():
+        summary["cases"][0]["metrics"][name] = stat(level, level, level)
+        summary["cases"][0]["change"][name] = stat(0, 0, 0, 0)
+        summary["cases"][1]["change"][name] = stat(change, change * 1.1, change * 0.9)
+
+    def shown(show=()):
+        console = Console(width=400, file=io.StringIO())
+        for table in stress_tables(summary, show):
+            console.print(table)
+        return console.file.getvalue()
+
+    text = shown()
     assert "33.0%" in text and "-13.0 pp" in text and "± 2.0 pp" in text  # rates: % and pp
     assert "-$400M" in text and "± $100M" in text
     assert "shortfall" not in text  # zero in every case: left out
+    for k in range(1, 5):  # every workload's wait, not the first two
+        assert f"w{k}" in text
+    assert "idle" in text and "5M" in text
+    assert "utilization" not in text.split("other metrics")[0]  # only on request
+    assert "--show PATTERN" in text
+    asked = shown(["utilization.*"])
+    assert "asked for" in asked and "70.0%" in asked and "+5.0 pp" in asked
+    assert "matches no metric" in shown(["nothing.*"])
 
 
 def test_a_trace_against_the_bases_pools_replaces_its_workloads(tmp_path):

@@ -25,7 +25,7 @@ from sim.cli.parser import build_parser
 from sim.cli.single import cmd_export, cmd_report, cmd_run, cmd_schema, cmd_validate
 from sim.cli.sizing_tables import optimize_table, sweep_table
 from sim.cli.studies import cmd_optimize, cmd_stress, cmd_sweep
-from sim.cli.tables import offered_work_table, stress_table, summary_table
+from sim.cli.tables import offered_work_table, stress_tables, summary_table
 
 __all__ = [
     "COMMANDS",
@@ -48,7 +48,7 @@ __all__ = [
     "offered_work_table",
     "optimize_table",
     "out",
-    "stress_table",
+    "stress_tables",
     "summary_table",
     "sweep_table",
 ]

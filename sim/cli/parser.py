@@ -163,6 +163,7 @@ def _add_sweep(sub: Any) -> None:
         help="a key to vary; repeat for a grid",
     )
     _objective_options(p)
+    _show_option(p)
     p.add_argument(
         "--vss",
         action="store_true",
@@ -193,6 +194,17 @@ def _add_sweep(sub: Any) -> None:
     )
 
 
+def _show_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--show",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also show the metrics matching PATTERN (* matches any part, e.g. "
+        "'utilization.*'); repeatable",
+    )
+
+
 def _add_stress(sub: Any) -> None:
     """``capsim stress``."""
     p = sub.add_parser("stress", help="run stress cases against the scenario")
@@ -212,6 +224,7 @@ def _add_stress(sub: Any) -> None:
         help="re-optimize the contract for each case over this grid",
     )
     _objective_options(p)
+    _show_option(p)
     _backend_options(p)
     p.add_argument(
         "--resume",

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim import fmt
+from sim.cli.tables import SHOW_HINT, shown
 
 
 def _certainty_notes(s: dict[str, Any]) -> str:
@@ -34,8 +35,9 @@ def _certainty_notes(s: dict[str, Any]) -> str:
     return notes
 
 
-def sweep_table(result: object) -> Table:
-    """The frontier: objective and key metrics per point, the recommendation marked."""
+def sweep_table(result: object, show: Sequence[str] = ()) -> Table:
+    """The frontier: objective and key metrics per point, the recommendation marked; the
+    mean of each metric matching ``show`` (glob patterns) in a column of its own."""
     from sim.sweep import SweepResult
 
     assert isinstance(result, SweepResult)
@@ -62,6 +64,9 @@ def sweep_table(result: object) -> Table:
     table.add_column("95% CI", justify="right")
     for c in s["constraints"]:
         table.add_column(escape(c), justify="center")
+    extra = shown(list(s["points"][0]["metrics"]), show) if s["points"] else []
+    for m in extra:
+        table.add_column(fmt.metric_label(m), justify="right", overflow="fold")
     runs = s.get("decision", {}).get("replications_per_point", {})
     if runs:
         table.add_column("runs", justify="right")
@@ -77,12 +82,16 @@ def sweep_table(result: object) -> Table:
             f"{fmt.metric_value(lo, metric)} – {fmt.metric_value(hi, metric)}",
         ]
         row += [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
+        row += [fmt.metric_value(p["metrics"][m]["mean"], m) for m in extra]
         if runs:
             label = ", ".join(f"{k}={p[k]}" for k in result.keys)
             doubt = label in s["decision"]["unsettled"]
             row.append(f"{runs.get(label, '')}{' ?' if doubt else ''}")
         table.add_row(*row, style="bold green" if mark else None)
     table.caption = _sweep_caption(s, result.keys)
+    table.caption += "\n" + SHOW_HINT
+    if show and not extra:
+        table.caption += f"\n--show {', '.join(show)}: matches no metric"
     return table
 
 

@@ -15,7 +15,7 @@ from sim.cli.common import (
     out,
 )
 from sim.cli.sizing_tables import optimize_table, sweep_table
-from sim.cli.tables import _case_digest, compare_table, stress_table
+from sim.cli.tables import _case_digest, compare_table, stress_tables
 from sim.errors import ScenarioError
 
 
@@ -94,7 +94,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             until_decided=args.until_decided,
         )
     store.write_sweep(out_dir, result.points, result.summary, scenario)
-    out.print(sweep_table(result))
+    out.print(sweep_table(result, args.show))
     out.print(f"wrote {out_dir}/ (points.parquet, summary.json, scenario.toml)")
     if args.report:
         _report(out_dir)
@@ -230,7 +230,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         out_dir, lambda tmp: store.write_stress(tmp, result.cases, result.summary, scenario)
     )
     store.drop_partial(partial)  # the study is whole: its blocks are done with
-    out.print(stress_table(result.summary))
+    for table in stress_tables(result.summary, args.show):
+        out.print(table)
     out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
     if args.report:
         _report(out_dir)

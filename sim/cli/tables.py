@@ -3,8 +3,9 @@ stress study."""
 
 from __future__ import annotations
 
+import fnmatch
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -176,15 +177,48 @@ def _case_digest(fp: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def stress_table(summary: dict[str, Any]) -> Table:
-    """One row per case: the baseline's levels, then each case's paired change against it
-    (± half its 95 % CI), for the headline metrics that some case moves. The report and
-    summary.json hold every metric with levels and intervals."""
+SHOW_HINT = (
+    "other metrics: --show PATTERN (repeatable, * matches any part, e.g. --show "
+    "'utilization.*' --show 'wait_hours.*.p99'); every metric with its interval: "
+    "summary.json, the report, or capsim export DIR"
+)
+
+
+def shown(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """The metrics among ``names`` that match any of the glob ``patterns``, in order."""
+    return [m for m in names if any(fnmatch.fnmatchcase(m, p) for p in patterns)]
+
+
+def stress_tables(summary: dict[str, Any], show: Sequence[str] = ()) -> list[Table]:
+    """Two tables of the cases (money; capacity and service) with the headline metrics
+    that some case moves: spend and its parts, idle dollars and chip-hours per pool,
+    overflow per pool and the p95 wait of every workload; a third with ``show``'s matches.
+    Each row: the baseline's levels, then each case's paired change (± half its 95 % CI)."""
+    first = summary["cases"][0]["change"]
+    names = list(first)
+    money = [
+        "spend_usd.total", "spend_usd.reserved", "spend_usd.overflow", "spend_usd.shortfall",
+        *shown(names, ["idle_spend_usd.*"]), "esr",
+    ]  # fmt: skip
+    service = shown(names, ["idle_unit_hours.*", "overflow_unit_hours.*", "wait_hours.*.p95"])
+    service = [m for m in service if not m.startswith("overflow_unit_hours.target.")]
+    groups = [("money", money), ("capacity and service", service)]
+    picked = shown(names, show)
+    if picked:
+        groups.append(("asked for", picked))
+    tables = [_stress_table(summary, title, ms) for title, ms in groups]
+    tables[-1].caption = SHOW_HINT + (
+        f"\n--show {', '.join(show)}: matches no metric (the names are in summary.json)"
+        if show and not picked
+        else ""
+    )
+    tables[-1].caption_justify = "left"
+    return tables
+
+
+def _stress_table(summary: dict[str, Any], what: str, wanted: Sequence[str]) -> Table:
     cases = summary["cases"]
     first = cases[0]["change"]
-    wanted = ["spend_usd.total", "spend_usd.shortfall", "esr"]
-    wanted += [m for m in first if m.startswith("idle_spend_usd.")]
-    wanted += [m for m in first if m.startswith("wait_hours.") and m.endswith(".p95")][:2]
     metrics = [
         m
         for m in wanted
@@ -193,8 +227,8 @@ def stress_table(summary: dict[str, Any]) -> Table:
     ]
     table = Table(
         title=(
-            f"stress cases: the baseline's mean, and each case's mean change against it "
-            f"(paired replications, {summary.get('replications', '?')} each; ± half the 95% CI)"
+            f"stress cases, {what}: the baseline's mean, and each case's mean change against "
+            f"it (paired replications, {summary.get('replications', '?')} each; ± half the 95% CI)"
         ),
         title_justify="left",
     )
