@@ -23,31 +23,51 @@ CASES = {
 FRAMES = ("replications", "timeseries", "spend", "waits", "contract")
 
 
-def digest(frame: pd.DataFrame) -> str:
-    """A hash of a frame's columns and values, numbers to 10 significant digits (what a
-    different BLAS or summation order could move lies below that)."""
+def column_digest(v: pd.Series) -> str:
+    """A hash of one column's values, numbers to 10 significant digits (what a different
+    BLAS or summation order could move lies below that)."""
     h = hashlib.sha256()
-    for col in frame.columns:
-        h.update(str(col).encode())
-        v = frame[col]
-        if pd.api.types.is_float_dtype(v):
-            x = v.to_numpy(dtype=float)
-            finite = np.abs(x[np.isfinite(x)])
-            scale = float(finite.max()) if len(finite) else 0.0
-            # rounding residue (a -3e-8 dollar left by a subtraction) is zero here
-            x = np.where(np.abs(x) <= 1e-9 * scale, 0.0, x)
-            h.update(np.array([float(f"{y:.10g}") for y in x]).tobytes())
-        else:
-            h.update(v.astype(str).str.cat(sep="|").encode())
-    return h.hexdigest()
+    if pd.api.types.is_float_dtype(v):
+        x = v.to_numpy(dtype=float)
+        finite = np.abs(x[np.isfinite(x)])
+        scale = float(finite.max()) if len(finite) else 0.0
+        # rounding residue (a -3e-8 dollar left by a subtraction) is zero here
+        x = np.where(np.abs(x) <= 1e-9 * scale, 0.0, x)
+        h.update(np.array([float(f"{y:.10g}") for y in x]).tobytes())
+    else:
+        h.update(v.astype(str).str.cat(sep="|").encode())
+    return h.hexdigest()[:20]
 
 
-def compute() -> dict[str, dict[str, str]]:
+def digest(frame: pd.DataFrame) -> dict[str, str]:
+    """Each column's hash, by name: a new column shows as new, a moved one as moved."""
+    return {str(col): column_digest(frame[col]) for col in frame.columns}
+
+
+def compute() -> dict[str, dict[str, dict[str, str]]]:
     out = {}
     for name, (path, overrides, n) in CASES.items():
         sc = sim.load_scenario(ROOT / path, overrides)
         r = sim.run(sc, n=n, workers=1)
         out[name] = {f: digest(getattr(r, f)) for f in FRAMES if getattr(r, f) is not None}
+    return out
+
+
+def differences(recorded: dict[str, dict[str, str]], now: dict[str, dict[str, str]]) -> list[str]:
+    """What differs between two cases' column digests, one line per column: moved (same
+    column, other numbers), new, gone; and whole frames new or gone."""
+    out = []
+    for frame in sorted(set(recorded) | set(now)):
+        if frame not in now:
+            out.append(f"{frame}: frame gone")
+            continue
+        if frame not in recorded:
+            out.append(f"{frame}: new frame")
+            continue
+        was, is_ = recorded[frame], now[frame]
+        out += [f"{frame}.{c}: MOVED" for c in was if c in is_ and was[c] != is_[c]]
+        out += [f"{frame}.{c}: new column" for c in is_ if c not in was]
+        out += [f"{frame}.{c}: column gone" for c in was if c not in is_]
     return out
 
 
