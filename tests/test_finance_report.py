@@ -353,3 +353,58 @@ def test_thin_parts_of_a_long_spend_legend_are_grouped_as_other():
     assert "other (3 small parts)" in labels
     assert not any(lab.endswith((": f", ": g", ": h")) for lab in labels)
     assert len(labels) == 6
+
+
+DAILY = """
+[scenario]
+name = "daily"
+start = 2026-07-01
+years = 0.25
+replications = 2
+seed = 1
+
+[pools.cpu]
+unit = "vcpu"
+reserved = 1100
+price_per_unit_hour = 1.0
+
+[[overflow]]
+name = "on-demand"
+pool = "cpu"
+price_per_unit_hour = 2.0
+
+[workloads.web]
+kind = "demand"
+pool = "cpu"
+demand_units = 1000
+daily_amplitude = 0.25
+"""
+
+
+def test_a_demand_pool_shows_its_daily_range_so_idle_and_overflow_agree(tmp_path):
+    """A level of 1000 with a ±25 % daily cycle against 1,100 reserved: the monthly average
+    (1000) sits under the contract, yet every afternoon's peak (1250) overflows. The
+    figure draws each month's lowest and highest hour (from the time series), and the
+    series holds what the cycle says: 1000 × (1 ± 0.25), sampled on the hour."""
+    path = tmp_path / "daily.toml"
+    path.write_text(DAILY)
+    result = run(load_scenario(path), n=2, workers=1)
+    ts = result.timeseries
+    whole = ts[ts["month"] < ts["month"].max()]  # whole months
+    peak = 0.25 * np.cos(np.pi / 24)  # the hour nearest the crest is at most half an hour off
+    assert whole["demand_high_units"].between(1000 * (1 + peak) - 1e-6, 1250 + 1e-6).all()
+    assert whole["demand_low_units"].between(750 - 1e-6, 1000 * (1 - peak) + 1e-6).all()
+    assert (result.replications["idle_unit_hours.cpu"] > 0).all()
+    assert (result.replications["overflow_unit_hours.cpu"] > 0).all()
+    fig, ax = _draw(plots.utilization_curves, ts, "cpu", "vcpu", queues=False)
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    assert len(hatched) == 1
+    band = hatched[0].get_paths()[0].vertices[:, 1]
+    med = ts.groupby("month")[["demand_low_units", "demand_high_units"]].median()
+    assert band.max() == pytest.approx(med["demand_high_units"].max())
+    assert band.min() == pytest.approx(med["demand_low_units"].min())
+    assert ax.get_ylim()[1] > band.max()  # inside the plot
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("lowest to highest hour" in label for label in labels)
+    assert not any("queued" in label for label in labels)  # demand never queues
+    plt.close(fig)

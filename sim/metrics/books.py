@@ -36,6 +36,14 @@ class _Replication:
         """Rates per hour (units, USD per hour) summed into each month's total."""
         return self.amounts_to_months(values * self.hour_len)
 
+    def extremes_by_month(self, values: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each month's lowest and highest hourly value (NaN for a month without hours)."""
+        low = np.full(self.n_months, np.inf)
+        high = np.full(self.n_months, -np.inf)
+        np.minimum.at(low, self.hour_month, values)
+        np.maximum.at(high, self.hour_month, values)
+        return np.where(np.isfinite(low), low, np.nan), np.where(np.isfinite(high), high, np.nan)
+
     def amounts_to_months(self, amounts: FloatArray) -> FloatArray:
         """Amounts of each hour (unit-hours, dollars) summed into each month."""
         out: FloatArray = np.bincount(

@@ -71,6 +71,8 @@ class _PoolUse:
     overflow: FloatArray
     unserved: FloatArray
     demand: FloatArray
+    demand_range: tuple[FloatArray, FloatArray]
+    """A demand workload's lowest and highest hour in each month [units] (NaN: none)."""
 
 
 def _speed_at(r: _Replication, p: int, t: FloatArray) -> FloatArray:
@@ -102,12 +104,14 @@ def _pool_use(r: _Replication, p: int) -> _PoolUse:
     served = rec.demand[p]
     unserved = np.zeros(n_months)
     demand_months = np.zeros(n_months)
+    demand_range = (np.full(n_months, np.nan), np.full(n_months, np.nan))
     if served is not None:
         on_reserved = r.hourly_to_months(served.reserved)
         busy = busy + on_reserved
         work = work + on_reserved
         unserved = r.hourly_to_months(served.unserved)
         demand_months = r.hourly_to_months(served.demand)
+        demand_range = r.extremes_by_month(served.demand)
     if overhang_uh.sum() > 0:
         # busy units fill the schedule first; the rest ran on the overhang
         used = _busy_within_schedule(
@@ -140,6 +144,7 @@ def _pool_use(r: _Replication, p: int) -> _PoolUse:
         overflow,
         unserved,
         job_running + waiting + demand_months,
+        demand_range,
     )
 
 
@@ -248,6 +253,10 @@ def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
         "overflow_unit_hours": use.overflow,
         "overhang_unit_hours": use.overhang,
         "demand_unit_hours": use.demand,
+        # a demand workload's hourly range within the month (its daily cycle and noise):
+        # the lowest and highest hour; NaN where the pool has no demand workload
+        "demand_low_units": use.demand_range[0],
+        "demand_high_units": use.demand_range[1],
         "spend_usd": pool_spend,
         "idle_spend_usd": idle_spend,
     }

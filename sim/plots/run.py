@@ -48,8 +48,9 @@ def utilization_curves(
     Lines are medians across replications; bands the 5–95 % range. Levels are monthly
     averages: unit-hours in the month divided by its hours. ``queues``: the pool has job
     workloads (wanted = running + queued); a demand-only pool shows its demand, which never
-    queues (what reserved units do not serve runs elsewhere or goes unserved). The contract
-    line is drawn on top, with a white edge, so bands never hide it.
+    queues (what reserved units do not serve runs elsewhere or goes unserved), and the range
+    of its hourly demand within each month (hatched: the daily cycle's trough to peak). The
+    contract line is drawn on top, with a white edge, so bands never hide it.
     """
     ax = _ax(ax)
     t = ts[ts["pool"] == pool]
@@ -71,6 +72,17 @@ def utilization_curves(
         alpha=0.18,
         linewidth=2,
     )
+    top_hour = 0.0
+    if not queues and "demand_high_units" in t and t["demand_high_units"].notna().any():
+        # a month's average hides the daily cycle: its lowest and highest hour (median run)
+        # show why a pool can sit idle at night and still send its peaks elsewhere
+        low = t.groupby("month")["demand_low_units"].median().to_numpy()
+        high = t.groupby("month")["demand_high_units"].median().to_numpy()
+        ax.fill_between(
+            x, low, high, facecolor="none", edgecolor=DEMAND, hatch="///", linewidth=0.0,
+            alpha=0.45, label="demand within the month, lowest to highest hour (median run)",
+        )  # fmt: skip
+        top_hour = float(np.nanmax(high))
     _median_and_band(ax, x, used, USED, "in use on reserved, median", "in use on reserved, 5–95 %")
     step = x[-1] - x[-2] if len(x) > 1 else pd.Timedelta(days=30)
     edges = mdates.date2num([*x, x[-1] + step])
@@ -96,7 +108,7 @@ def utilization_curves(
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     qty_axis(ax)
     # every band stays inside the plot, with room above for the legend
-    top = float(max(reserved.max(), used["p95"].max(), demand["p95"].max()))
+    top = float(max(reserved.max(), used["p95"].max(), demand["p95"].max(), top_hour))
     ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
     handles, labels = ax.get_legend_handles_labels()
     overlap = Patch(color=USED, alpha=0.35, label="where both bands overlap")
@@ -104,7 +116,7 @@ def utilization_curves(
         [*handles, overlap],
         [*labels, "where both bands overlap"],
         loc="upper left",
-        ncols=3,
+        ncols=2 if top_hour else 3,
         fontsize=10,
     )
     return ax
