@@ -200,6 +200,7 @@ def test_report_opens_with_the_executive_page_prints_and_writes_a_pdf(run_dir, c
     assert main(["report", str(out), "--pdf"]) == 0
     html = (out / "report.html").read_text()
     assert html.index("class='exec'") < html.index("<figure>")
+    assert html.count("<h2>Headline</h2>") == 1  # once, under the executive page
     assert "@media print" in html and "page-break" in html
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")

@@ -87,7 +87,7 @@ def run_tables(directory: Path) -> str:
             "replications, a tighter interval.</p>"
         )
     return (
-        _headline(s["metrics"]) + f"<p>{s['replications']} runs, seed {s['seed']}, "
+        f"<p>{s['replications']} runs, seed {s['seed']}, "
         f"capsim {html.escape(str(s['version']))}.</p>"
         + note
         + _table(
