@@ -98,10 +98,11 @@ LAYERS: list[tuple[str, ...]] = [
 PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
     "engine": [
         ("model", "clock"),
-        ("books", "strategies"),
+        ("pools", "strategies"),
         ("state",),
-        ("queues", "overflow", "demand"),
-        ("backfill",),
+        ("books", "queues"),
+        ("overflow", "backfill"),
+        ("demand",),
         ("core",),
         ("__init__",),
     ],

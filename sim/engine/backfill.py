@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from sim.engine.books import _Shadow
 from sim.engine.model import (
     _WAITING,
 )
+from sim.engine.pools import _Shadow
 from sim.engine.queues import QueuePolicy
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class EasyBackfill(QueuePolicy):
     recomputes. ``reference`` (``EngineInput.backfill_reference``) recomputes every time.
     """
 
-    tracks_running = True
+    tracks_running: ClassVar[bool] = True
 
     def __init__(self, eng: EngineState, p: int) -> None:
         super().__init__(eng, p)

@@ -12,7 +12,6 @@ import numpy as np
 
 from sim.calendar import hours_in_horizon
 from sim.engine.backfill import EasyBackfill
-from sim.engine.books import CapacityBooks
 from sim.engine.clock import _Call
 from sim.engine.demand import DemandClaims
 from sim.engine.model import (
@@ -29,9 +28,7 @@ from sim.engine.model import (
     EngineRecord,
     Purchase,
 )
-from sim.engine.overflow import Overflow
 from sim.engine.queues import Fifo, Priority, QueuePolicy
-from sim.engine.state import EngineState
 from sim.engine.strategies import decide, hourly_usage, level_at
 from sim.tranches import with_tranches
 
@@ -42,7 +39,7 @@ POLICIES: dict[str, type[QueuePolicy]] = {
 }
 
 
-class _Engine(CapacityBooks, Overflow, DemandClaims, EngineState):
+class _Engine(DemandClaims):
     """One simulation: the parts over one state, and a queue policy per pool."""
 
     def __init__(self, inp: EngineInput) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,14 +13,10 @@ from sim.engine.model import (
     DemandServed,
     _level_at_hours,
 )
-
-if TYPE_CHECKING:
-    from sim.engine.state import EngineState
-else:
-    EngineState = object
+from sim.engine.overflow import Overflow
 
 
-class DemandClaims(EngineState):
+class DemandClaims(Overflow):
     def on_tick(self, ev: _Call) -> None:
         h = ev.arg
         if h + 1 < len(self.hours):

@@ -6,8 +6,8 @@ import heapq
 import math
 from bisect import insort
 from collections import deque
-from typing import TYPE_CHECKING
 
+from sim.engine.books import CapacityBooks
 from sim.engine.clock import _Call
 from sim.engine.model import (
     _COMPLETE,
@@ -16,13 +16,8 @@ from sim.engine.model import (
     _WAITING,
 )
 
-if TYPE_CHECKING:
-    from sim.engine.state import EngineState
-else:
-    EngineState = object
 
-
-class Overflow(EngineState):
+class Overflow(CapacityBooks):
     def try_targets(self, j: int) -> bool:
         """Send waiting job j to the first of its pool's targets with room; say whether."""
         u = self.units[j]

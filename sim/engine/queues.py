@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from sim.engine.model import (
     _WAITING,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class QueuePolicy:
     """A pool's waiting jobs and the rule that starts them."""
 
-    tracks_running = False
+    tracks_running: ClassVar[bool] = False
     """Whether the policy is told of every start and completion on the pool."""
 
     def __init__(self, eng: EngineState, p: int) -> None:

@@ -1,9 +1,13 @@
 """The engine's state: every book the parts read and write, set up from the input.
 
-The parts (capacity books, overflow, demand claims, the core) are mixins over this state;
-the methods each calls on the others are declared here for the type checker only. Queue
-policies (FIFO, priority, EASY backfill) are strategy objects, one per pool, in
-``queues``."""
+The parts are one chain of classes over this state, each adding its methods:
+``EngineState`` → ``CapacityBooks`` (:mod:`~sim.engine.books`) → ``Overflow``
+(:mod:`~sim.engine.overflow`) → ``DemandClaims`` (:mod:`~sim.engine.demand`) → ``_Engine``
+(:mod:`~sim.engine.core`). A method a part calls but a later part defines is declared
+below (raising ``NotImplementedError``: the engine always defines it), so every call can
+be followed and type-checked. Single inheritance, not mixins: mypyc compiles native
+classes with one base (see docs/design.md, the compiled engine). Queue policies (FIFO,
+priority, EASY backfill) are strategy objects, one per pool, in ``queues``."""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sim.distributions import FloatArray
-from sim.engine.books import _Pool
 from sim.engine.clock import _Call, _Env
 from sim.engine.model import (
     _PENDING,
@@ -21,6 +24,7 @@ from sim.engine.model import (
     EngineInput,
     EngineRecord,
 )
+from sim.engine.pools import _Pool
 
 if TYPE_CHECKING:
     from sim.engine.queues import QueuePolicy
@@ -95,32 +99,83 @@ class EngineState:
     speed_events: list[tuple[int, float]]
     target_events: list[tuple[int, float]]
 
-    if TYPE_CHECKING:  # implemented by the parts
+    # ------------------------------------------- defined by a later part of the chain
 
-        def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None: ...
-        def request_place(self, p: int, dirty: bool = True) -> None: ...
-        def on_place(self, ev: _Call) -> None: ...
-        def run_placement(self) -> None: ...
-        def set_inst_free(self, pool: _Pool, i: int, new: int) -> None: ...
-        def record(self, pool: _Pool, delta: float) -> None: ...
-        def set_reserved(self, p: int, units: int) -> None: ...
-        def release(self, p: int, alloc: object, units: float) -> None: ...
-        def fit(self, pool: _Pool, u: int) -> object: ...
-        def take(self, pool: _Pool, alloc: object) -> int: ...
-        def on_arrive(self, ev: _Call) -> None: ...
-        def start_reserved(self, p: int, j: int, alloc: object) -> None: ...
-        def try_targets(self, j: int) -> bool: ...
-        def on_expire(self, ev: _Call) -> None: ...
-        def expire(self, j: int) -> None: ...
-        def on_expiries(self, ev: _Call) -> None: ...
-        def on_complete(self, ev: _Call) -> None: ...
-        def room(self, k: int) -> float: ...
-        def retry_overflow(self, p: int) -> None: ...
-        @staticmethod
-        def largest_fit(pool: _Pool) -> int: ...
-        def on_capacity(self, ev: _Call) -> None: ...
-        def on_speed(self, ev: _Call) -> None: ...
-        def on_target_capacity(self, ev: _Call) -> None: ...
-        def on_tick(self, ev: _Call) -> None: ...
-        def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed: ...
-        def run(self) -> EngineRecord: ...
+    def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
+        raise NotImplementedError
+
+    def request_place(self, p: int, dirty: bool = True) -> None:
+        raise NotImplementedError
+
+    def on_place(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def run_placement(self) -> None:
+        raise NotImplementedError
+
+    def set_inst_free(self, pool: _Pool, i: int, new: int) -> None:
+        raise NotImplementedError
+
+    def record(self, pool: _Pool, delta: float) -> None:
+        raise NotImplementedError
+
+    def set_reserved(self, p: int, units: int) -> None:
+        raise NotImplementedError
+
+    def release(self, p: int, alloc: object, units: float) -> None:
+        raise NotImplementedError
+
+    def fit(self, pool: _Pool, u: int) -> object:
+        raise NotImplementedError
+
+    def take(self, pool: _Pool, alloc: object) -> int:
+        raise NotImplementedError
+
+    def on_arrive(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def start_reserved(self, p: int, j: int, alloc: object) -> None:
+        raise NotImplementedError
+
+    def try_targets(self, j: int) -> bool:
+        raise NotImplementedError
+
+    def on_expire(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def expire(self, j: int) -> None:
+        raise NotImplementedError
+
+    def on_expiries(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def on_complete(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def room(self, k: int) -> float:
+        raise NotImplementedError
+
+    def retry_overflow(self, p: int) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def largest_fit(pool: _Pool) -> int:
+        raise NotImplementedError
+
+    def on_capacity(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def on_speed(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def on_target_capacity(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def on_tick(self, ev: _Call) -> None:
+        raise NotImplementedError
+
+    def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed:
+        raise NotImplementedError
+
+    def run(self) -> EngineRecord:
+        raise NotImplementedError
