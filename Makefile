@@ -7,7 +7,11 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# an edited engine file re-runs the install, which compiles the engine again (setup.py);
+# until then the engine runs interpreted: a compiled module never shadows newer sources
+ENGINE := $(wildcard sim/engine/*.py)
+
+$(STAMP): pyproject.toml setup.py $(ENGINE)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -40,4 +44,4 @@ compare-readme: $(STAMP)  # the README's comparison of the shipped alternatives 
 	$(BIN)/python docs/compare_example.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache sim/engine/_native build

@@ -97,7 +97,7 @@ LAYERS: list[tuple[str, ...]] = [
 # inside the packages, the same rule between their modules
 PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
     "engine": [
-        ("model", "clock"),
+        ("model", "clock", "native"),
         ("pools", "strategies"),
         ("state",),
         ("books", "queues"),

@@ -248,3 +248,28 @@ def _warn_certainty(constraints: Sequence[Any], n: int) -> None:
                 f"{c}: at {n} replications a point can meet it in every run and still not be "
                 f"shown to meet it (Wilson 95 %); that takes at least {need} replications"
             )
+
+
+def say_engine_once() -> None:
+    """Once per machine and engine source: the engine runs interpreted though nobody asked
+    (no C compiler at install, or an engine file edited since): same results, slower."""
+    import os
+
+    from sim.engine import native
+
+    if native.Status.compiled or os.environ.get(native.PURE_ENV) == "1":
+        return
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "capsim"
+    marker = cache / f"said-interpreted-{native.digest()}"
+    if marker.exists():
+        return
+    err.print(
+        f"capsim: note: the engine runs {native.Status.reason}; the results are the same, "
+        "only slower (said once)",
+        highlight=False,
+    )
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass

@@ -19,6 +19,7 @@ from sim.cli.common import (
     Terminated,
     _on_sigterm,
     err,
+    say_engine_once,
 )
 from sim.cli.fitting import cmd_fit
 from sim.cli.parser import build_parser
@@ -83,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ALLOW_EXTERNAL_DATA.set(bool(getattr(args, "allow_external_data", False)))
     try:
         check_args(args)
+        if args.command in ("run", "sweep", "stress", "optimize", "compare"):
+            say_engine_once()
         with contextlib.ExitStack() as held:  # output folders held until the command ends
             args.held = held
             return COMMANDS[args.command](args)

@@ -90,8 +90,9 @@ class _Version(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
         import sim
+        from sim.engine import native
 
-        print(f"capsim {sim.__version__}")
+        print(f"capsim {sim.__version__}\nengine: {native.Status.reason}")
         parser.exit()
 
 

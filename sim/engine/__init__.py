@@ -19,10 +19,18 @@ metric is computed afterwards by :mod:`sim.metrics`. It never prints or writes.
 
 Reserved capacity that falls at a contract-year boundary is released from free
 units at once; units still busy are released as their jobs end (they stay reserved,
-and paid, until then). Running jobs are never preempted."""
+and paid, until then). Running jobs are never preempted.
 
-from sim.engine.core import simulate
-from sim.engine.model import (
+The modules are compiled by mypyc at install where a C compiler is present, and used only
+while they match these sources (:mod:`sim.engine.native`); ``CAPSIM_PURE_PYTHON=1`` runs
+them interpreted, with identical results."""
+
+from sim.engine import native
+
+native.install()  # before any other engine module is imported
+
+from sim.engine.core import simulate  # noqa: E402
+from sim.engine.model import (  # noqa: E402
     DemandServed,
     EngineInput,
     EngineRecord,
@@ -40,5 +48,6 @@ __all__ = [
     "Purchase",
     "StrategySpec",
     "TargetSpec",
+    "native",
     "simulate",
 ]
