@@ -337,7 +337,7 @@ def bench_compiled_vs_interpreted(pairs: int = 3) -> dict[str, float]:
     capsim = Path(sys.executable).with_name("capsim")
     times: dict[str, list[float]] = {"compiled": [], "interpreted": []}
     for _ in range(pairs):
-        for mode in times:
+        for mode, took in times.items():
             env = {**os.environ}
             if mode == "interpreted":
                 env[native.PURE_ENV] = "1"
@@ -348,7 +348,7 @@ def bench_compiled_vs_interpreted(pairs: int = 3) -> dict[str, float]:
                  "--workers", "1", "--out", str(out), "--force"],
                 capture_output=True, check=True, env=env,
             )  # fmt: skip
-            times[mode].append(time.perf_counter() - t0)
+            took.append(time.perf_counter() - t0)
     metrics = [
         json.loads((ROOT / "runs" / f"bench-{m}" / "summary.json").read_text())["metrics"]
         for m in times
