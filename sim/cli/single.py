@@ -17,6 +17,7 @@ from sim.cli.common import (
     _param_text,
     _report,
     _warn,
+    err,
     out,
 )
 from sim.cli.tables import idle_by_year_table, offered_work_table, summary_table
@@ -133,7 +134,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"  shocks: {_param_text(sh.per_year)} a year on {', '.join(sh.workloads)}, "
             f"factor mean {sh.factor.mean():.3g}, duration mean {sh.duration_years.mean():.3g} y"
         )
-    out.print(offered_work_table(scenario, base))
+    # the expected offered work averages the drawn parameters (and, over a base, twice):
+    # a few seconds on the baseline, so say what is being worked out meanwhile
+    what = "the case's and the base's" if base is not None else "the scenario's"
+    with err.status(f"working out {what} expected offered work per contract year ..."):
+        table = offered_work_table(scenario, base)
+    out.print(table)
     return 0
 
 

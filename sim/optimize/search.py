@@ -349,6 +349,10 @@ class Optimizer:
 
     def run(self, holdout: int = 0, log: Callable[[str], None] | None = None) -> OptimizeResult:
         say = log or (lambda _m: None)
+        say(
+            f"start: {len(UNIFORM_SCALES)} uniform scales of the scenario's ramp and the ramp "
+            f"itself, {self.n} replications each"
+        )
         uniform = self.evaluate([self.scaled(s) for s in UNIFORM_SCALES])
         own = self.evaluate([self.own_ramp()])[0]
         # the own ramp is what the answer is compared with; it competes only in the asked
@@ -364,7 +368,10 @@ class Optimizer:
             if best_uniform.better_than(start) or best_uniform.ramp == start.ramp
             else start
         )
-        say(f"start: uniform scale {scale:g}, {self.objective} {incumbent.value:.6g}")
+        say(
+            f"start: uniform scale {scale:g}, {self.objective} "
+            f"{fmt.metric_value(incumbent.value, self.metric)}"
+        )
         top = max((max(r) for r in incumbent.ramp[: len(self.pools)]), default=1)
         step = max(1, round(0.1 * top))
         rounds = 0
