@@ -128,7 +128,8 @@ class _Bar:
     """A rich progress bar with ETA on stderr, whose total can grow (``--target-ci`` adds
     replications)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, workers: int = 1) -> None:
+        self.workers = max(1, workers)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -155,12 +156,23 @@ class _Bar:
             # one line that stays in the log after the bar is gone: the whole job's size
             self.estimated = True
             took = time.monotonic() - self.started
-            left = took / done * (total - done)
+            left = eta_seconds(took, done, total, self.workers)
             self.progress.console.print(
                 f"capsim: the first {done:g} of {total:g} runs took {_duration(took)}; "
                 f"about {_duration(left)} to go",
                 highlight=False,
             )
+
+
+def eta_seconds(took: float, done: float, total: float, workers: int) -> float:
+    """Seconds left when the first ``done`` replications finished after ``took`` seconds.
+
+    With ``workers`` processes, the first block to finish had ``workers − 1`` others running
+    beside it since the start, nearly as far along: about ``workers × done`` replications'
+    work is behind us, not ``done`` (counting only the finished block made the first
+    estimate about ``workers`` times too long)."""
+    behind = min(total, done * max(1, workers))
+    return took / behind * (total - behind) if behind > 0 else math.inf
 
 
 def _duration(seconds: float) -> str:

@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     partial = store.prepare_partial(out_dir, manifest, resume=args.resume, force=args.force)
     from sim.montecarlo import default_workers
 
-    bar = _Bar(f"run {scenario.name}")
+    bar = _Bar(f"run {scenario.name}", args.workers or default_workers())
     bar.grow(n)
     blocks = store.FramesStore(partial)
     try:

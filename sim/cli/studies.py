@@ -70,8 +70,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         },
         args.resume,
     )
-    bar = _Bar(f"sweep {scenario.name}")
     from sim.montecarlo import default_workers
+
+    bar = _Bar(f"sweep {scenario.name}", args.workers or default_workers())
 
     with bar.progress, _keep_on_interrupt(out_dir, "sweep"):
         result = sweep.run_sweep(
@@ -156,7 +157,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         args.resume,
         what="optimisation",
     )
-    bar = _Bar(f"optimize {scenario.name}")
+    bar = _Bar(f"optimize {scenario.name}", opt.workers)
     bar.estimated = True  # the search decides its own length: no early estimate
     opt.progress = bar.advance
     opt.on_total = bar.grow
@@ -208,7 +209,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     partial = store.prepare_partial(
         out_dir, manifest, resume=args.resume, force=args.force, what="stress study"
     )
-    bar = _Bar(f"stress {scenario.name}")
+    bar = _Bar(f"stress {scenario.name}", args.workers or default_workers())
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
     with bar.progress, _keep_on_interrupt(partial, "stress study", partial=True):
         result = stress.run_stress(
@@ -270,7 +271,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     partial = store.prepare_partial(
         out_dir, manifest, resume=args.resume, force=args.force, what="comparison"
     )
-    bar = _Bar(f"compare {scenario.name}")
+    bar = _Bar(f"compare {scenario.name}", args.workers or default_workers())
     bar.grow(n * len(grid))
     with bar.progress, _keep_on_interrupt(partial, "comparison", partial=True):
         result = compare.run_compare(
