@@ -101,9 +101,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     )
     for p in scenario.pools.values():
         sched = ", ".join(fmt.quantity(r) for r in p.reserved)
+        own = "".join(
+            f", {what} {v}" for what, v in (("queue", p.queue), ("placement", p.placement)) if v
+        )
         out.print(
             f"  pool {p.name}: {p.unit}, instances of {p.instance_units}, "
-            f"reserved by year [{sched}]"
+            f"reserved by year [{sched}]{own}"
         )
     for t in scenario.overflow:
         dist = t.capacity.dist

@@ -98,7 +98,7 @@ class CapacityBooks(EngineState):
         m = pool.m
         lev = pool.lev
         if u <= m:
-            if self.first_fit:  # the lowest-numbered instance with room
+            if pool.first_fit:  # the lowest-numbered instance with room
                 s = 0
                 for level in range(u, m + 1):
                     s |= lev[level]

@@ -44,9 +44,10 @@ class _Engine(DemandClaims):
 
     def __init__(self, inp: EngineInput) -> None:
         super().__init__(inp)
-        policy = POLICIES[inp.queue]
-        self.queues = [policy(self, p) for p in range(len(inp.pools))]
-        self.tracking = policy.tracks_running
+        self.queues = [
+            POLICIES[spec.queue or inp.queue](self, p) for p, spec in enumerate(inp.pools)
+        ]
+        self.tracking = [q.tracks_running for q in self.queues]
 
     def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
         _Call(self.env, delay, prio, fn, arg)
@@ -128,7 +129,7 @@ class _Engine(DemandClaims):
         d = self.dur[j] / self.speed[p]
         self.end[j] = now + d
         self.ran_on[j] = 0
-        if self.tracking:
+        if self.tracking[p]:
             self.queues[p].started(j, now + d)
         _Call(env, d, _COMPLETE, self.on_complete, j)
 
@@ -137,7 +138,7 @@ class _Engine(DemandClaims):
         p = self.jpool[j]
         where = self.ran_on[j]
         if where == 0:
-            foreseen = self.tracking and self.queues[p].completed(j)
+            foreseen = self.tracking[p] and self.queues[p].completed(j)
             pool = self.pools[p]
             if pool.m == 1 and not pool.deficit:
                 pool.free += self.held[j]

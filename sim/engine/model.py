@@ -24,6 +24,10 @@ class PoolSpec:
     """(time [h], units reserved and delivered from then on), the first at t = 0."""
     speed_changes: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
     """(time [h], speed of the pool's hardware from then on), the first at t = 0."""
+    queue: str = ""
+    """The pool's queue policy (``fifo``, ``priority``, ``backfill``); "": the input's."""
+    placement: str = ""
+    """The pool's placement (``best-fit``, ``first-fit``); "": the input's."""
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ class _Pool:
 
     def __init__(self, spec: PoolSpec) -> None:
         self.m = spec.instance_units
+        self.first_fit = False  # placement: the lowest-numbered instance with room
         self.level = 0  # units reserved and paid now, including draining ones
         self.deficit = 0  # units to release as they come free
         self.free = 0.0  # free units (m > 1: the sum over instances)

@@ -67,7 +67,8 @@ class EngineState:
         self.pool_targets: list[list[int]] = [[] for _ in inp.pools]
         for k, t in enumerate(inp.targets):
             self.pool_targets[t.pool].append(k)
-        self.first_fit = inp.placement == "first-fit"
+        for pool, spec in zip(self.pools, inp.pools, strict=True):
+            pool.first_fit = (spec.placement or inp.placement) == "first-fit"
         self.depth = inp.backfill_depth
         self.njobs = n
         # one queue policy per pool (see sim.engine.queues), made by the core

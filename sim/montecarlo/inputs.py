@@ -70,6 +70,8 @@ def build_input(
                     H,
                 ),
                 contract.speed_changes(params[p.speed.path], p.generations),
+                p.queue or "",
+                p.placement or "",
             )
             for i, p in enumerate(pools)
         ),

@@ -124,6 +124,12 @@ class PoolDoc(Priced):
     ] = None
     work_unit: Annotated[str, Str("what work_per_unit_hour counts")] = "work unit"
     payment: Annotated[str, Words(("monthly", "upfront"), "when reserved is paid")] = "monthly"
+    queue: Annotated[
+        str | None, Words(QUEUES, "this pool's queue policy (omit: [policy] queue)")
+    ] = None
+    placement: Annotated[
+        str | None, Words(PLACEMENTS, "this pool's placement (omit: [policy] placement)")
+    ] = None
 
 
 class TargetDoc(Priced):

@@ -110,6 +110,10 @@ class Pool:
     payment: str = "monthly"
     """``monthly``: reserved capacity is paid month by month; ``upfront``: each contract
     year's reservation is paid at the start of that year (for NPV)."""
+    queue: str | None = None
+    """This pool's queue policy; None: ``[policy] queue``."""
+    placement: str | None = None
+    """This pool's placement; None: ``[policy] placement``."""
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,8 @@ def _build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: Pat
         work_per_unit_hour=t.optional("work_per_unit_hour"),
         work_unit=doc.work_unit,
         payment=doc.payment,
+        queue=doc.queue,
+        placement=doc.placement,
     )
 
 
