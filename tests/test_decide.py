@@ -20,37 +20,12 @@ from sim.sweep.decide import decide, difference_interval
 # $1 reserved and $2 on demand. Mean spend per hour at reserved level R is
 # R + 2 E[(L − R)⁺] = R + (120 − R)² / 60 on 60 ≤ R ≤ 120: the newsvendor optimum is the
 # median, 90 ($105/h), with 70 and 110 both $6.67/h dearer and 50, 130, 150 far off.
-LEVEL = """
-[scenario]
-name = "uncertain-level"
-start = 2026-07-01
-years = 0.05
-replications = 10
-seed = 3
-
-[pools.cpu]
-unit = "vcpu"
-reserved = 100
-price_per_unit_hour = 1.0
-
-[[overflow]]
-name = "on-demand"
-pool = "cpu"
-price_per_unit_hour = 2.0
-
-[workloads.web]
-kind = "demand"
-pool = "cpu"
-demand_units = { dist = "uniform", low = 60, high = 120 }
-"""
 KEY = "pools.cpu.reserved"
 
 
 @pytest.fixture(scope="module")
-def level(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("decide") / "level.toml"
-    path.write_text(LEVEL)
-    return path
+def level() -> Path:
+    return Path(__file__).parent / "data/uncertain-level.toml"
 
 
 @pytest.mark.parametrize("seed", [3, 11, 29])
