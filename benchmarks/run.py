@@ -113,22 +113,22 @@ def simpy_floor(submit: list[float], dur: list[float], horizon: float = math.inf
     """Seconds SimPy alone takes for one arrival and one completion event per job, through
     the engine's own event class, with callbacks that do nothing: the floor under any
     engine that keeps SimPy as its clock."""
-    from sim.engine.clock import _Call, _Env
+    from sim.engine.clock import Call, Env
 
-    env = _Env()
+    env = Env()
     n = len(submit)
 
-    def done(ev: _Call) -> None:
+    def done(ev: Call) -> None:
         pass
 
-    def arrive(ev: _Call) -> None:
+    def arrive(ev: Call) -> None:
         j = ev.arg
         if j + 1 < n:
-            _Call(env, submit[j + 1] - env.now, 4, arrive, j + 1)
+            Call(env, submit[j + 1] - env.now, 4, arrive, j + 1)
         if dur[j] == dur[j]:  # a job that started (NaN: never)
-            _Call(env, dur[j], 0, done, j)
+            Call(env, dur[j], 0, done, j)
 
-    _Call(env, submit[0], 4, arrive, 0)
+    Call(env, submit[0], 4, arrive, 0)
     t0 = time.perf_counter()
     env.run(until=horizon if math.isfinite(horizon) else None)
     return time.perf_counter() - t0

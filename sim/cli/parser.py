@@ -196,14 +196,8 @@ def _add_sweep(sub: Any) -> None:
 
 
 def _show_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--show",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="also show the metrics matching PATTERN (* matches any part, e.g. "
-        "'utilization.*'); repeatable",
-    )
+    show = "also show the metrics matching PATTERN (* matches any part: 'utilization.*')"
+    p.add_argument("--show", action="append", default=[], metavar="PATTERN", help=show)
 
 
 def _add_stress(sub: Any) -> None:

@@ -6,12 +6,12 @@ capacity change, with its own queues) rather than a process per job: the same ev
 semantics at several times the speed. Events at one instant run in this order, by
 SimPy event priority:
 
-1. completions (``_COMPLETE``),
-2. contract-year capacity changes and the hourly demand claim (``_TICK``),
-3. jobs whose ``max_wait_hours`` has run out, which overflow (``_EXPIRE``),
-4. arrivals (``_ARRIVE``),
+1. completions (``COMPLETE``),
+2. contract-year capacity changes and the hourly demand claim (``TICK``),
+3. jobs whose ``max_wait_hours`` has run out, which overflow (``EXPIRE``),
+4. arrivals (``ARRIVE``),
 5. placement on reserved capacity (done inline once nothing else is due at the
-   instant, or as a ``_PLACE`` event),
+   instant, or as a ``PLACE`` event),
 6. jobs with ``max_wait_hours = 0`` that were not placed, which overflow at once.
 
 The engine only moves state and records change points and per-job times; every

@@ -8,9 +8,9 @@ from bisect import bisect_left, insort
 from typing import TYPE_CHECKING, ClassVar
 
 from sim.engine.model import (
-    _WAITING,
+    WAITING,
 )
-from sim.engine.pools import _Shadow
+from sim.engine.pools import Shadow
 from sim.engine.queues import QueuePolicy
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class EasyBackfill(QueuePolicy):
         self.fresh: list[int] = []  # arrivals since the last pass
         self.freed = False  # units came back as the reservation foresaw
         self.rescan = False  # a job was backfilled: a job rejected before it may fit now
-        self.ctx: _Shadow | None = None  # the head's reservation
+        self.ctx: Shadow | None = None  # the head's reservation
         self.head_job = -1  # the job it is for
 
     def enqueue(self, j: int) -> None:
@@ -92,7 +92,7 @@ class EasyBackfill(QueuePolicy):
             self.dirty = True
         if not self.dirty and self.ctx is not None:
             if not freed and not rescan:
-                waiting = [j for j in fresh if state[j] == _WAITING]
+                waiting = [j for j in fresh if state[j] == WAITING]
                 # waiting jobs behind the head ahead of the first new one: the window holds
                 # the first ``depth`` waiting jobs behind the head
                 ahead = eng.nwaiting[self.p] - 1 - len(waiting)
@@ -111,7 +111,7 @@ class EasyBackfill(QueuePolicy):
         p = self.p
         while i < len(q):
             j = q[i]
-            if state[j] != _WAITING:
+            if state[j] != WAITING:
                 i += 1
                 continue
             alloc = eng.fit(pool, eng.units[j])
@@ -143,11 +143,11 @@ class EasyBackfill(QueuePolicy):
             return
         # the window, read in slices (list comprehensions: this is the hot loop of a deep queue)
         end = min(i + 1 + depth, len(q))
-        waiting = [j for j in q[i + 1 : end] if state[j] == _WAITING]
+        waiting = [j for j in q[i + 1 : end] if state[j] == WAITING]
         while len(waiting) < depth and end < len(q):
             more = q[end : end + depth]
             end += len(more)
-            waiting += [j for j in more if state[j] == _WAITING]
+            waiting += [j for j in more if state[j] == WAITING]
         if 2 * len(waiting) < end - i - 1:
             q[i + 1 : end] = waiting  # most of what was read has left the queue: drop it
         # a size that did not fit, or would break the reservation, fails again for every
@@ -173,11 +173,11 @@ class EasyBackfill(QueuePolicy):
             else:
                 (no_fit if ends else no_keep).add(u)
 
-    def shadow(self, head: int) -> _Shadow:
+    def shadow(self, head: int) -> Shadow:
         """The head's reservation: when it fits, and the free units at that time."""
         pool = self.pool
         alloc = self.eng.alloc
-        ctx = _Shadow(self.eng.units[head], pool)
+        ctx = Shadow(self.eng.units[head], pool)
         found = math.inf
         for end, j in pool.by_end:
             if end > found:

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from sim.engine.pools import _Pool
+from sim.engine.pools import PoolBooks
 from sim.engine.state import EngineState
 
 
 class CapacityBooks(EngineState):
-    def set_inst_free(self, pool: _Pool, i: int, new: int) -> None:
+    def set_inst_free(self, pool: PoolBooks, i: int, new: int) -> None:
         old = pool.inst_free[i]
         bit = 1 << i
         if old >= 0:
@@ -19,7 +19,7 @@ class CapacityBooks(EngineState):
             pool.lev[new] |= bit
             pool.free += new
 
-    def record(self, pool: _Pool, delta: float) -> None:
+    def record(self, pool: PoolBooks, delta: float) -> None:
         pool.level += int(delta)
         pool.change_t.append(self.env.now)
         pool.change_d.append(delta)
@@ -91,7 +91,7 @@ class CapacityBooks(EngineState):
             else:
                 self.set_inst_free(pool, i, new)
 
-    def fit(self, pool: _Pool, u: int) -> object:
+    def fit(self, pool: PoolBooks, u: int) -> object:
         """An allocation for u units now, or None. Does not change state."""
         if pool.m == 1:
             return u if u <= pool.free else None
@@ -120,7 +120,7 @@ class CapacityBooks(EngineState):
             s ^= low
         return chosen
 
-    def take(self, pool: _Pool, alloc: object) -> int:
+    def take(self, pool: PoolBooks, alloc: object) -> int:
         if pool.m == 1:
             assert isinstance(alloc, int)
             pool.free -= alloc
@@ -144,7 +144,7 @@ class CapacityBooks(EngineState):
         return held
 
     @staticmethod
-    def largest_fit(pool: _Pool) -> int:
+    def largest_fit(pool: PoolBooks) -> int:
         """The largest job that fits now: a job of u units fits iff u <= this."""
         if pool.m == 1:
             return int(pool.free)

@@ -9,12 +9,12 @@ import simpy
 from simpy.events import NORMAL, Event, Timeout
 
 
-class _Call(Timeout):
+class Call(Timeout):
     """A timeout that calls ``fn(event)`` when processed, at the engine's priority ``prio``
     among the events of its instant; ``arg`` carries a job or pool index."""
 
     def __init__(
-        self, env: simpy.Environment, delay: float, prio: int, fn: Callable[[_Call], None], arg: int
+        self, env: simpy.Environment, delay: float, prio: int, fn: Callable[[Call], None], arg: int
     ) -> None:
         self.prio = prio
         self.arg = arg
@@ -22,15 +22,15 @@ class _Call(Timeout):
         self.callbacks.append(fn)
 
 
-class _Env(simpy.Environment):
-    """SimPy's environment, scheduling each :class:`_Call` at its own priority.
+class Env(simpy.Environment):
+    """SimPy's environment, scheduling each :class:`Call` at its own priority.
 
     SimPy orders the events of one instant by priority, then by scheduling order; its
     public ``schedule`` takes the priority, which a timeout otherwise leaves at NORMAL.
     """
 
     def schedule(self, event: Event, priority: Any = NORMAL, delay: Any = 0) -> None:
-        # a timeout asks for NORMAL; every NORMAL event here is a _Call (SimPy's own events,
+        # a timeout asks for NORMAL; every NORMAL event here is a Call (SimPy's own events,
         # such as run()'s ``until``, are URGENT)
         _schedule(self, event, event.prio if priority is NORMAL else priority, delay)  # type: ignore[attr-defined]
 

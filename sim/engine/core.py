@@ -12,17 +12,17 @@ import numpy as np
 
 from sim.calendar import hours_in_horizon
 from sim.engine.backfill import EasyBackfill
-from sim.engine.clock import _Call
+from sim.engine.clock import Call
 from sim.engine.demand import DemandClaims
 from sim.engine.model import (
-    _ARRIVE,
-    _COMPLETE,
-    _EXPIRE,
-    _EXPIRE_NOW,
-    _PLACE,
-    _RUNNING,
-    _TICK,
-    _WAITING,
+    ARRIVE,
+    COMPLETE,
+    EXPIRE,
+    EXPIRE_NOW,
+    PLACE,
+    RUNNING,
+    TICK,
+    WAITING,
     DemandServed,
     EngineInput,
     EngineRecord,
@@ -49,8 +49,8 @@ class _Engine(DemandClaims):
         ]
         self.tracking = [q.tracks_running for q in self.queues]
 
-    def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
-        _Call(self.env, delay, prio, fn, arg)
+    def at(self, delay: float, prio: int, fn: Callable[[Call], None], arg: int) -> None:
+        Call(self.env, delay, prio, fn, arg)
 
     def request_place(self, p: int, dirty: bool = True) -> None:
         """Run placement for pool p now if nothing else is due at this instant, else later.
@@ -61,12 +61,12 @@ class _Engine(DemandClaims):
             self.queues[p].dirty = True
         env = self.env
         if env.peek() <= env.now:
-            # something else is due at this instant: place after it (a _PLACE event runs
+            # something else is due at this instant: place after it (a PLACE event runs
             # after completions, capacity changes, expiries and arrivals of the instant)
             self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
-                self.at(0.0, _PLACE, self.on_place, -1)
+                self.at(0.0, PLACE, self.on_place, -1)
             return
         if self.place_due:
             self.place_due.add(p)
@@ -74,7 +74,7 @@ class _Engine(DemandClaims):
         else:
             self.queues[p].place()
 
-    def on_place(self, ev: _Call) -> None:
+    def on_place(self, ev: Call) -> None:
         self.place_event = False
         self.run_placement()
 
@@ -84,21 +84,21 @@ class _Engine(DemandClaims):
         for p in due:
             self.queues[p].place()
 
-    def on_arrive(self, ev: _Call) -> None:
+    def on_arrive(self, ev: Call) -> None:
         env = self.env
         now = env.now
         j = ev.arg
         nxt = j + 1
         if nxt < self.njobs:  # arrivals form a chain: each schedules the next
-            _Call(env, self.submit[nxt] - now, _ARRIVE, self.on_arrive, nxt)
+            Call(env, self.submit[nxt] - now, ARRIVE, self.on_arrive, nxt)
         p = self.jpool[j]
-        self.state[j] = _WAITING
+        self.state[j] = WAITING
         self.nwaiting[p] += 1
         self.queues[p].enqueue(j)
         mw = self.maxwait[j]
         if mw < math.inf:
             if mw == 0.0:
-                self.at(0.0, _EXPIRE_NOW, self.on_expire, j)
+                self.at(0.0, EXPIRE_NOW, self.on_expire, j)
             else:
                 # waits run out in a heap; one event stands for its earliest entry, so jobs
                 # that start before their wait runs out (most of them) cost no event at all
@@ -106,7 +106,7 @@ class _Engine(DemandClaims):
                 heapq.heappush(self.expiries, (due, j))
                 if due < self.armed:
                     self.armed = due
-                    self.at(mw, _EXPIRE, self.on_expiries, -1)
+                    self.at(mw, EXPIRE, self.on_expiries, -1)
         if not self.place_due and env.peek() > now:
             self.queues[p].place()  # nothing else due now: place at once (the common case)
         else:
@@ -123,7 +123,7 @@ class _Engine(DemandClaims):
         else:
             self.held[j] = self.take(pool, alloc)
         self.alloc[j] = alloc
-        self.state[j] = _RUNNING
+        self.state[j] = RUNNING
         self.nwaiting[p] -= 1
         self.send[j] = self.start[j] = now
         d = self.dur[j] / self.speed[p]
@@ -131,9 +131,9 @@ class _Engine(DemandClaims):
         self.ran_on[j] = 0
         if self.tracking[p]:
             self.queues[p].started(j, now + d)
-        _Call(env, d, _COMPLETE, self.on_complete, j)
+        Call(env, d, COMPLETE, self.on_complete, j)
 
-    def on_complete(self, ev: _Call) -> None:
+    def on_complete(self, ev: Call) -> None:
         j = ev.arg
         p = self.jpool[j]
         where = self.ran_on[j]
@@ -155,13 +155,13 @@ class _Engine(DemandClaims):
             self.tused[where - 1] -= self.held[j]
             self.retry_overflow(p)
 
-    def on_capacity(self, ev: _Call) -> None:
+    def on_capacity(self, ev: Call) -> None:
         p, units = self.changes[ev.arg]
         if self.bought[p]:  # purchases move the level: read it from the whole schedule
             units = level_at(self.schedules[p], self.env.now)
         self.set_reserved(p, units)
 
-    def on_pool_capacity(self, ev: _Call) -> None:
+    def on_pool_capacity(self, ev: Call) -> None:
         """A purchase starts or ends: pool ``ev.arg`` takes its schedule's level now."""
         p = ev.arg
         self.set_reserved(p, level_at(self.schedules[p], self.env.now))
@@ -216,14 +216,14 @@ class _Engine(DemandClaims):
         )
         for when in (buy.start_hours, buy.end_hours):
             if when < self.H:
-                self.at(when - self.env.now, _TICK, self.on_pool_capacity, p)
+                self.at(when - self.env.now, TICK, self.on_pool_capacity, p)
         d = self.inp.demand[p]
         if d is not None and not self.has_jobs[p]:
             # a demand-only pool is served hour by hour from its schedule: serve it again
             # (the hours before now are unchanged: the purchase starts later)
             self.demand_served[p] = self.serve_demand_vectorised(p, d)
 
-    def on_speed(self, ev: _Call) -> None:
+    def on_speed(self, ev: Call) -> None:
         p, speed = self.speed_events[ev.arg]
         self.speed[p] = speed
 
@@ -250,7 +250,7 @@ class _Engine(DemandClaims):
                 if t <= 0:
                     self.set_reserved(p, units)
                 elif t < self.H:
-                    self.at(t, _TICK, self.on_capacity, i)
+                    self.at(t, TICK, self.on_capacity, i)
                 i += 1
         self.speed = [spec.speed_changes[0][1] for spec in self.inp.pools]
         self.speed_events = [
@@ -260,7 +260,7 @@ class _Engine(DemandClaims):
         for spec in self.inp.pools:
             for t, _ in spec.speed_changes[1:]:
                 if t < self.H:
-                    self.at(t, _TICK, self.on_speed, i)
+                    self.at(t, TICK, self.on_speed, i)
                 i += 1
         self.target_events = [
             (k, c) for k, t in enumerate(self.targets) for _, c in t.capacity_changes
@@ -269,12 +269,12 @@ class _Engine(DemandClaims):
         for target in self.targets:
             for when, _ in target.capacity_changes:
                 if when < self.H:
-                    self.at(when, _TICK, self.on_target_capacity, i)
+                    self.at(when, TICK, self.on_target_capacity, i)
                 i += 1
         if self.tick_pools and len(self.hours):
-            self.at(0.0, _TICK, self.on_tick, 0)
+            self.at(0.0, TICK, self.on_tick, 0)
         if self.submit:
-            self.at(self.submit[0], _ARRIVE, self.on_arrive, 0)
+            self.at(self.submit[0], ARRIVE, self.on_arrive, 0)
         if self.inp.strategies:
             self.run_strategies()
         self.env.run(until=self.H)

@@ -7,20 +7,20 @@ import math
 import numpy as np
 
 from sim.distributions import FloatArray
-from sim.engine.clock import _Call
+from sim.engine.clock import Call
 from sim.engine.model import (
-    _TICK,
+    TICK,
     DemandServed,
-    _level_at_hours,
+    level_at_hours,
 )
 from sim.engine.overflow import Overflow
 
 
 class DemandClaims(Overflow):
-    def on_tick(self, ev: _Call) -> None:
+    def on_tick(self, ev: Call) -> None:
         h = ev.arg
         if h + 1 < len(self.hours):
-            self.at(1.0, _TICK, self.on_tick, h + 1)
+            self.at(1.0, TICK, self.on_tick, h + 1)
         for p in self.tick_pools:
             pool = self.pools[p]
             served = self.demand_served[p]
@@ -68,13 +68,13 @@ class DemandClaims(Overflow):
     def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed:
         """A pool with demand and no jobs: every hour is independent, so use numpy."""
         n = len(demand)
-        cap = _level_at_hours(tuple(self.schedules[p]), n)
+        cap = level_at_hours(tuple(self.schedules[p]), n)
         reserved = np.minimum(demand, cap)
         rest = demand - reserved
         targets = {}
         for k in self.pool_targets[p]:
             t = self.targets[k]
-            c = np.minimum(rest, _level_at_hours(((0.0, t.capacity), *t.capacity_changes), n))
+            c = np.minimum(rest, level_at_hours(((0.0, t.capacity), *t.capacity_changes), n))
             targets[k] = c
             rest = rest - c
         return DemandServed(demand, reserved, targets, rest)

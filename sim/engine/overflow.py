@@ -8,12 +8,12 @@ from bisect import insort
 from collections import deque
 
 from sim.engine.books import CapacityBooks
-from sim.engine.clock import _Call
+from sim.engine.clock import Call
 from sim.engine.model import (
-    _COMPLETE,
-    _EXPIRE,
-    _RUNNING,
-    _WAITING,
+    COMPLETE,
+    EXPIRE,
+    RUNNING,
+    WAITING,
 )
 
 
@@ -28,24 +28,24 @@ class Overflow(CapacityBooks):
                 t = self.targets[k]
                 now = self.env.now
                 tused[k] += u
-                self.state[j] = _RUNNING
+                self.state[j] = RUNNING
                 self.nwaiting[p] -= 1
                 self.held[j] = u
                 self.send[j] = now
                 self.start[j] = start = now + t.startup_hours
                 self.end[j] = end = start + self.dur[j] / t.speed
                 self.ran_on[j] = k + 1
-                self.at(end - now, _COMPLETE, self.on_complete, j)
+                self.at(end - now, COMPLETE, self.on_complete, j)
                 self.queues[p].left(j)  # the policy says what its leaving changes
                 self.request_place(p, dirty=False)
                 return True
         return False
 
-    def on_expire(self, ev: _Call) -> None:
+    def on_expire(self, ev: Call) -> None:
         self.expire(ev.arg)
 
     def expire(self, j: int) -> None:
-        if self.state[j] != _WAITING:
+        if self.state[j] != WAITING:
             return
         self.expired[j] = True
         p = self.jpool[j]
@@ -59,7 +59,7 @@ class Overflow(CapacityBooks):
                 insort(self.owait_sizes[p], u)
             buckets[u].append((self.owait_seq, j))
 
-    def on_expiries(self, ev: _Call) -> None:
+    def on_expiries(self, ev: Call) -> None:
         now = self.env.now
         if now >= self.armed:
             self.armed = math.inf
@@ -67,13 +67,13 @@ class Overflow(CapacityBooks):
         state = self.state
         while h and h[0][0] <= now:
             j = heapq.heappop(h)[1]
-            if state[j] == _WAITING:
+            if state[j] == WAITING:
                 self.expire(j)
-        while h and state[h[0][1]] != _WAITING:
+        while h and state[h[0][1]] != WAITING:
             heapq.heappop(h)  # started before its wait ran out
         if h and h[0][0] < self.armed:
             self.armed = h[0][0]
-            self.at(self.armed - now, _EXPIRE, self.on_expiries, -1)
+            self.at(self.armed - now, EXPIRE, self.on_expiries, -1)
 
     def room(self, k: int) -> float:
         """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
@@ -100,7 +100,7 @@ class Overflow(CapacityBooks):
                 if u > room:
                     break
                 dq = buckets[u]
-                while dq and state[dq[0][1]] != _WAITING:
+                while dq and state[dq[0][1]] != WAITING:
                     dq.popleft()  # started on reserved units meanwhile
                 if dq and (best_u < 0 or dq[0][0] < best_seq):
                     best_seq, best_u = dq[0][0], u
@@ -110,7 +110,7 @@ class Overflow(CapacityBooks):
             self.try_targets(j)
             room = max(tcap[k] - tused[k] - tclaim[k] for k in targets)
 
-    def on_target_capacity(self, ev: _Call) -> None:
+    def on_target_capacity(self, ev: Call) -> None:
         k, cap = self.target_events[ev.arg]
         self.tcap[k] = cap  # running jobs stay: room may go below zero
         self.retry_overflow(self.targets[k].pool)

@@ -11,7 +11,7 @@ from sim.engine.model import (
 )
 
 
-class _Shadow:
+class Shadow:
     """Free capacity at a blocked head's shadow time, kept as changes to the current state.
 
     ``delta[i]`` is what instance ``i`` (or the single fungible "instance" 0) gets back
@@ -19,7 +19,7 @@ class _Shadow:
     ``ge`` those with at least the head's units free, so each check is O(1).
     """
 
-    def __init__(self, units: int, pool: _Pool) -> None:
+    def __init__(self, units: int, pool: PoolBooks) -> None:
         self.pool = pool
         self.units = units
         self.time = math.inf
@@ -130,7 +130,7 @@ class _Shadow:
             self.delta[0] = self.delta.get(0, 0.0) + alloc
 
 
-class _Pool:
+class PoolBooks:
     """Mutable state of a reserved pool during a run."""
 
     def __init__(self, spec: PoolSpec) -> None:

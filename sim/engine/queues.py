@@ -15,7 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 from sim.engine.model import (
-    _WAITING,
+    WAITING,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Fifo(QueuePolicy):
         state = eng.state
         while q:
             j = q[0]
-            if state[j] != _WAITING:
+            if state[j] != WAITING:
                 q.popleft()
                 continue
             u = eng.units[j]
@@ -105,7 +105,7 @@ class Priority(QueuePolicy):
         pool = self.pool
         while h:
             j = h[0][1]
-            if eng.state[j] != _WAITING:
+            if eng.state[j] != WAITING:
                 heapq.heappop(h)
                 continue
             alloc = eng.fit(pool, eng.units[j])

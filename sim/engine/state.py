@@ -17,14 +17,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sim.distributions import FloatArray
-from sim.engine.clock import _Call, _Env
+from sim.engine.clock import Call, Env
 from sim.engine.model import (
-    _PENDING,
+    PENDING,
     DemandServed,
     EngineInput,
     EngineRecord,
 )
-from sim.engine.pools import _Pool
+from sim.engine.pools import PoolBooks
 
 if TYPE_CHECKING:
     from sim.engine.queues import QueuePolicy
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 class EngineState:
     def __init__(self, inp: EngineInput) -> None:
         self.inp = inp
-        self.env = _Env()
+        self.env = Env()
         self.H = inp.horizon_hours
         jobs = inp.jobs
         n = len(jobs)
@@ -43,7 +43,7 @@ class EngineState:
         self.maxwait: list[float] = jobs.max_wait_hours.tolist()
         self.prio: list[float] = jobs.priority.tolist()
         self.jpool: list[int] = jobs.pool.tolist()
-        self.state = [_PENDING] * n
+        self.state = [PENDING] * n
         self.send = [math.nan] * n
         self.start = [math.nan] * n
         self.end = [math.nan] * n
@@ -51,7 +51,7 @@ class EngineState:
         self.held = [0] * n
         self.expired = [False] * n
         self.alloc: list[object] = [None] * n
-        self.pools = [_Pool(p) for p in inp.pools]
+        self.pools = [PoolBooks(p) for p in inp.pools]
         # each pool's reserved schedule as (time, units) change points: the input's, with
         # strategies' purchases added as they are made
         self.schedules: list[list[tuple[float, int]]] = [
@@ -102,22 +102,22 @@ class EngineState:
 
     # ------------------------------------------- defined by a later part of the chain
 
-    def at(self, delay: float, prio: int, fn: Callable[[_Call], None], arg: int) -> None:
+    def at(self, delay: float, prio: int, fn: Callable[[Call], None], arg: int) -> None:
         raise NotImplementedError
 
     def request_place(self, p: int, dirty: bool = True) -> None:
         raise NotImplementedError
 
-    def on_place(self, ev: _Call) -> None:
+    def on_place(self, ev: Call) -> None:
         raise NotImplementedError
 
     def run_placement(self) -> None:
         raise NotImplementedError
 
-    def set_inst_free(self, pool: _Pool, i: int, new: int) -> None:
+    def set_inst_free(self, pool: PoolBooks, i: int, new: int) -> None:
         raise NotImplementedError
 
-    def record(self, pool: _Pool, delta: float) -> None:
+    def record(self, pool: PoolBooks, delta: float) -> None:
         raise NotImplementedError
 
     def set_reserved(self, p: int, units: int) -> None:
@@ -126,13 +126,13 @@ class EngineState:
     def release(self, p: int, alloc: object, units: float) -> None:
         raise NotImplementedError
 
-    def fit(self, pool: _Pool, u: int) -> object:
+    def fit(self, pool: PoolBooks, u: int) -> object:
         raise NotImplementedError
 
-    def take(self, pool: _Pool, alloc: object) -> int:
+    def take(self, pool: PoolBooks, alloc: object) -> int:
         raise NotImplementedError
 
-    def on_arrive(self, ev: _Call) -> None:
+    def on_arrive(self, ev: Call) -> None:
         raise NotImplementedError
 
     def start_reserved(self, p: int, j: int, alloc: object) -> None:
@@ -141,16 +141,16 @@ class EngineState:
     def try_targets(self, j: int) -> bool:
         raise NotImplementedError
 
-    def on_expire(self, ev: _Call) -> None:
+    def on_expire(self, ev: Call) -> None:
         raise NotImplementedError
 
     def expire(self, j: int) -> None:
         raise NotImplementedError
 
-    def on_expiries(self, ev: _Call) -> None:
+    def on_expiries(self, ev: Call) -> None:
         raise NotImplementedError
 
-    def on_complete(self, ev: _Call) -> None:
+    def on_complete(self, ev: Call) -> None:
         raise NotImplementedError
 
     def room(self, k: int) -> float:
@@ -160,19 +160,19 @@ class EngineState:
         raise NotImplementedError
 
     @staticmethod
-    def largest_fit(pool: _Pool) -> int:
+    def largest_fit(pool: PoolBooks) -> int:
         raise NotImplementedError
 
-    def on_capacity(self, ev: _Call) -> None:
+    def on_capacity(self, ev: Call) -> None:
         raise NotImplementedError
 
-    def on_speed(self, ev: _Call) -> None:
+    def on_speed(self, ev: Call) -> None:
         raise NotImplementedError
 
-    def on_target_capacity(self, ev: _Call) -> None:
+    def on_target_capacity(self, ev: Call) -> None:
         raise NotImplementedError
 
-    def on_tick(self, ev: _Call) -> None:
+    def on_tick(self, ev: Call) -> None:
         raise NotImplementedError
 
     def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed:
