@@ -215,7 +215,12 @@ def optimize_table(s: dict[str, Any]) -> Table:
             f"{d['moves_rejected_as_noise']} that looked better rejected on more runs"
         )
         for m in d["moves_unsettled"]:
-            where = "; ".join(f"{p} {', '.join(map(str, u))}" for p, u in m["pools"].items())
+            where = "; ".join(
+                f"{p} {fmt.quantity(u[0])} every year"
+                if len(set(u)) == 1
+                else f"{p} {', '.join(fmt.quantity(x) for x in u)}"
+                for p, u in m["pools"].items()
+            )
             table.caption += (
                 f"\nNOT settled (not taken): round {m['round']}, {where or 'a parameter move'}: "
                 f"{fmt.metric_change(m['difference_ci'][0], s['objective_metric'])} to "
