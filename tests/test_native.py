@@ -21,7 +21,7 @@ HAS_COMPILER = shutil.which("cc") is not None or shutil.which("gcc") is not None
 def _fake_engine(tmp: Path) -> Path:
     engine = tmp / "engine"
     engine.mkdir()
-    for m in native.MODULES:
+    for m in (*native.MODULES, "native"):
         shutil.copy2(native.HERE / f"{m}.py", engine / f"{m}.py")
     return engine
 

@@ -57,9 +57,11 @@ PURE_ENV = "CAPSIM_PURE_PYTHON"
 
 
 def digest(engine_dir: Path = HERE) -> str:
-    """A digest of the compiled modules' sources and of the interpreter they are built for."""
+    """A digest of the compiled modules' sources, of this file (how they are built) and of
+    the interpreter they are built for."""
     h = hashlib.sha256()
     h.update(f"{sys.implementation.cache_tag}|{sysconfig.get_platform()}".encode())
+    h.update((engine_dir / "native.py").read_bytes())
     for name in MODULES:
         h.update(name.encode())
         h.update((engine_dir / f"{name}.py").read_bytes())

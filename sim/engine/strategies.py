@@ -43,7 +43,7 @@ def hourly_usage(
     h0, h1 = math.floor(t0), math.floor(t1)
     if h1 <= h0:
         return np.zeros(0)
-    edges = np.arange(h0, h1 + 1, dtype=float)
+    edges: np.ndarray = np.arange(h0, h1 + 1, dtype=float)
     n = h1 - h0
     out = np.zeros(n)
     if len(start):
