@@ -26,7 +26,7 @@ from sim import batch
 from sim.errors import ScenarioError
 from sim.grid import Axis
 from sim.results import describe
-from sim.scenario import ALLOW_EXTERNAL_DATA, Scenario, read_toml, scenario_from_dict
+from sim.scenario import Scenario, read_toml, scenario_from_dict
 from sim.sweep import BLOCK, Constraint, block_id, run_sweep
 
 BASELINE = "baseline"
@@ -176,7 +176,7 @@ def load_case(base: Scenario, path: Path) -> Case:
 
     def rebase(file: str) -> str:  # paths in a stress file are relative to the stress file
         full = (here / file).resolve()
-        if not ALLOW_EXTERNAL_DATA.get() and here not in full.parents:
+        if not base.allow_external_data and here not in full.parents:
             raise ScenarioError(
                 str(path),
                 "file",
@@ -204,16 +204,14 @@ def load_case(base: Scenario, path: Path) -> Case:
         start = {k: v for k, v in base.raw.items() if k not in ("workloads", "changes", "shocks")}
     merged = merge(start, patch, str(path), rebase=rebase)
     merged["scenario"]["name"] = name
-    # the base's data files were checked when it loaded, the stress file's just now
-    token = ALLOW_EXTERNAL_DATA.set(True)
+    # the base's data files were checked when it loaded, the stress file's just now (rebase):
+    # the merged scenario may name files outside the base's folder
     try:
-        sc = scenario_from_dict(merged, str(path), base.base_dir)
+        sc = scenario_from_dict(merged, str(path), base.base_dir, allow_external_data=True)
     except ScenarioError as exc:
         raise ScenarioError(
             str(path), exc.path, f"{exc.message} (after merging over {base.source})"
         ) from None
-    finally:
-        ALLOW_EXTERNAL_DATA.reset(token)
     return Case(name, str(head.get("description", "")), sc)
 
 

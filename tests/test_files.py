@@ -765,3 +765,21 @@ def test_a_large_report_of_capsims_is_still_its_own(tmp_path):
     assert is_capsims(page)
     page.write_text("<html><body>" + "x" * (3 << 20) + "</body></html>")
     assert not is_capsims(page)
+
+
+def test_allowing_external_data_once_does_not_leak_into_later_loads(tmp_path):
+    """--allow-external-data is an argument that travels with the scenario, not a process
+    global: in one Python session (a notebook calling the CLI), a later load without the
+    flag is still refused, and a scenario loaded with it keeps it through with_overrides."""
+    from sim.cli import main
+    from sim.errors import ScenarioError
+    from sim.scenario import load_scenario, with_overrides
+
+    (tmp_path / "outside.csv").write_text("submit_hours,units,duration_hours\n1,1,1\n")
+    scenario = trace_project(tmp_path / "proj", None, "../outside.csv")
+    assert main(["validate", str(scenario), "--allow-external-data"]) == 0
+    with pytest.raises(ScenarioError, match="lies outside the scenario's folder"):
+        load_scenario(scenario)
+    allowed = load_scenario(scenario, allow_external_data=True)
+    assert allowed.allow_external_data
+    assert with_overrides(allowed, {"pools.gpu.reserved": 8}).pools["gpu"].reserved[0] == 8

@@ -185,9 +185,13 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
-def _load(path: Path, overrides: Sequence[str]) -> Scenario:
+def _load(path: Path, args: argparse.Namespace) -> Scenario:
+    """The scenario at ``path`` with the command's ``--set`` overrides, its data files read
+    as ``--allow-external-data`` says."""
     try:
-        scenario = load_scenario(path, list(overrides))
+        scenario = load_scenario(
+            path, list(args.overrides), allow_external_data=bool(args.allow_external_data)
+        )
     except ScenarioError as exc:
         if exc.path == "pools" and "required" in exc.message:
             raise ScenarioError(

@@ -26,7 +26,6 @@ from sim.cli.parser import build_parser
 from sim.cli.single import cmd_export, cmd_report, cmd_run, cmd_schema, cmd_validate
 from sim.cli.studies import cmd_compare, cmd_optimize, cmd_stress, cmd_sweep
 from sim.errors import ScenarioError
-from sim.scenario import ALLOW_EXTERNAL_DATA
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fit": cmd_fit,
@@ -81,7 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
-    ALLOW_EXTERNAL_DATA.set(bool(getattr(args, "allow_external_data", False)))
     try:
         check_args(args)
         if args.command in ("run", "sweep", "stress", "optimize", "compare"):

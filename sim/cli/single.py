@@ -27,7 +27,7 @@ from sim.errors import ScenarioError
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import batch, store
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = _out_dir(args, scenario, "run")
@@ -87,10 +87,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.base is not None:
         from sim import stress
 
-        base = _load(args.base, args.overrides)
+        base = _load(args.base, args)
         scenario = stress.load_case(base, args.scenario).scenario
     else:
-        scenario = _load(args.scenario, args.overrides)
+        scenario = _load(args.scenario, args)
     if base is not None:
         _warn(scenario)
     over = f" (a stress case over {args.base})" if base is not None else ""

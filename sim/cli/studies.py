@@ -36,7 +36,7 @@ def _replace_whole(args: argparse.Namespace, out_dir: Path) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim import grid, store, sweep
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     if not args.vary:
         raise ScenarioError("--vary", "", "a sweep needs at least one --vary KEY=...")
     axes = [grid.parse_vary(v) for v in args.vary]
@@ -106,7 +106,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from sim import optimize, store, sweep
     from sim.montecarlo import default_workers
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
@@ -180,7 +180,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     from sim import grid, store, stress, sweep
     from sim.montecarlo import default_workers
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     axes = [grid.parse_vary(v) for v in args.vary]
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
     sweep.parse_objective(args.objective)
@@ -243,7 +243,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim import compare, store, sweep
     from sim.montecarlo import default_workers
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args)
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
     sweep.parse_objective(args.objective)
     n = args.replications or scenario.replications

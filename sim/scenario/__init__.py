@@ -23,7 +23,6 @@ from sim.scenario.build import (
     scenario_from_dict,
 )
 from sim.scenario.files import (
-    ALLOW_EXTERNAL_DATA,
     row_lines,
 )
 from sim.scenario.load import (
@@ -59,7 +58,6 @@ from sim.scenario.model import (
 )
 
 __all__ = [
-    "ALLOW_EXTERNAL_DATA",
     "MAX_INSTANCES",
     "MAX_MAGNITUDE",
     "PLACEMENTS",

@@ -29,11 +29,14 @@ from sim.scenario.model import (
     Workload,
 )
 from sim.scenario.supply import _build_contract, _build_pool, _build_target
-from sim.scenario.tables import Reader
+from sim.scenario.tables import DataFolder, Reader
 
 
 def scenario_from_dict(
-    data: dict[str, Any], source: str = "<scenario>", base_dir: Path | None = None
+    data: dict[str, Any],
+    source: str = "<scenario>",
+    base_dir: Path | None = None,
+    allow_external_data: bool = False,
 ) -> Scenario:
     """Validate a scenario given as a dict (as parsed from TOML) and build it.
 
@@ -45,9 +48,13 @@ def scenario_from_dict(
         Name used in error messages (normally the file path).
     base_dir : Path, optional
         Folder that relative data-file paths are resolved against.
+    allow_external_data : bool
+        Whether data files may lie outside that folder (``--allow-external-data``); the
+        scenario keeps it, so that a scenario derived from it (``with_overrides``) reads
+        its files the same way.
     """
     where = source
-    base = base_dir if base_dir is not None else Path(".")
+    base = DataFolder(base_dir if base_dir is not None else Path("."), allow_external_data)
     doc = read_document(data, where)
     meta = doc.scenario
     if meta.replace_workloads:
@@ -82,7 +89,8 @@ def scenario_from_dict(
         years=years,
         replications=meta.replications,
         seed=meta.seed,
-        base_dir=base,
+        base_dir=base.path,
+        allow_external_data=allow_external_data,
         contract=contract,
         pools=pools,
         overflow=targets,
@@ -99,7 +107,7 @@ def scenario_from_dict(
 
 
 def _targets(
-    where: str, docs: list[TargetDoc], pools: dict[str, Pool], base: Path
+    where: str, docs: list[TargetDoc], pools: dict[str, Pool], base: DataFolder
 ) -> tuple[OverflowTarget, ...]:
     """The [[overflow]] targets, in order, with names unique among pools and targets."""
     targets = tuple(_build_target(where, d, pools, base) for d in docs)
@@ -151,7 +159,7 @@ def _build_change(
     doc: ChangeDoc,
     pools: Mapping[str, Pool],
     workloads: Mapping[str, Workload],
-    base: Path,
+    base: DataFolder,
 ) -> Change:
     t = Reader(where, f"changes[{i}]", doc, base)
     selected = _select(t, pools, workloads)
@@ -175,7 +183,7 @@ def _build_shock(
     doc: ShockDoc,
     pools: Mapping[str, Pool],
     workloads: Mapping[str, Workload],
-    base: Path,
+    base: DataFolder,
 ) -> Shock:
     t = Reader(where, f"shocks[{i}]", doc, base)
     selected = _select(t, pools, workloads)

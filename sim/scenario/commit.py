@@ -5,13 +5,12 @@ at or after the horizon buys nothing (a shortened horizon keeps the file valid).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from sim.calendar import HOURS_PER_YEAR
 from sim.errors import ScenarioError, did_you_mean
 from sim.scenario.doc_commit import CommitmentDoc, StrategyDoc
 from sim.scenario.model import Commitment, OverflowTarget, Pool, Strategy
-from sim.scenario.tables import Reader
+from sim.scenario.tables import DataFolder, Reader
 
 
 def build_commitments(
@@ -110,7 +109,7 @@ def build_strategies(
     pools: Mapping[str, Pool],
     targets: tuple[OverflowTarget, ...],
     years: float,
-    base: Path,
+    base: DataFolder,
     taken: set[str],
 ) -> tuple[Strategy, ...]:
     """The [[strategies]]: a known pool, a price to take the discount off, names unique

@@ -5,7 +5,6 @@ workload deserves."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +27,7 @@ from sim.scenario.model import (
     TraceWorkload,
     Workload,
 )
-from sim.scenario.tables import Reader
+from sim.scenario.tables import DataFolder, Reader
 from sim.scenario.values import _fmt
 
 
@@ -56,7 +55,7 @@ def _build_workload(
     name: str,
     doc: JobsDoc | DemandDoc | TraceDoc,
     pools: Mapping[str, Pool],
-    base_dir: Path,
+    base_dir: DataFolder,
     years: float,
 ) -> Workload:
     t = Reader(where, f"workloads.{name}", doc, base_dir)
@@ -95,7 +94,7 @@ def _trace_workload(t: Reader, doc: TraceDoc, name: str) -> TraceWorkload:
     cols = _read_trace(
         t.where,
         t.sub("file"),
-        _data_path(t.where, t.sub("file"), t.base_dir, doc.file),
+        _data_path(t.where, t.sub("file"), t.base_dir, doc.file, t.data.external),
         doc.max_wait_hours,
         doc.priority,
     )
@@ -118,7 +117,7 @@ def _recorded_demand(
     recording = _read_column(
         t.where,
         t.sub("file"),
-        _data_path(t.where, t.sub("file"), t.base_dir, doc.file),
+        _data_path(t.where, t.sub("file"), t.base_dir, doc.file, t.data.external),
         doc.column,
     )
     if np.any(recording < 0):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +24,14 @@ class _Rows(list[list[str]]):
     lines: list[int]
 
 
-#: whether data files may lie outside the scenario's folder (``--allow-external-data``)
-ALLOW_EXTERNAL_DATA: ContextVar[bool] = ContextVar("allow_external_data", default=False)
-
-
-def _data_path(where: str, path: str, base_dir: Path | None, file: str) -> Path:
+def _data_path(
+    where: str, path: str, base_dir: Path | None, file: str, external: bool = False
+) -> Path:
     """A data file named in a scenario, which must lie under the scenario's folder (symlinks
-    resolved) unless external data is allowed."""
+    resolved) unless ``external`` data is allowed (``--allow-external-data``)."""
     folder = base_dir if base_dir is not None else Path(".")
     full = folder / file
-    if not ALLOW_EXTERNAL_DATA.get():
+    if not external:
         root = folder.resolve()
         if root != full.resolve() and root not in full.resolve().parents:
             raise ScenarioError(

@@ -98,7 +98,10 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_scenario(
-    path: str | Path, overrides: list[str] | None = None, extra: dict[str, Any] | None = None
+    path: str | Path,
+    overrides: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    allow_external_data: bool = False,
 ) -> Scenario:
     """Read, override and validate a scenario file.
 
@@ -110,6 +113,8 @@ def load_scenario(
         ``KEY=VALUE`` strings, applied in order (``capsim run --set``).
     extra : dict, optional
         Already-parsed ``{key: value}`` overrides, applied after ``overrides``.
+    allow_external_data : bool
+        Data files may lie outside the scenario's folder (``--allow-external-data``).
     """
     path = Path(path)
     data = read_toml(path)
@@ -122,7 +127,7 @@ def load_scenario(
         apply_override(data, key, value, "--vary")
         keys[key] = "--vary"
     try:
-        return scenario_from_dict(data, str(path), path.parent)
+        return scenario_from_dict(data, str(path), path.parent, allow_external_data)
     except ScenarioError as exc:
         for key, option in keys.items():  # the value came from the command line: say so
             if exc.path == key or exc.path.startswith((f"{key}.", f"{key}[")):
@@ -137,4 +142,6 @@ def with_overrides(
     data = copy.deepcopy(scenario.raw)
     for key, value in values.items():
         apply_override(data, key, value, where)
-    return scenario_from_dict(data, scenario.source, scenario.base_dir)
+    return scenario_from_dict(
+        data, scenario.source, scenario.base_dir, scenario.allow_external_data
+    )

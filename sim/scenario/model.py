@@ -329,6 +329,8 @@ class Scenario:
     contract: Contract = field(default_factory=Contract)
     base_dir: Path = Path(".")
     """The folder relative data-file names were resolved against."""
+    allow_external_data: bool = False
+    """Whether its data files may lie outside ``base_dir`` (``--allow-external-data``)."""
     changes: tuple[Change, ...] = ()
     shocks: tuple[Shock, ...] = ()
     commitments: tuple[Commitment, ...] = ()

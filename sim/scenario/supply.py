@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from pathlib import Path
 
 from sim.calendar import HOURS_PER_YEAR, contract_years
 from sim.errors import ScenarioError, did_you_mean
@@ -20,7 +19,7 @@ from sim.scenario.model import (
     Pool,
     PricePath,
 )
-from sim.scenario.tables import Reader
+from sim.scenario.tables import DataFolder, Reader
 
 
 def _price_path(t: Reader) -> PricePath | None:
@@ -70,7 +69,7 @@ def _reserved_levels(t: Reader, years: float, m: int, scale: float) -> list[int]
     return reserved
 
 
-def _build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: Path) -> Pool:
+def _build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: DataFolder) -> Pool:
     t = Reader(where, f"pools.{name}", doc, base_dir)
     m = doc.instance_units
     gens = [
@@ -102,7 +101,7 @@ def _build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: Pat
 
 
 def _build_target(
-    where: str, doc: TargetDoc, pools: Mapping[str, Pool], base_dir: Path
+    where: str, doc: TargetDoc, pools: Mapping[str, Pool], base_dir: DataFolder
 ) -> OverflowTarget:
     t = Reader(where, f"overflow.{doc.name}", doc, base_dir)
     t.known_pool(doc.pool, pools)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +41,24 @@ from sim.scenario.model import ParamSpec
 from sim.scenario.values import _fmt
 
 
+@dataclass(frozen=True)
+class DataFolder:
+    """Where a scenario's data files are read from, and whether they may lie outside that
+    folder (``--allow-external-data``): passed down explicitly, never a global."""
+
+    path: Path
+    external: bool = False
+
+
 class Reader:
     """A validated table with its key path, the file it came from and the data folder."""
 
-    def __init__(self, where: str, path: str, doc: Table, base_dir: Path) -> None:
+    def __init__(self, where: str, path: str, doc: Table, data: DataFolder) -> None:
         self.where = where
         self.path = path
         self.doc = doc
-        self.base_dir = base_dir
+        self.data = data
+        self.base_dir = data.path
 
     def sub(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -83,7 +94,7 @@ class Reader:
     def distribution(self, path: str, value: Any, b: Num) -> Distribution:
         if isinstance(value, int | float):
             return Fixed(float(value))
-        d = to_distribution(self.where, path, value, b, self.base_dir)
+        d = to_distribution(self.where, path, value, b, self.base_dir, self.data.external)
         _mostly_inside(self.where, path, d, b)
         return d
 
@@ -113,7 +124,9 @@ def _mostly_inside(where: str, path: str, d: Distribution, b: Num) -> None:
         )
 
 
-def to_distribution(where: str, path: str, doc: Any, b: Num, base_dir: Path) -> Distribution:
+def to_distribution(
+    where: str, path: str, doc: Any, b: Num, base_dir: Path, external: bool = False
+) -> Distribution:
     """A validated ``{ dist = ... }`` document as a distribution."""
     if isinstance(doc, FixedDoc):
         return Fixed(doc.value)
@@ -131,14 +144,16 @@ def to_distribution(where: str, path: str, doc: Any, b: Num, base_dir: Path) -> 
         assert doc.weights is not None
         return Choice(tuple(float(v) for v in doc.values), tuple(float(w) for w in doc.weights))
     assert isinstance(doc, EmpiricalDoc)
-    return _empirical(where, path, doc, b, base_dir)
+    return _empirical(where, path, doc, b, base_dir, external)
 
 
-def _empirical(where: str, path: str, doc: EmpiricalDoc, b: Num, base_dir: Path) -> Empirical:
+def _empirical(
+    where: str, path: str, doc: EmpiricalDoc, b: Num, base_dir: Path, external: bool
+) -> Empirical:
     """``{dist = "empirical", file, column}``: every recorded value checked against the bounds."""
     file, column = doc.file, doc.column
     values = _read_column(
-        where, f"{path}.file", _data_path(where, f"{path}.file", base_dir, file), column
+        where, f"{path}.file", _data_path(where, f"{path}.file", base_dir, file, external), column
     )
     low, high = b.low, b.high
     bad = (values < low) | (values > high) | ((values <= low) if b.low_open else False)

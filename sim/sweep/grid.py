@@ -265,7 +265,7 @@ def mean_value_scenario(scenario: Scenario) -> Scenario:
     data.pop("shocks", None)
     if scenario.shocks:  # each shock at its mean: the demand multiplier it gives on average
         data["changes"] = [*data.get("changes", []), *map(_mean_shock, scenario.shocks)]
-    out = scenario_from_dict(data, scenario.source, scenario.base_dir)
+    out = scenario_from_dict(data, scenario.source, scenario.base_dir, scenario.allow_external_data)
     left = [p.path for p in out.params() if not p.is_fixed]
     if left:
         raise ScenarioError(
