@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim import fmt
 from sim.sweep.objectives import Constraint, objective_value
 from sim.variance import CONTROL_PREFIX, adjusted
 
@@ -196,11 +197,12 @@ def decide(
                 level,
                 both[ctl].to_numpy(dtype=float) if ctl else None,
             )
+            span = f"{fmt.metric_change(lo, metric)} to {fmt.metric_change(hi, metric)}"
             if lo > 0:
                 settled[i] = True
-                reasons[i] = f"certainly dearer than the incumbent (by {lo:,.0f} to {hi:,.0f})"
+                reasons[i] = f"certainly dearer than the incumbent (by {span})"
             else:
-                reasons[i] = f"not yet separated from the incumbent ({lo:,.0f} to {hi:,.0f})"
+                reasons[i] = f"not yet separated from the incumbent ({span})"
     else:
         for i in range(k):
             if not settled[i]:
