@@ -67,16 +67,23 @@ def test_without_a_c_compiler_the_build_says_so_and_installs_interpreted(tmp_pat
     said: list[str] = []
     assert native.build(_fake_engine(tmp_path), tmp_path / "_native", said.append) is None
     assert len(said) == 1 and "no C compiler" in said[0] and "interpreted" in said[0]
-    assert not (tmp_path / "_native").exists()
+    record = native.last_build(tmp_path / "_native")
+    assert record is not None and record["environment"] and record["reason"] == "no C compiler"
 
 
 @pytest.mark.skipif(not HAS_COMPILER, reason="no C compiler: the engine runs interpreted")
 def test_this_installation_runs_the_compiled_engine():
     """make setup compiled the engine for the sources in the tree: the tests run it (and
-    the next test runs the interpreted one against the same golden numbers)."""
+    the next test runs the interpreted one against the same golden numbers). A build that
+    failed for the machine's want (no headers, no working compiler) is skipped; one that
+    failed on capsim's own code (a type error mypyc will not compile) fails here."""
     from sim.engine import core
 
-    assert native.Status.compiled, native.Status.reason
+    if not native.Status.compiled:
+        record = native.last_build() or {}
+        if record.get("digest") == native.digest() and record.get("environment"):
+            pytest.skip(f"this machine cannot compile the engine: {record.get('reason')}")
+    assert native.Status.compiled, (native.Status.reason, native.last_build())
     assert core.__file__.endswith(native.importlib.machinery.EXTENSION_SUFFIXES[0])
 
 
