@@ -161,6 +161,11 @@ def test_cli_until_decided_writes_the_decision_and_names_points_in_doubt(
     summary = json.loads((tmp_path / "a/summary.json").read_text())
     assert summary["decision"]["decided"] and summary["recommended"][KEY] == 90
     assert "decided at 95%" in done.stdout
+    # the report says the same, with each size's replications
+    from sim.report import sweep_tables
+
+    page = sweep_tables(tmp_path / "a")
+    assert "Decided at 95%" in page and "<th>runs</th>" in page
     # --show: the mean of each matching metric per point, beside the objective
     assert "idle" in done.stdout.split("recommended")[0] and "--show PATTERN" in done.stdout
     tie = subprocess.run(

@@ -141,6 +141,8 @@ def sweep_tables(directory: Path) -> str:
     keys = s["keys"]
     metric = s.get("objective_metric", "spend_usd.total")
     pools = list(s["points"][0].get("reserved_units", {})) if s["points"] else []
+    decision = s.get("decision") or {}
+    runs = decision.get("replications_per_point", {})
     rows = []
     for p in s["points"]:
         lo, hi = p["objective_ci95"]
@@ -156,6 +158,7 @@ def sweep_tables(directory: Path) -> str:
                 f"{fmt.metric_value(hi or math.nan, metric)}",
             ]
             + checks
+            + ([str(runs.get(_point(p, keys), ""))] if runs else [])
         )
     rec = s.get("recommended")
     text = "<p>No grid point meets every constraint.</p>"
@@ -198,8 +201,24 @@ def sweep_tables(directory: Path) -> str:
         f"{s['objective']} of {metric}",
         "95% CI",
         *s.get("constraints", []),
+        *(["runs"] if runs else []),
     ]
+    if decision:
+        doubt = ", ".join(decision.get("unsettled", []))
+        text += (
+            f"<p>Decided at {decision['confidence']:.0%} after "
+            f"{decision['replications_used']} replications: every other size is certainly "
+            "dearer or certainly breaks a constraint.</p>"
+            if decision["decided"]
+            else f"<p class='note'>Not decided: the replication budget ended with "
+            f"{html.escape(doubt)} still in doubt against the recommendation.</p>"
+        )
     return text + _table(head, rows)
+
+
+def _point(point: dict[str, object], keys: list[str]) -> str:
+    """A sweep point's label in ``decision``: ``key=value, ...``."""
+    return ", ".join(f"{k}={point[k]}" for k in keys)
 
 
 def stress_tables(directory: Path) -> str:
