@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -345,36 +345,37 @@ class Scenario:
         return self.years * HOURS_PER_YEAR
 
     def params(self) -> list[ParamSpec]:
-        """Every per-replication parameter of the scenario."""
+        """Every per-replication parameter of the scenario: each :class:`ParamSpec` among
+        the fields of its pools, overflow targets, changes, shocks and workloads (and of
+        their nested records, such as a price path), found by walking them, so a new
+        uncertain field is drawn without being listed here. A strategy's ``fill`` is drawn
+        per decision epoch instead (``montecarlo.inputs``)."""
         out: list[ParamSpec] = []
-        for p in self.pools.values():
-            out += [p.price_per_unit_hour, p.speed, p.credit_fraction]
-            if p.on_demand_price_per_unit_hour is not None:
-                out.append(p.on_demand_price_per_unit_hour)
-            if p.work_per_unit_hour is not None:
-                out.append(p.work_per_unit_hour)
-            out += _path_params(p.price_path)
-        for t in self.overflow:
-            out += [t.price_per_unit_hour, t.speed, t.startup_hours, t.transfer_usd_per_job]
-            out += [t.capacity, t.availability]
-            out += _path_params(t.price_path)
-        out += [c.factor for c in self.changes] + [sh.per_year for sh in self.shocks]
-        for w in self.workloads.values():
-            if isinstance(w, JobsWorkload):
-                out += [w.arrivals_per_day, *w.growth_per_year, w.max_wait_hours]
-                out += [w.daily_amplitude, w.weekly_amplitude]
-            elif isinstance(w, DemandWorkload):
-                out += [*w.growth_per_year, w.daily_amplitude, w.weekly_amplitude, w.noise_cv]
-                if w.demand_units is not None:
-                    out.append(w.demand_units)
+        parts = (
+            *self.pools.values(),
+            *self.overflow,
+            *self.changes,
+            *self.shocks,
+            *self.workloads.values(),
+        )
+        for part in parts:
+            out += _param_fields(part)
         return out
+
+
+def _param_fields(record: object) -> list[ParamSpec]:
+    """The :class:`ParamSpec` values among a dataclass's fields, in field order, looking
+    into tuples and nested dataclasses."""
+    out: list[ParamSpec] = []
+    for f in fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, ParamSpec):
+                out.append(item)
+            elif is_dataclass(item) and not isinstance(item, type):
+                out += _param_fields(item)
+    return out
 
 
 def _fixed(path: str, value: float) -> ParamSpec:
     return ParamSpec(path, Fixed(value))
-
-
-def _path_params(path: PricePath | None) -> list[ParamSpec]:
-    if path is None:
-        return []
-    return [path.change_per_year] + ([path.volatility] if path.volatility is not None else [])
