@@ -285,7 +285,6 @@ PRIVATE_IMPORTS_LEFT = {
     "sim.store.files._umask",
     "sim.store.partial._manifest_difference",
     "sim.sweep.summary._groups",
-    "sim.sweep.summary._label",
 }
 
 

@@ -38,7 +38,7 @@ def _certainty_notes(s: dict[str, Any]) -> str:
 def sweep_table(result: object, show: Sequence[str] = ()) -> Table:
     """The frontier: objective and key metrics per point, the recommendation marked; the
     mean of each metric matching ``show`` (glob patterns) in a column of its own."""
-    from sim.sweep import SweepResult
+    from sim.sweep import SweepResult, point_label
 
     assert isinstance(result, SweepResult)
     s = result.summary
@@ -84,7 +84,7 @@ def sweep_table(result: object, show: Sequence[str] = ()) -> Table:
         row += [fmt.constraint_check(ch) for ch in p.get("constraints", [])]
         row += [fmt.metric_value(p["metrics"][m]["mean"], m) for m in extra]
         if runs:
-            label = ", ".join(f"{k}={p[k]}" for k in result.keys)
+            label = point_label(p, result.keys)
             doubt = label in s["decision"]["unsettled"]
             row.append(f"{runs.get(label, '')}{' ?' if doubt else ''}")
         table.add_row(*row, style="bold green" if mark else None)

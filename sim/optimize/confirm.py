@@ -58,16 +58,13 @@ def _rows(opt: Any, ramp: Any) -> pd.DataFrame:
 def _extend(opt: Any, ramps: list[Any], stop: int) -> bool:
     """Confirmation replications CONFIRM_FROM..CONFIRM_FROM+stop-1 for each ramp; False when
     the budget has no room for them."""
-    need = {
-        r: len(opt.extra[r]) if r in opt.extra else 0
-        for r in ramps
-        if (len(opt.extra[r]) if r in opt.extra else 0) < stop
-    }
-    cost = sum(stop - have for have in need.values())
+    have = {r: len(opt.extra[r]) if r in opt.extra else 0 for r in ramps}
+    need = {r: h for r, h in have.items() if h < stop}
+    cost = sum(stop - h for h in need.values())
     if opt.budget is not None and opt.used + cost > opt.budget:
         return False
-    for r, have in need.items():
-        (ev,) = opt.evaluate([r], CONFIRM_FROM + have, CONFIRM_FROM + stop)
+    for r, h in need.items():
+        (ev,) = opt.evaluate([r], CONFIRM_FROM + h, CONFIRM_FROM + stop)
         old = opt.extra.get(r)
         opt.extra[r] = ev.frame if old is None else pd.concat([old, ev.frame], ignore_index=True)
     return True

@@ -10,6 +10,7 @@ from typing import Any
 
 from sim import fmt, store
 from sim.optimize import compared_ramps
+from sim.sweep import point_label
 
 
 def optimize_tables(directory: Path) -> str:
@@ -158,7 +159,7 @@ def sweep_tables(directory: Path) -> str:
                 f"{fmt.metric_value(hi or math.nan, metric)}",
             ]
             + checks
-            + ([str(runs.get(_point(p, keys), ""))] if runs else [])
+            + ([str(runs.get(point_label(p, keys), ""))] if runs else [])
         )
     rec = s.get("recommended")
     text = "<p>No grid point meets every constraint.</p>"
@@ -214,11 +215,6 @@ def sweep_tables(directory: Path) -> str:
             f"{html.escape(doubt)} still in doubt against the recommendation.</p>"
         )
     return text + _table(head, rows)
-
-
-def _point(point: dict[str, object], keys: list[str]) -> str:
-    """A sweep point's label in ``decision``: ``key=value, ...``."""
-    return ", ".join(f"{k}={point[k]}" for k in keys)
 
 
 def stress_tables(directory: Path) -> str:

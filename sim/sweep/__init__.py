@@ -33,7 +33,7 @@ from sim.sweep.objectives import (
     replications_for_certainty,
     wilson,
 )
-from sim.sweep.summary import newsvendor_levels, reserved_units, summarize_sweep
+from sim.sweep.summary import newsvendor_levels, point_label, reserved_units, summarize_sweep
 
 __all__ = [
     "BLOCK",
@@ -53,6 +53,7 @@ __all__ = [
     "paired_difference_ci",
     "parse_constraint",
     "parse_objective",
+    "point_label",
     "replications_for_certainty",
     "reserved_units",
     "run_sweep",

@@ -24,7 +24,7 @@ from sim.sweep.objectives import (
     objective_value,
     parse_objective,
 )
-from sim.sweep.summary import _groups, _label, summarize_sweep
+from sim.sweep.summary import _groups, point_label, summarize_sweep
 
 BLOCK = 10  # replications per block: the unit of work, of progress and of resume
 
@@ -141,7 +141,7 @@ def run_sweep(
         summary["precision"] = precision
     if decision is not None:
         summary["replications"] = max(decision.replications)
-        summary["decision"] = decision.to_dict([_label(p, keys) for p in points])
+        summary["decision"] = decision.to_dict([point_label(p, keys) for p in points])
     return SweepResult(frame, summary, keys)
 
 

@@ -149,7 +149,8 @@ def _regret(
     regret = v[best][some] - hindsight[some]
     winners = masked.argmin(axis=0)[some]
     share = {
-        _label(points[i], keys): float(np.mean(winners == i)) for i in sorted(set(winners.tolist()))
+        point_label(points[i], keys): float(np.mean(winners == i))
+        for i in sorted(set(winners.tolist()))
     }
     if len(regret) == 0:
         stats_ = {"mean": math.nan, "p95": math.nan, "max": math.nan}
@@ -209,7 +210,9 @@ def _vss(
     }
 
 
-def _label(point: dict[str, Any], keys: Sequence[str]) -> str:
+def point_label(point: dict[str, Any], keys: Sequence[str]) -> str:
+    """A sweep point as ``key=value, ...`` (``base`` with no keys): the name summary.json
+    gives it in ``hindsight_optimal_share`` and ``decision``, and the tables look it up by."""
     return ", ".join(f"{k}={point[k]}" for k in keys) or "base"
 
 
