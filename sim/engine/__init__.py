@@ -25,20 +25,23 @@ The modules are compiled by mypyc at install where a C compiler is present, and 
 while they match these sources (:mod:`sim.engine.native`); ``CAPSIM_PURE_PYTHON=1`` runs
 them interpreted, with identical results."""
 
+from typing import TYPE_CHECKING, Any
+
 from sim.engine import native
 
 native.install()  # before any other engine module is imported
 
-from sim.engine.core import simulate  # noqa: E402
-from sim.engine.model import (  # noqa: E402
-    DemandServed,
-    EngineInput,
-    EngineRecord,
-    PoolSpec,
-    Purchase,
-    StrategySpec,
-    TargetSpec,
-)
+if TYPE_CHECKING:
+    from sim.engine.core import simulate
+    from sim.engine.model import (
+        DemandServed,
+        EngineInput,
+        EngineRecord,
+        PoolSpec,
+        Purchase,
+        StrategySpec,
+        TargetSpec,
+    )
 
 __all__ = [
     "DemandServed",
@@ -51,3 +54,18 @@ __all__ = [
     "native",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The engine's names, loaded on first use: the scenario layer reads the queue-policy
+    registry (:mod:`sim.engine.policies`) while the engine proper, which builds on the
+    scenario's types, is not loaded yet."""
+    if name == "simulate":
+        from sim.engine.core import simulate  # noqa: PLC0415  (loaded on first use)
+
+        return simulate
+    if name in __all__:
+        from sim.engine import model  # noqa: PLC0415  (loaded on first use)
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'sim.engine' has no attribute {name!r}")

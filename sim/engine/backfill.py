@@ -1,5 +1,6 @@
-"""EASY backfilling as a queue policy over the capacity books, with its reservation and
-the rules under which the incremental books equal a full recomputation."""
+"""EASY backfilling as a queue policy over the capacity books, with its own books (the jobs
+running on the pool in end order, and the head's reservation, :class:`Shadow`) and the
+rules under which the incremental books equal a full recomputation."""
 
 from __future__ import annotations
 
@@ -7,14 +8,131 @@ import math
 from bisect import bisect_left, insort
 from typing import TYPE_CHECKING, ClassVar
 
-from sim.engine.model import (
-    WAITING,
-)
-from sim.engine.pools import Shadow
 from sim.engine.queues import QueuePolicy
+from sim.engine.states import WAITING
 
-if TYPE_CHECKING:
-    from sim.engine.state import EngineState
+if TYPE_CHECKING:  # the dispatcher owns the policies: a reference back, not a dependency
+    from sim.engine.books import PoolBooks
+    from sim.engine.dispatch import Dispatcher
+
+
+class Shadow:
+    """Free capacity at a blocked head's shadow time, kept as changes to the current state.
+
+    ``delta[i]`` is what instance ``i`` (or the single fungible "instance" 0) gets back
+    between now and the shadow time. ``whole`` counts instances wholly free then, and
+    ``ge`` those with at least the head's units free, so each check is O(1).
+    """
+
+    def __init__(self, units: int, pool: PoolBooks) -> None:
+        self.pool = pool
+        self.units = units
+        self.time = math.inf
+        self.delta: dict[int, float] = {}
+        m = pool.m
+        if m == 1:
+            self.need = float(units)
+            self.whole = 0
+            self.ge = 0
+        else:
+            self.need = float(-(-units // m)) if units > m else 1.0
+            self.whole = pool.lev[m].bit_count()
+            self.ge = sum(pool.lev[level].bit_count() for level in range(min(units, m), m + 1))
+
+    def free_at(self, i: int) -> float:
+        pool = self.pool
+        base = pool.free if pool.m == 1 else pool.inst_free[i]
+        return base + self.delta.get(i, 0.0)
+
+    def _change(self, i: int, du: float) -> None:
+        pool = self.pool
+        if pool.m > 1 and pool.inst_free[i] < 0:
+            return  # retired while draining: gives nothing back
+        old = self.free_at(i)
+        new = old + du
+        self.delta[i] = self.delta.get(i, 0.0) + du
+        if pool.m > 1:
+            self.whole += (new == pool.m) - (old == pool.m)
+            u = min(self.units, pool.m)
+            self.ge += (new >= u) - (old >= u)
+
+    def release(self, alloc: object) -> None:
+        """A job holding ``alloc`` now will have ended by the shadow time."""
+        if isinstance(alloc, list):
+            m = self.pool.m
+            if alloc[0][1] == m:
+                # whole instances, held by this job alone: they come back wholly free. No job
+                # placed now can use them, so their per-instance books are never read.
+                self.whole += len(alloc)
+                self.ge += len(alloc)
+                return
+            for i, u in alloc:
+                self._change(i, u)
+        else:
+            assert isinstance(alloc, int | float)
+            self._change(0, alloc)
+
+    def forget(self, alloc: object) -> None:
+        """A job released in these books has ended: its units are now in the live state."""
+        if isinstance(alloc, list):
+            delta = self.delta
+            if alloc[0][1] == self.pool.m:
+                return  # whole instances: counted, never booked per instance
+            for i, u in alloc:
+                delta[i] -= u
+        else:
+            assert isinstance(alloc, int | float)
+            self.delta[0] -= alloc
+
+    def fits(self) -> bool:
+        if self.pool.m == 1:
+            return self.free_at(0) >= self.need
+        return (self.whole if self.units > self.pool.m else self.ge) >= self.need
+
+    def take(self, alloc: object) -> bool:
+        """Whether the head still fits if a job takes ``alloc`` now and runs past the shadow
+        time; if so, book it (the caller takes the units from the pool right after)."""
+        if self.time == math.inf:
+            return False
+        pool = self.pool
+        if pool.m == 1:
+            assert isinstance(alloc, int | float)
+            return self.free_at(0) - alloc >= self.need
+        assert isinstance(alloc, list)
+        whole, ge, u = self.whole, self.ge, min(self.units, pool.m)
+        if alloc[0][1] == pool.m:
+            # whole instances are wholly free now and have no books (nothing on them ends by
+            # the shadow time), so each was whole then too: O(1) instead of a loop
+            whole -= len(alloc)
+            ge -= len(alloc)
+        else:
+            for i, a in alloc:
+                f = self.free_at(i)
+                whole -= (f == pool.m) - (f - a == pool.m)
+                ge -= (f >= u) - (f - a >= u)
+        if (whole if self.units > pool.m else ge) < self.need:
+            return False
+        self.whole, self.ge = whole, ge
+        return True
+
+    def can_take_whole(self, k: int) -> bool:
+        """Whether the head still fits if k whole instances are taken past the shadow time."""
+        if self.time == math.inf:
+            return False
+        return (self.whole if self.units > self.pool.m else self.ge) - k >= self.need
+
+    def lend(self, alloc: object) -> None:
+        """A job takes ``alloc`` now and gives it back before the shadow time: the free
+        units at the shadow time do not change (the books offset the live take)."""
+        if isinstance(alloc, list):
+            if alloc[0][1] == self.pool.m:
+                return  # whole instances: no later candidate can be placed on them before
+                # they end, so they need no books (see take and forget)
+            for i, u in alloc:
+                self.delta[i] = self.delta.get(i, 0.0) + u
+        else:
+            assert isinstance(alloc, int | float)
+            self.delta[0] = self.delta.get(0, 0.0) + alloc
 
 
 class EasyBackfill(QueuePolicy):
@@ -33,12 +151,21 @@ class EasyBackfill(QueuePolicy):
     recomputes. ``reference`` (``EngineInput.backfill_reference``) recomputes every time.
     """
 
+    name: ClassVar[str] = "backfill"
+    summary: ClassVar[str] = (
+        "FIFO with EASY backfilling: later jobs start if they do not delay the head"
+    )
     tracks_running: ClassVar[bool] = True
 
-    def __init__(self, eng: EngineState, p: int) -> None:
-        super().__init__(eng, p)
-        self.depth = eng.depth
-        self.reference = eng.inp.backfill_reference
+    def __init__(self, dispatch: Dispatcher, p: int) -> None:
+        super().__init__(dispatch, p)
+        self.depth = dispatch.backfill_depth
+        self.reference = dispatch.backfill_reference
+        # the backfill's own books: the jobs running on the pool's reserved units, job ->
+        # end time, and the same as (end, job) kept sorted, so the shadow reads them in end
+        # order without sorting at every pass (the order is sorted()'s: results identical)
+        self.running: dict[int, float] = {}
+        self.by_end: list[tuple[float, int]] = []
         self.q: list[int] = []  # waiting jobs in arrival order (left behind once started)
         self.head = 0  # index in q of the first job that may still wait
         self.fresh: list[int] = []  # arrivals since the last pass
@@ -61,27 +188,25 @@ class EasyBackfill(QueuePolicy):
             self.rescan = True
 
     def started(self, j: int, end: float) -> None:
-        pool = self.pool
-        pool.running[j] = end
-        insort(pool.by_end, (end, j))
+        self.running[j] = end
+        insort(self.by_end, (end, j))
 
     def completed(self, j: int) -> bool:
-        pool = self.pool
-        e = pool.running.pop(j)
-        del pool.by_end[bisect_left(pool.by_end, (e, j))]
+        e = self.running.pop(j)
+        del self.by_end[bisect_left(self.by_end, (e, j))]
         ctx = self.ctx
-        foreseen = ctx is not None and self.eng.env.now < ctx.time and not pool.deficit
+        foreseen = ctx is not None and self.dispatch.env.now < ctx.time and not self.pool.deficit
         if foreseen:
             assert ctx is not None
-            ctx.forget(self.eng.alloc[j])
+            ctx.forget(self.jobs.alloc[j])
             self.freed = True
         return foreseen
 
     def place(self) -> None:
-        eng = self.eng
+        jobs = self.jobs
         pool = self.pool
         q = self.q
-        state = eng.state
+        state = jobs.state
         fresh = self.fresh
         self.fresh = []
         freed = self.freed
@@ -95,7 +220,7 @@ class EasyBackfill(QueuePolicy):
                 waiting = [j for j in fresh if state[j] == WAITING]
                 # waiting jobs behind the head ahead of the first new one: the window holds
                 # the first ``depth`` waiting jobs behind the head
-                ahead = eng.nwaiting[self.p] - 1 - len(waiting)
+                ahead = self.dispatch.nwaiting[self.p] - 1 - len(waiting)
                 for r, j in enumerate(waiting):
                     if ahead + r >= self.depth:
                         break
@@ -103,7 +228,7 @@ class EasyBackfill(QueuePolicy):
                 return
             # units came back exactly as the reservation foresaw, or a backfill moved where
             # jobs fit: keep the reservation and rescan, unless the head itself fits now
-            if eng.fit(pool, eng.units[q[self.head]]) is None:
+            if pool.fit(jobs.units[q[self.head]]) is None:
                 self.scan(self.head)
                 return
         self.dirty = False
@@ -114,10 +239,10 @@ class EasyBackfill(QueuePolicy):
             if state[j] != WAITING:
                 i += 1
                 continue
-            alloc = eng.fit(pool, eng.units[j])
+            alloc = pool.fit(jobs.units[j])
             if alloc is None:
                 break
-            eng.start_reserved(p, j, alloc)
+            self.dispatch.start(p, j, alloc)
             i += 1
         if i > 512 and 2 * i > len(q):
             del q[:i]
@@ -132,13 +257,13 @@ class EasyBackfill(QueuePolicy):
 
     def scan(self, i: int) -> None:
         """Try the first ``depth`` waiting jobs behind the head (at ``q[i]``), in order."""
-        eng = self.eng
+        jobs = self.jobs
         pool = self.pool
         q = self.q
-        state = eng.state
-        units = eng.units
+        state = jobs.state
+        units = jobs.units
         depth = self.depth
-        cap = eng.largest_fit(pool)
+        cap = pool.largest_fit()
         if cap <= 0:
             return
         # the window, read in slices (list comprehensions: this is the hot loop of a deep queue)
@@ -156,7 +281,8 @@ class EasyBackfill(QueuePolicy):
         no_keep: set[int] = set()
         ctx = self.ctx
         assert ctx is not None
-        now, shadow, speed, dur = eng.env.now, ctx.time, eng.speed[self.p], eng.dur
+        dispatch = self.dispatch
+        now, shadow, speed, dur = dispatch.env.now, ctx.time, dispatch.speed[self.p], jobs.dur
         for j in [j for j in waiting[:depth] if units[j] <= cap]:
             u = units[j]
             if u > cap or u in no_fit:
@@ -165,7 +291,7 @@ class EasyBackfill(QueuePolicy):
             if not ends and u in no_keep:
                 continue
             if self.try_backfill(j, ends):
-                cap = eng.largest_fit(pool)
+                cap = pool.largest_fit()
                 if cap <= 0:
                     return
                 no_fit.clear()
@@ -176,10 +302,10 @@ class EasyBackfill(QueuePolicy):
     def shadow(self, head: int) -> Shadow:
         """The head's reservation: when it fits, and the free units at that time."""
         pool = self.pool
-        alloc = self.eng.alloc
-        ctx = Shadow(self.eng.units[head], pool)
+        alloc = self.jobs.alloc
+        ctx = Shadow(self.jobs.units[head], pool)
         found = math.inf
-        for end, j in pool.by_end:
+        for end, j in self.by_end:
             if end > found:
                 break
             ctx.release(alloc[j])  # every job ending by the shadow time is released
@@ -192,16 +318,15 @@ class EasyBackfill(QueuePolicy):
         """Whether job j, started now on the pool's hardware, ends by the shadow time."""
         ctx = self.ctx
         assert ctx is not None
-        eng = self.eng
-        return eng.env.now + eng.dur[j] / eng.speed[self.p] <= ctx.time
+        dispatch = self.dispatch
+        return dispatch.env.now + self.jobs.dur[j] / dispatch.speed[self.p] <= ctx.time
 
     def try_backfill(self, j: int, ends_first: bool | None = None) -> bool:
         """Start job j now if it fits and keeps the head's reservation; say whether it did."""
-        eng = self.eng
         pool = self.pool
         ctx = self.ctx
         assert ctx is not None
-        u = eng.units[j]
+        u = self.jobs.units[j]
         if ends_first is None:
             ends_first = self.ends_first(j)
         m = pool.m
@@ -211,13 +336,13 @@ class EasyBackfill(QueuePolicy):
             k = -(-u // m)
             if pool.lev[m].bit_count() < k or (not ends_first and not ctx.can_take_whole(k)):
                 return False
-        alloc = eng.fit(pool, u)
+        alloc = pool.fit(u)
         if alloc is None:
             return False
         if ends_first:
             ctx.lend(alloc)  # gone again by the shadow time
         elif not ctx.take(alloc):
             return False
-        eng.start_reserved(self.p, j, alloc)
+        self.dispatch.start(self.p, j, alloc)
         self.rescan = True
         return True

@@ -1,104 +1,124 @@
-"""Capacity books: fit, take and release whole instances or units on a pool's books
-(:mod:`sim.engine.pools`), and the reserved level as it changes."""
+"""A pool's capacity books: its reserved level as it changes, and which units are free,
+as one fungible count or per instance (a Python-int bitset per free level, ties to the
+lowest-numbered instance). Fit, take and release work on these books; the queue policies
+and demand claims call them, the dispatcher (:mod:`sim.engine.dispatch`) moves the
+reserved level."""
 
 from __future__ import annotations
 
-from sim.engine.pools import PoolBooks
-from sim.engine.state import EngineState
+from sim.engine.clock import Env
+from sim.engine.model import PoolSpec
 
 
-class CapacityBooks(EngineState):
-    def set_inst_free(self, pool: PoolBooks, i: int, new: int) -> None:
-        old = pool.inst_free[i]
+class PoolBooks:
+    """Mutable state of a reserved pool during a run."""
+
+    def __init__(self, spec: PoolSpec, env: Env) -> None:
+        self.env = env
+        self.m = spec.instance_units
+        self.first_fit = False  # placement: the lowest-numbered instance with room
+        self.level = 0  # units reserved and paid now, including draining ones
+        self.deficit = 0  # units to release as they come free
+        self.free = 0.0  # free units (m > 1: the sum over instances)
+        # m > 1: free units per instance (-1 retired) and instances by free level
+        self.inst_free: list[int] = []
+        # bit i of lev[k] is set when instance i has exactly k units free: the lowest set bit
+        # is the lowest-numbered instance at that level (ties go to it, as in Slurm)
+        self.lev: list[int] = [0] * (self.m + 1)
+        self.change_t: list[float] = []
+        self.change_d: list[float] = []
+        self.claims: list[tuple[int, int]] = []  # demand claims on instances
+        self.claim_units = 0.0  # demand claim on a fungible pool
+
+    def set_inst_free(self, i: int, new: int) -> None:
+        old = self.inst_free[i]
         bit = 1 << i
         if old >= 0:
-            pool.lev[old] ^= bit
-            pool.free -= old
-        pool.inst_free[i] = new
+            self.lev[old] ^= bit
+            self.free -= old
+        self.inst_free[i] = new
         if new >= 0:
-            pool.lev[new] |= bit
-            pool.free += new
+            self.lev[new] |= bit
+            self.free += new
 
-    def record(self, pool: PoolBooks, delta: float) -> None:
-        pool.level += int(delta)
-        pool.change_t.append(self.env.now)
-        pool.change_d.append(delta)
+    def record(self, delta: float) -> None:
+        self.level += int(delta)
+        self.change_t.append(self.env.now)
+        self.change_d.append(delta)
 
-    def set_reserved(self, p: int, units: int) -> None:
-        """Move pool p's nominal reservation to ``units``."""
-        pool = self.pools[p]
-        diff = units - (pool.level - pool.deficit)
+    def set_reserved(self, units: int) -> int:
+        """Move the nominal reservation to ``units``; return the change (above zero, units
+        may have come free: the pool's queue may start jobs)."""
+        change = diff = units - (self.level - self.deficit)
         if diff > 0:
-            keep = min(pool.deficit, diff)
-            pool.deficit -= keep
+            keep = min(self.deficit, diff)
+            self.deficit -= keep
             diff -= keep
             if diff:
-                self.record(pool, diff)
-                if pool.m == 1:
-                    pool.free += diff
+                self.record(diff)
+                if self.m == 1:
+                    self.free += diff
                 else:
-                    for _ in range(diff // pool.m):
-                        pool.inst_free.append(-1)
-                        self.set_inst_free(pool, len(pool.inst_free) - 1, pool.m)
-            self.request_place(p)
+                    for _ in range(diff // self.m):
+                        self.inst_free.append(-1)
+                        self.set_inst_free(len(self.inst_free) - 1, self.m)
         elif diff < 0:
             need = -diff
-            if pool.m == 1:
-                take = min(int(pool.free), need)
-                pool.free -= take
+            if self.m == 1:
+                take = min(int(self.free), need)
+                self.free -= take
             else:
                 # retire the highest-numbered wholly free instances
                 n_whole = 0
-                while n_whole < need // pool.m and pool.lev[pool.m]:
-                    self.set_inst_free(pool, pool.lev[pool.m].bit_length() - 1, -1)
+                while n_whole < need // self.m and self.lev[self.m]:
+                    self.set_inst_free(self.lev[self.m].bit_length() - 1, -1)
                     n_whole += 1
-                take = n_whole * pool.m
+                take = n_whole * self.m
             if take:
-                self.record(pool, -take)
-            pool.deficit += need - take
-            self.queues[p].dirty = True
+                self.record(-take)
+            self.deficit += need - take
+        return change
 
-    def release(self, p: int, alloc: object, units: float) -> None:
+    def release(self, alloc: object, units: float) -> None:
         """Give back reserved units; retire them instead while a decrease is pending."""
-        pool = self.pools[p]
-        if pool.m == 1:
-            if pool.deficit:
-                r = min(pool.deficit, int(units))
-                pool.deficit -= r
-                self.record(pool, -r)
+        if self.m == 1:
+            if self.deficit:
+                r = min(self.deficit, int(units))
+                self.deficit -= r
+                self.record(-r)
                 units -= r
-            pool.free += units
+            self.free += units
             return
         assert isinstance(alloc, list)
-        m = pool.m
-        if len(alloc) > 1 and not pool.deficit and all(u == m for _, u in alloc):
+        m = self.m
+        if len(alloc) > 1 and not self.deficit and all(u == m for _, u in alloc):
             # whole instances (a job larger than one): move them back as a set at C speed
             mask = 0
-            inst_free = pool.inst_free
+            inst_free = self.inst_free
             for i, _ in alloc:
                 mask |= 1 << i
                 inst_free[i] = m
-            pool.lev[0] ^= mask
-            pool.lev[m] |= mask
-            pool.free += m * len(alloc)
+            self.lev[0] ^= mask
+            self.lev[m] |= mask
+            self.free += m * len(alloc)
             return
         for i, u in alloc:
-            new = pool.inst_free[i] + u
-            if new == pool.m and pool.deficit >= pool.m:
-                pool.deficit -= pool.m
-                self.set_inst_free(pool, i, -1)
-                self.record(pool, -pool.m)
+            new = self.inst_free[i] + u
+            if new == self.m and self.deficit >= self.m:
+                self.deficit -= self.m
+                self.set_inst_free(i, -1)
+                self.record(-self.m)
             else:
-                self.set_inst_free(pool, i, new)
+                self.set_inst_free(i, new)
 
-    def fit(self, pool: PoolBooks, u: int) -> object:
+    def fit(self, u: int) -> object:
         """An allocation for u units now, or None. Does not change state."""
-        if pool.m == 1:
-            return u if u <= pool.free else None
-        m = pool.m
-        lev = pool.lev
+        if self.m == 1:
+            return u if u <= self.free else None
+        m = self.m
+        lev = self.lev
         if u <= m:
-            if pool.first_fit:  # the lowest-numbered instance with room
+            if self.first_fit:  # the lowest-numbered instance with room
                 s = 0
                 for level in range(u, m + 1):
                     s |= lev[level]
@@ -120,38 +140,37 @@ class CapacityBooks(EngineState):
             s ^= low
         return chosen
 
-    def take(self, pool: PoolBooks, alloc: object) -> int:
-        if pool.m == 1:
+    def take(self, alloc: object) -> int:
+        if self.m == 1:
             assert isinstance(alloc, int)
-            pool.free -= alloc
+            self.free -= alloc
             return alloc
         assert isinstance(alloc, list)
-        if len(alloc) > 1 and all(u == pool.m for _, u in alloc):
+        if len(alloc) > 1 and all(u == self.m for _, u in alloc):
             # whole instances, all wholly free now: move them as a set at C speed
             mask = 0
-            inst_free = pool.inst_free
+            inst_free = self.inst_free
             for i, _ in alloc:
                 mask |= 1 << i
                 inst_free[i] = 0
-            pool.lev[pool.m] ^= mask
-            pool.lev[0] |= mask
-            pool.free -= pool.m * len(alloc)
-            return pool.m * len(alloc)
+            self.lev[self.m] ^= mask
+            self.lev[0] |= mask
+            self.free -= self.m * len(alloc)
+            return self.m * len(alloc)
         held = 0
         for i, u in alloc:
-            self.set_inst_free(pool, i, pool.inst_free[i] - u)
+            self.set_inst_free(i, self.inst_free[i] - u)
             held += u
         return held
 
-    @staticmethod
-    def largest_fit(pool: PoolBooks) -> int:
+    def largest_fit(self) -> int:
         """The largest job that fits now: a job of u units fits iff u <= this."""
-        if pool.m == 1:
-            return int(pool.free)
-        whole = pool.lev[pool.m].bit_count()
+        if self.m == 1:
+            return int(self.free)
+        whole = self.lev[self.m].bit_count()
         if whole:
-            return whole * pool.m
-        for level in range(pool.m - 1, 0, -1):
-            if pool.lev[level]:
+            return whole * self.m
+        for level in range(self.m - 1, 0, -1):
+            if self.lev[level]:
                 return level
         return 0

@@ -11,10 +11,11 @@ from simpy.events import NORMAL, Event, Timeout
 
 class Call(Timeout):
     """A timeout that calls ``fn(event)`` when processed, at the engine's priority ``prio``
-    among the events of its instant; ``arg`` carries a job or pool index."""
+    among the events of its instant (:class:`sim.engine.states.Priority`); ``arg`` is the
+    event's payload: a job number, an hour, or the change the event makes."""
 
     def __init__(
-        self, env: simpy.Environment, delay: float, prio: int, fn: Callable[[Call], None], arg: int
+        self, env: simpy.Environment, delay: float, prio: int, fn: Callable[[Call], None], arg: Any
     ) -> None:
         self.prio = prio
         self.arg = arg

@@ -1,170 +1,106 @@
-"""The event core: arrivals, starts and completions wired to SimPy, placement requests,
-contract-year capacity and speed changes, and :func:`simulate`."""
+"""The engine: its parts wired together, arrivals, the dated changes of capacity and speed,
+strategies' purchases, and :func:`simulate`.
+
+The parts are objects the engine owns, each with its own state, calling each other through
+the references they are built with (docs/design.md draws them):
+
+* :class:`~sim.engine.jobs.Jobs`: the job columns every part reads and writes;
+* :class:`~sim.engine.books.PoolBooks`, one per pool: its reserved level and free units;
+* :class:`~sim.engine.dispatch.Dispatcher`: a queue policy per pool
+  (:mod:`sim.engine.policies`), placement passes, starts and ends on reserved units;
+* :class:`~sim.engine.overflow.OverflowDesk`: waits that run out, the overflow targets;
+* :class:`~sim.engine.demand.DemandClaims`: each hour's demand on pools that run jobs.
+
+Events carry their payload (a job number, or the change they make) to the part that
+handles them."""
 
 from __future__ import annotations
 
-import heapq
-import math
-from collections.abc import Callable
 from dataclasses import astuple
 
 import numpy as np
 
 from sim.calendar import hours_in_horizon
-from sim.engine.backfill import EasyBackfill
-from sim.engine.clock import Call
-from sim.engine.demand import DemandClaims
-from sim.engine.model import (
-    ARRIVE,
-    COMPLETE,
-    EXPIRE,
-    EXPIRE_NOW,
-    PLACE,
-    RUNNING,
-    TICK,
-    WAITING,
-    DemandServed,
-    EngineInput,
-    EngineRecord,
-    Purchase,
-)
-from sim.engine.queues import Fifo, Priority, QueuePolicy
+from sim.engine.books import PoolBooks
+from sim.engine.clock import Call, Env
+from sim.engine.demand import DemandClaims, serve_hourly
+from sim.engine.dispatch import Dispatcher
+from sim.engine.jobs import Jobs
+from sim.engine.model import DemandServed, EngineInput, EngineRecord, Purchase
+from sim.engine.overflow import OverflowDesk
+from sim.engine.states import Priority
 from sim.engine.strategies import decide, hourly_usage, level_at
 from sim.tranches import with_tranches
 
-POLICIES: dict[str, type[QueuePolicy]] = {
-    "fifo": Fifo,
-    "priority": Priority,
-    "backfill": EasyBackfill,
-}
 
-
-class _Engine(DemandClaims):
-    """One simulation: the parts over one state, and a queue policy per pool."""
+class Engine:
+    """One replication: the parts, built from the input, and the events that drive them."""
 
     def __init__(self, inp: EngineInput) -> None:
-        super().__init__(inp)
-        self.queues = [
-            POLICIES[spec.queue or inp.queue](self, p) for p, spec in enumerate(inp.pools)
+        self.inp = inp
+        self.env = env = Env()
+        self.H = inp.horizon_hours
+        self.jobs = jobs = Jobs(inp.jobs)
+        self.pools: list[PoolBooks] = [PoolBooks(spec, env) for spec in inp.pools]
+        for pool, spec in zip(self.pools, inp.pools, strict=True):
+            pool.first_fit = (spec.placement or inp.placement) == "first-fit"
+        self.dispatch = Dispatcher(env, jobs, self.pools, inp)
+        self.desk = OverflowDesk(env, jobs, self.dispatch, inp.targets, len(inp.pools))
+        # each pool's reserved schedule as (time, units) change points: the input's, with
+        # strategies' purchases added as they are made
+        self.schedules: list[list[tuple[float, int]]] = [
+            list(spec.capacity_changes) for spec in inp.pools
         ]
-        self.tracking = [q.tracks_running for q in self.queues]
-
-    def at(self, delay: float, prio: int, fn: Callable[[Call], None], arg: int) -> None:
-        Call(self.env, delay, prio, fn, arg)
-
-    def request_place(self, p: int, dirty: bool = True) -> None:
-        """Run placement for pool p now if nothing else is due at this instant, else later.
-
-        ``dirty``: capacity or the queue's head may have changed (not just arrivals).
-        """
-        if dirty:
-            self.queues[p].dirty = True
-        env = self.env
-        if env.peek() <= env.now:
-            # something else is due at this instant: place after it (a PLACE event runs
-            # after completions, capacity changes, expiries and arrivals of the instant)
-            self.place_due.add(p)
-            if not self.place_event:
-                self.place_event = True
-                self.at(0.0, PLACE, self.on_place, -1)
-            return
-        if self.place_due:
-            self.place_due.add(p)
-            self.run_placement()
-        else:
-            self.queues[p].place()
-
-    def on_place(self, ev: Call) -> None:
-        self.place_event = False
-        self.run_placement()
-
-    def run_placement(self) -> None:
-        due = sorted(self.place_due)
-        self.place_due.clear()
-        for p in due:
-            self.queues[p].place()
+        self.bought: list[list[tuple[float, float, float]]] = [[] for _ in inp.pools]
+        self.purchases: list[Purchase] = []
+        self.has_jobs = [False] * len(inp.pools)
+        for p in set(jobs.pool):
+            self.has_jobs[p] = True
+        self.hours = hours_in_horizon(self.H)
+        self.served: list[DemandServed | None] = [None] * len(inp.pools)
+        self.demand = DemandClaims(
+            env,
+            self.pools,
+            self.dispatch,
+            self.desk,
+            self.served,
+            [p for p, d in enumerate(inp.demand) if d is not None and self.has_jobs[p]],
+            len(self.hours),
+        )
 
     def on_arrive(self, ev: Call) -> None:
-        env = self.env
-        now = env.now
-        j = ev.arg
+        j: int = ev.arg
+        jobs = self.jobs
         nxt = j + 1
-        if nxt < self.njobs:  # arrivals form a chain: each schedules the next
-            Call(env, self.submit[nxt] - now, ARRIVE, self.on_arrive, nxt)
-        p = self.jpool[j]
-        self.state[j] = WAITING
-        self.nwaiting[p] += 1
-        self.queues[p].enqueue(j)
-        mw = self.maxwait[j]
-        if mw < math.inf:
-            if mw == 0.0:
-                self.at(0.0, EXPIRE_NOW, self.on_expire, j)
-            else:
-                # waits run out in a heap; one event stands for its earliest entry, so jobs
-                # that start before their wait runs out (most of them) cost no event at all
-                due = now + mw
-                heapq.heappush(self.expiries, (due, j))
-                if due < self.armed:
-                    self.armed = due
-                    self.at(mw, EXPIRE, self.on_expiries, -1)
-        if not self.place_due and env.peek() > now:
-            self.queues[p].place()  # nothing else due now: place at once (the common case)
-        else:
-            self.request_place(p, dirty=False)
-
-    def start_reserved(self, p: int, j: int, alloc: object) -> None:
-        pool = self.pools[p]
-        env = self.env
-        now = env.now
-        if pool.m == 1:
-            assert isinstance(alloc, int)
-            pool.free -= alloc
-            self.held[j] = alloc
-        else:
-            self.held[j] = self.take(pool, alloc)
-        self.alloc[j] = alloc
-        self.state[j] = RUNNING
-        self.nwaiting[p] -= 1
-        self.send[j] = self.start[j] = now
-        d = self.dur[j] / self.speed[p]
-        self.end[j] = now + d
-        self.ran_on[j] = 0
-        if self.tracking[p]:
-            self.queues[p].started(j, now + d)
-        Call(env, d, COMPLETE, self.on_complete, j)
-
-    def on_complete(self, ev: Call) -> None:
-        j = ev.arg
-        p = self.jpool[j]
-        where = self.ran_on[j]
-        if where == 0:
-            foreseen = self.tracking[p] and self.queues[p].completed(j)
-            pool = self.pools[p]
-            if pool.m == 1 and not pool.deficit:
-                pool.free += self.held[j]
-            else:
-                self.release(p, self.alloc[j], self.held[j])
-            self.alloc[j] = None
-            if self.nwaiting[p]:
-                self.request_place(p, dirty=not foreseen)
-            else:
-                # nothing waits for the pool: no pass could start a job; the next one (at the
-                # next arrival) recomputes from scratch, which every pass equals anyway
-                self.queues[p].dirty = True
-        else:
-            self.tused[where - 1] -= self.held[j]
-            self.retry_overflow(p)
+        if nxt < jobs.n:  # arrivals form a chain: each schedules the next
+            Call(self.env, jobs.submit[nxt] - self.env.now, Priority.ARRIVE, self.on_arrive, nxt)
+        p = jobs.pool[j]
+        self.dispatch.enqueue(p, j)
+        self.desk.watch(j)
+        self.dispatch.place_now_or_later(p)
 
     def on_capacity(self, ev: Call) -> None:
-        p, units = self.changes[ev.arg]
+        """A contract-year change: pool ``p`` reserves ``units`` (payload ``(p, units)``)."""
+        p, units = ev.arg
         if self.bought[p]:  # purchases move the level: read it from the whole schedule
             units = level_at(self.schedules[p], self.env.now)
-        self.set_reserved(p, units)
+        self.dispatch.set_reserved(p, units)
 
     def on_pool_capacity(self, ev: Call) -> None:
-        """A purchase starts or ends: pool ``ev.arg`` takes its schedule's level now."""
-        p = ev.arg
-        self.set_reserved(p, level_at(self.schedules[p], self.env.now))
+        """A purchase starts or ends: pool ``p`` (payload) takes its schedule's level now."""
+        p: int = ev.arg
+        self.dispatch.set_reserved(p, level_at(self.schedules[p], self.env.now))
+
+    def on_speed(self, ev: Call) -> None:
+        """A hardware generation: pool ``p`` runs at ``speed`` (payload ``(p, speed)``)."""
+        p, speed = ev.arg
+        self.dispatch.speed[p] = speed
+
+    def serve_hourly(self, p: int) -> DemandServed:
+        d = self.inp.demand[p]
+        assert d is not None
+        targets = [(k, self.inp.targets[k]) for k in self.desk.pool_targets[p]]
+        return serve_hourly(d, tuple(self.schedules[p]), targets)
 
     def run_strategies(self) -> None:
         """Run the simulation epoch by epoch: at each decision the engine has run exactly up
@@ -195,12 +131,13 @@ class _Engine(DemandClaims):
     def pool_usage(self, p: int, t0: float, t1: float) -> np.ndarray:
         """Hourly usage of pool p over [t0, t1): its jobs running anywhere, its demand served
         on reserved units and on targets."""
-        jp = np.asarray(self.jpool[: self.njobs], dtype=np.int64) if self.njobs else None
-        start = np.asarray(self.start, dtype=float)
-        end = np.minimum(np.asarray(self.end, dtype=float), t1)
+        jobs = self.jobs
+        jp = np.asarray(jobs.pool[: jobs.n], dtype=np.int64) if jobs.n else None
+        start = np.asarray(jobs.start, dtype=float)
+        end = np.minimum(np.asarray(jobs.end, dtype=float), t1)
         mine = (jp == p) & (start < t1) & (end > t0) if jp is not None else np.zeros(0, dtype=bool)
-        held = np.asarray(self.held, dtype=float)
-        served = self.demand_served[p]
+        held = np.asarray(jobs.held, dtype=float)
+        served = self.served[p]
         demand = None
         if served is not None:
             demand = served.reserved.copy()
@@ -216,82 +153,67 @@ class _Engine(DemandClaims):
         )
         for when in (buy.start_hours, buy.end_hours):
             if when < self.H:
-                self.at(when - self.env.now, TICK, self.on_pool_capacity, p)
-        d = self.inp.demand[p]
-        if d is not None and not self.has_jobs[p]:
+                Call(self.env, when - self.env.now, Priority.TICK, self.on_pool_capacity, p)
+        if self.inp.demand[p] is not None and not self.has_jobs[p]:
             # a demand-only pool is served hour by hour from its schedule: serve it again
             # (the hours before now are unchanged: the purchase starts later)
-            self.demand_served[p] = self.serve_demand_vectorised(p, d)
+            self.served[p] = self.serve_hourly(p)
 
-    def on_speed(self, ev: Call) -> None:
-        p, speed = self.speed_events[ev.arg]
-        self.speed[p] = speed
+    def schedule_changes(self) -> None:
+        """The input's dated changes as events, each carrying the change it makes."""
+        env, H = self.env, self.H
+        for p, spec in enumerate(self.inp.pools):
+            for t, units in spec.capacity_changes:
+                if t <= 0:
+                    self.dispatch.set_reserved(p, units)
+                elif t < H:
+                    Call(env, t, Priority.TICK, self.on_capacity, (p, units))
+        for p, spec in enumerate(self.inp.pools):
+            for t, speed in spec.speed_changes[1:]:
+                if t < H:
+                    Call(env, t, Priority.TICK, self.on_speed, (p, speed))
+        for k, target in enumerate(self.inp.targets):
+            for when, cap in target.capacity_changes:
+                if when < H:
+                    Call(env, when, Priority.TICK, self.desk.on_target_capacity, (k, cap))
 
     def run(self) -> EngineRecord:
-        self.hours = hours_in_horizon(self.H)
-        self.bought: list[list[tuple[float, float, float]]] = [[] for _ in self.inp.pools]
-        self.purchases: list[Purchase] = []
         for p, d in enumerate(self.inp.demand):
             if d is None:
                 continue
             if self.has_jobs[p]:
                 z = np.zeros(len(d))
-                self.demand_served[p] = DemandServed(
-                    d, z.copy(), {k: z.copy() for k in self.pool_targets[p]}, z.copy()
+                self.served[p] = DemandServed(
+                    d, z.copy(), {k: z.copy() for k in self.desk.pool_targets[p]}, z.copy()
                 )
             else:
-                self.demand_served[p] = self.serve_demand_vectorised(p, d)
-        self.changes = [
-            (p, u) for p, spec in enumerate(self.inp.pools) for _, u in spec.capacity_changes
-        ]
-        i = 0
-        for p, spec in enumerate(self.inp.pools):
-            for t, units in spec.capacity_changes:
-                if t <= 0:
-                    self.set_reserved(p, units)
-                elif t < self.H:
-                    self.at(t, TICK, self.on_capacity, i)
-                i += 1
-        self.speed = [spec.speed_changes[0][1] for spec in self.inp.pools]
-        self.speed_events = [
-            (p, v) for p, spec in enumerate(self.inp.pools) for t, v in spec.speed_changes[1:]
-        ]
-        i = 0
-        for spec in self.inp.pools:
-            for t, _ in spec.speed_changes[1:]:
-                if t < self.H:
-                    self.at(t, TICK, self.on_speed, i)
-                i += 1
-        self.target_events = [
-            (k, c) for k, t in enumerate(self.targets) for _, c in t.capacity_changes
-        ]
-        i = 0
-        for target in self.targets:
-            for when, _ in target.capacity_changes:
-                if when < self.H:
-                    self.at(when, TICK, self.on_target_capacity, i)
-                i += 1
-        if self.tick_pools and len(self.hours):
-            self.at(0.0, TICK, self.on_tick, 0)
-        if self.submit:
-            self.at(self.submit[0], ARRIVE, self.on_arrive, 0)
+                self.served[p] = self.serve_hourly(p)
+        self.schedule_changes()
+        if self.demand.tick_pools and len(self.hours):
+            Call(self.env, 0.0, Priority.TICK, self.demand.on_tick, 0)
+        if self.jobs.n:
+            Call(self.env, self.jobs.submit[0], Priority.ARRIVE, self.on_arrive, 0)
         if self.inp.strategies:
             self.run_strategies()
         self.env.run(until=self.H)
+        return self.record()
+
+    def record(self) -> EngineRecord:
+        jobs = self.jobs
         return EngineRecord(
             horizon_hours=self.H,
             jobs=self.inp.jobs,
-            send_hours=np.asarray(self.send, dtype=float),
-            start_hours=np.asarray(self.start, dtype=float),
-            end_hours=np.asarray(self.end, dtype=float),
-            ran_on=np.asarray(self.ran_on, dtype=np.int64),
-            held_units=np.asarray(self.held, dtype=np.int64),
-            expired=np.asarray(self.expired, dtype=bool),
+            send_hours=np.asarray(jobs.send, dtype=float),
+            start_hours=np.asarray(jobs.start, dtype=float),
+            end_hours=np.asarray(jobs.end, dtype=float),
+            ran_on=np.asarray(jobs.ran_on, dtype=np.int64),
+            held_units=np.asarray(jobs.held, dtype=np.int64),
+            expired=np.asarray(jobs.expired, dtype=bool),
             reserved_changes=tuple(
                 (np.asarray(pl.change_t, dtype=float), np.asarray(pl.change_d, dtype=float))
                 for pl in self.pools
             ),
-            demand=tuple(self.demand_served),
+            demand=tuple(self.served),
             schedule=tuple(tuple(s) for s in self.schedules),
             purchases=tuple(self.purchases),
         )
@@ -299,4 +221,4 @@ class _Engine(DemandClaims):
 
 def simulate(inp: EngineInput) -> EngineRecord:
     """Run one replication and return its records."""
-    return _Engine(inp).run()
+    return Engine(inp).run()

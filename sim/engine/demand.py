@@ -1,4 +1,8 @@
-"""Demand claims: each hour's fluid demand takes free reserved units, then targets."""
+"""Demand claims: each hour's fluid demand takes free reserved units, then targets' room.
+
+A pool with demand and jobs is claimed hour by hour inside the simulation (the claim holds
+units its jobs cannot use that hour); a pool with demand only is served with numpy, every
+hour being independent of the others."""
 
 from __future__ import annotations
 
@@ -7,34 +11,56 @@ import math
 import numpy as np
 
 from sim.distributions import FloatArray
-from sim.engine.clock import Call
-from sim.engine.model import (
-    TICK,
-    DemandServed,
-    level_at_hours,
-)
-from sim.engine.overflow import Overflow
+from sim.engine.books import PoolBooks
+from sim.engine.clock import Call, Env
+from sim.engine.dispatch import Dispatcher
+from sim.engine.model import DemandServed, TargetSpec, level_at_hours
+from sim.engine.overflow import OverflowDesk
+from sim.engine.states import Priority
 
 
-class DemandClaims(Overflow):
+class DemandClaims:
+    """Claims each hour's demand on the pools that also run jobs."""
+
+    def __init__(
+        self,
+        env: Env,
+        pools: list[PoolBooks],
+        dispatch: Dispatcher,
+        desk: OverflowDesk,
+        served: list[DemandServed | None],
+        tick_pools: list[int],
+        nhours: int,
+    ) -> None:
+        self.env = env
+        self.pools = pools
+        self.dispatch = dispatch
+        self.desk = desk
+        self.served = served
+        """Per pool, how its demand is served (filled in hour by hour here)."""
+        self.tick_pools = tick_pools
+        """Pools with demand and jobs, claimed at every hour's tick."""
+        self.nhours = nhours
+
     def on_tick(self, ev: Call) -> None:
-        h = ev.arg
-        if h + 1 < len(self.hours):
-            self.at(1.0, TICK, self.on_tick, h + 1)
+        h: int = ev.arg
+        if h + 1 < self.nhours:
+            Call(self.env, 1.0, Priority.TICK, self.on_tick, h + 1)
+        desk = self.desk
         for p in self.tick_pools:
             pool = self.pools[p]
-            served = self.demand_served[p]
+            served = self.served[p]
             assert served is not None
             # give back last hour's claims
             if pool.m == 1:
                 if pool.claim_units:
-                    self.release(p, None, pool.claim_units)
+                    pool.release(None, pool.claim_units)
                     pool.claim_units = 0.0
             elif pool.claims:
-                self.release(p, pool.claims, 0)
+                pool.release(pool.claims, 0)
                 pool.claims = []
-            for k in self.pool_targets[p]:
-                self.tclaim[k] = 0.0
+            for k in desk.pool_targets[p]:
+                desk.tclaim[k] = 0.0
             want = served.demand[h]
             if pool.m == 1:
                 got = min(want, max(pool.free, 0.0))
@@ -48,33 +74,37 @@ class DemandClaims(Overflow):
                         s = pool.lev[level]
                         i = (s & -s).bit_length() - 1
                         c = min(level, need)
-                        self.set_inst_free(pool, i, level - c)
+                        pool.set_inst_free(i, level - c)
                         pool.claims.append((i, c))
                         need -= c
                         got += c
                 got = min(got, want)
             served.reserved[h] = got
             rest = want - got
-            for k in self.pool_targets[p]:
-                c = min(rest, self.room(k))
+            for k in desk.pool_targets[p]:
+                c = min(rest, desk.room(k))
                 if c > 0:
-                    self.tclaim[k] = c
+                    desk.tclaim[k] = c
                     served.targets[k][h] = c
                     rest -= c
             served.unserved[h] = rest
-            self.request_place(p)
-            self.retry_overflow(p)
+            self.dispatch.request_place(p)
+            desk.retry_overflow(p)
 
-    def serve_demand_vectorised(self, p: int, demand: FloatArray) -> DemandServed:
-        """A pool with demand and no jobs: every hour is independent, so use numpy."""
-        n = len(demand)
-        cap = level_at_hours(tuple(self.schedules[p]), n)
-        reserved = np.minimum(demand, cap)
-        rest = demand - reserved
-        targets = {}
-        for k in self.pool_targets[p]:
-            t = self.targets[k]
-            c = np.minimum(rest, level_at_hours(((0.0, t.capacity), *t.capacity_changes), n))
-            targets[k] = c
-            rest = rest - c
-        return DemandServed(demand, reserved, targets, rest)
+
+def serve_hourly(
+    demand: FloatArray,
+    schedule: tuple[tuple[float, int], ...],
+    targets: list[tuple[int, TargetSpec]],
+) -> DemandServed:
+    """A pool with demand and no jobs: each hour takes the reserved level of its schedule,
+    then each target's capacity, in order (numpy over all hours at once)."""
+    n = len(demand)
+    reserved = np.minimum(demand, level_at_hours(schedule, n))
+    rest = demand - reserved
+    served = {}
+    for k, t in targets:
+        c = np.minimum(rest, level_at_hours(((0.0, t.capacity), *t.capacity_changes), n))
+        served[k] = c
+        rest = rest - c
+    return DemandServed(demand, reserved, served, rest)

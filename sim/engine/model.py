@@ -1,30 +1,15 @@
-"""The engine's input and output, and the constants its parts share."""
+"""The engine's input and output (the constants its parts share are in
+:mod:`sim.engine.states`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sim.distributions import FloatArray
 from sim.workload import IntArray, JobStream
-
-# Event priorities: the order of the engine's events at one instant (SimPy runs the lower
-# first; see the package docstring). Plain ints, not an IntEnum: the compiled engine
-# compares them as machine integers.
-COMPLETE: Final = 1  # a job ends and gives its units back
-TICK: Final = 2  # a contract-year capacity change, a speed change, the hourly demand claim
-EXPIRE: Final = 3  # a job's max_wait_hours ran out: it overflows
-ARRIVE: Final = 4  # a job is submitted
-PLACE: Final = 5  # placement on reserved capacity, once nothing else is due
-EXPIRE_NOW: Final = 6  # a job with max_wait_hours = 0 that was not placed overflows
-
-# A job's state.
-PENDING: Final = 0  # not yet arrived
-WAITING: Final = 1  # queued for its pool (or for an overflow target)
-RUNNING: Final = 2  # sent: started on reserved units or sent to a target (and so once ended)
 
 
 @dataclass(frozen=True)

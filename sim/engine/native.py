@@ -39,13 +39,15 @@ from pathlib import Path
 from types import ModuleType
 
 MODULES = (
+    "states",
     "model",
-    "pools",
-    "state",
+    "jobs",
     "books",
     "queues",
-    "overflow",
     "backfill",
+    "policies",
+    "dispatch",
+    "overflow",
     "demand",
     "strategies",
     "core",

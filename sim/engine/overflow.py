@@ -1,4 +1,7 @@
-"""Overflow targets: waits that run out, sending jobs to targets, retrying when room frees."""
+"""The overflow desk: waits that run out, jobs sent to overflow targets, and retries when a
+target frees room. It owns the targets' books (capacity, units used, units claimed by this
+hour's demand) and the waits' expiry heap, and calls the dispatcher when a waiting job
+leaves its pool's queue."""
 
 from __future__ import annotations
 
@@ -7,52 +10,102 @@ import math
 from bisect import insort
 from collections import deque
 
-from sim.engine.books import CapacityBooks
-from sim.engine.clock import Call
-from sim.engine.model import (
-    COMPLETE,
-    EXPIRE,
-    RUNNING,
-    WAITING,
-)
+from sim.engine.clock import Call, Env
+from sim.engine.dispatch import Dispatcher
+from sim.engine.jobs import Jobs
+from sim.engine.model import TargetSpec
+from sim.engine.states import RUNNING, WAITING, Priority
 
 
-class Overflow(CapacityBooks):
+class OverflowDesk:
+    """Sends jobs whose wait ran out to their pool's targets, first with room first."""
+
+    def __init__(
+        self,
+        env: Env,
+        jobs: Jobs,
+        dispatch: Dispatcher,
+        targets: tuple[TargetSpec, ...],
+        npools: int,
+    ) -> None:
+        self.env = env
+        self.jobs = jobs
+        self.dispatch = dispatch
+        self.targets = targets
+        # per target: capacity now (inf: unlimited; 0 while unavailable), whole units held by
+        # jobs, units claimed by this hour's demand. Room = capacity − used − claimed: counts
+        # are kept apart so that an unlimited target never loses units to rounding.
+        self.tcap: list[float] = [t.capacity for t in targets]
+        self.tused: list[int] = [0] * len(targets)
+        self.tclaim: list[float] = [0.0] * len(targets)
+        self.pool_targets: list[list[int]] = [[] for _ in range(npools)]
+        """Each pool's targets, in the order they are tried."""
+        for k, t in enumerate(targets):
+            self.pool_targets[t.pool].append(k)
+        # jobs waiting for an overflow target: size -> (expiry order, job), per pool
+        self.owait: list[dict[int, deque[tuple[int, int]]]] = [{} for _ in range(npools)]
+        self.owait_sizes: list[list[int]] = [[] for _ in range(npools)]  # owait's keys, sorted
+        self.owait_seq = 0
+        self.expiries: list[tuple[float, int]] = []
+        self.armed = math.inf  # time of the pending expiry event
+
+    def watch(self, j: int) -> None:
+        """Job j starts waiting now: overflow it when its ``max_wait_hours`` runs out."""
+        mw = self.jobs.maxwait[j]
+        if mw < math.inf:
+            if mw == 0.0:
+                Call(self.env, 0.0, Priority.EXPIRE_NOW, self.on_expire, j)
+            else:
+                # waits run out in a heap; one event stands for its earliest entry, so jobs
+                # that start before their wait runs out (most of them) cost no event at all
+                due = self.env.now + mw
+                heapq.heappush(self.expiries, (due, j))
+                if due < self.armed:
+                    self.armed = due
+                    Call(self.env, mw, Priority.EXPIRE, self.on_expiries, -1)
+
     def try_targets(self, j: int) -> bool:
         """Send waiting job j to the first of its pool's targets with room; say whether."""
-        u = self.units[j]
-        p = self.jpool[j]
+        jobs = self.jobs
+        u = jobs.units[j]
+        p = jobs.pool[j]
         tcap, tused, tclaim = self.tcap, self.tused, self.tclaim
         for k in self.pool_targets[p]:
             if tcap[k] - tused[k] - tclaim[k] >= u:  # room(k), inline: this is hot
                 t = self.targets[k]
                 now = self.env.now
                 tused[k] += u
-                self.state[j] = RUNNING
-                self.nwaiting[p] -= 1
-                self.held[j] = u
-                self.send[j] = now
-                self.start[j] = start = now + t.startup_hours
-                self.end[j] = end = start + self.dur[j] / t.speed
-                self.ran_on[j] = k + 1
-                self.at(end - now, COMPLETE, self.on_complete, j)
-                self.queues[p].left(j)  # the policy says what its leaving changes
-                self.request_place(p, dirty=False)
+                jobs.state[j] = RUNNING
+                jobs.held[j] = u
+                jobs.send[j] = now
+                jobs.start[j] = start = now + t.startup_hours
+                jobs.end[j] = end = start + jobs.dur[j] / t.speed
+                jobs.ran_on[j] = k + 1
+                Call(self.env, end - now, Priority.COMPLETE, self.on_complete, j)
+                self.dispatch.left(p, j)
                 return True
         return False
+
+    def on_complete(self, ev: Call) -> None:
+        """A job on a target ends: its units there come back; waiting jobs may go."""
+        j: int = ev.arg
+        jobs = self.jobs
+        self.tused[jobs.ran_on[j] - 1] -= jobs.held[j]
+        self.retry_overflow(jobs.pool[j])
 
     def on_expire(self, ev: Call) -> None:
         self.expire(ev.arg)
 
     def expire(self, j: int) -> None:
-        if self.state[j] != WAITING:
+        jobs = self.jobs
+        if jobs.state[j] != WAITING:
             return
-        self.expired[j] = True
-        p = self.jpool[j]
+        jobs.expired[j] = True
+        p = jobs.pool[j]
         if not self.try_targets(j) and self.pool_targets[p]:
             # retried whenever a target frees room (see retry_overflow)
             self.owait_seq += 1
-            u = self.units[j]
+            u = jobs.units[j]
             buckets = self.owait[p]
             if u not in buckets:
                 buckets[u] = deque()
@@ -64,7 +117,7 @@ class Overflow(CapacityBooks):
         if now >= self.armed:
             self.armed = math.inf
         h = self.expiries
-        state = self.state
+        state = self.jobs.state
         while h and h[0][0] <= now:
             j = heapq.heappop(h)[1]
             if state[j] == WAITING:
@@ -73,7 +126,7 @@ class Overflow(CapacityBooks):
             heapq.heappop(h)  # started before its wait ran out
         if h and h[0][0] < self.armed:
             self.armed = h[0][0]
-            self.at(self.armed - now, EXPIRE, self.on_expiries, -1)
+            Call(self.env, self.armed - now, Priority.EXPIRE, self.on_expiries, -1)
 
     def room(self, k: int) -> float:
         """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
@@ -91,7 +144,7 @@ class Overflow(CapacityBooks):
             return
         sizes = self.owait_sizes[p]  # ascending: stop at the first size with no room
         targets = self.pool_targets[p]
-        state = self.state
+        state = self.jobs.state
         tcap, tused, tclaim = self.tcap, self.tused, self.tclaim
         room = max(tcap[k] - tused[k] - tclaim[k] for k in targets)
         while True:
@@ -111,6 +164,7 @@ class Overflow(CapacityBooks):
             room = max(tcap[k] - tused[k] - tclaim[k] for k in targets)
 
     def on_target_capacity(self, ev: Call) -> None:
-        k, cap = self.target_events[ev.arg]
+        """Target ``k`` takes capacity ``cap`` from now (the event's payload ``(k, cap)``)."""
+        k, cap = ev.arg
         self.tcap[k] = cap  # running jobs stay: room may go below zero
         self.retry_overflow(self.targets[k].pool)

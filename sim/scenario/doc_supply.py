@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, model_validator
 
+from sim.engine.policies import describe
 from sim.scenario.dists import Param
 from sim.scenario.leaves import (
     Checked,
@@ -155,7 +156,7 @@ class TargetDoc(Priced):
 class PolicyDoc(Table):
     """[policy]: the queueing policy."""
 
-    queue: Annotated[str, Words(QUEUES, "fifo, priority, or EASY backfilling")] = "fifo"
+    queue: Annotated[str, Words(QUEUES, "; ".join(f"{q}: {describe(q)}" for q in QUEUES))] = "fifo"
     placement: Annotated[str, Words(PLACEMENTS, "which instance a job goes to")] = "best-fit"
     backfill_depth: Annotated[int, Whole(1, "waiting jobs EASY backfilling looks at")] = 100
 

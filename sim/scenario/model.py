@@ -16,6 +16,7 @@ from sim.distributions import (
     Fixed,
     FloatArray,
 )
+from sim.engine.policies import QUEUE_POLICIES  # the registry only (see there)
 
 MAX_MAGNITUDE = 1e15  # no number in a scenario is larger: a bigger one is a typo
 
@@ -23,7 +24,8 @@ MAX_MAGNITUDE = 1e15  # no number in a scenario is larger: a bigger one is a typ
 MAX_INSTANCES = 1_000_000  # instances of one pool the engine keeps books for
 
 
-QUEUES = ("fifo", "priority", "backfill")
+QUEUES = tuple(QUEUE_POLICIES)
+"""The queue policies a scenario may name: the engine's registry, defined once there."""
 
 
 PLACEMENTS = ("best-fit", "first-fit")
