@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 
 from sim.errors import ScenarioError, did_you_mean
 from sim.scenario import MAX_MAGNITUDE
-from sim.scenario.files import _columns, _read_csv, _shown
-from sim.scenario.values import _safe_name
+from sim.scenario.files import header_columns, read_csv, shown
+from sim.scenario.values import safe_name
 
 FloatArray = NDArray[np.float64]
 
@@ -109,7 +109,7 @@ class _Reader:
 
     def __init__(self, file: Path, what: str) -> None:
         self.name = str(file)
-        self.header, self.rows = _read_csv(self.name, "", file)
+        self.header, self.rows = read_csv(self.name, "", file)
         if not self.rows:
             raise ScenarioError(self.name, "", f"has no data rows; {what}")
         self.what = what
@@ -121,7 +121,7 @@ class _Reader:
         return ScenarioError(
             self.name,
             "",
-            f"lacks {columns}; {self.what}{_columns(self.header)}",
+            f"lacks {columns}; {self.what}{header_columns(self.header)}",
         )
 
     def index(self, column: str) -> int:
@@ -130,7 +130,7 @@ class _Reader:
                 self.name,
                 "",
                 f"has no column {column!r}{did_you_mean(column, self.header)}"
-                f"{_columns(self.header)}",
+                f"{header_columns(self.header)}",
             )
         return self.header.index(column)
 
@@ -147,7 +147,7 @@ class _Reader:
                     raise ValueError(text)  # Python reads 1_0 as 10
                 v = float(text)
             except ValueError:
-                got = _shown(text) if text else "an empty cell"
+                got = shown(text) if text else "an empty cell"
                 raise ScenarioError(
                     self.name, self.where(r), f"column {column!r} must be a number, got {got}"
                 ) from None
@@ -155,24 +155,24 @@ class _Reader:
                 raise ScenarioError(
                     self.name,
                     self.where(r),
-                    f"column {column!r} must be finite, got {_shown(text)}",
+                    f"column {column!r} must be finite, got {shown(text)}",
                 )
             if abs(v) > MAX_MAGNITUDE:
                 raise ScenarioError(
                     self.name,
                     self.where(r),
                     f"column {column!r} must be at most {MAX_MAGNITUDE:.0e} in size (a typo?), "
-                    f"got {_shown(text)}",
+                    f"got {shown(text)}",
                 )
             if positive and v <= 0:
                 raise ScenarioError(
-                    self.name, self.where(r), f"column {column!r} must be > 0, got {_shown(text)}"
+                    self.name, self.where(r), f"column {column!r} must be > 0, got {shown(text)}"
                 )
             if low is not None and v < low:
                 raise ScenarioError(
                     self.name,
                     self.where(r),
-                    f"column {column!r} must be >= {low:g}, got {_shown(text)}",
+                    f"column {column!r} must be >= {low:g}, got {shown(text)}",
                 )
             out[r] = v
         return out
@@ -185,7 +185,7 @@ class _Reader:
             text = _cell(row, i)
             t = parse_time(text)
             if t is None:
-                got = _shown(text) if text else "an empty cell"
+                got = shown(text) if text else "an empty cell"
                 raise ScenarioError(
                     self.name,
                     self.where(r),
@@ -201,7 +201,7 @@ class _Reader:
                     self.name,
                     self.where(r),
                     f"column {column!r} mixes timestamps with and without a time zone "
-                    f"({_shown(text)}); give all of them one way",
+                    f"({shown(text)}); give all of them one way",
                 )
             out.append(t)
         return out
@@ -217,7 +217,7 @@ class _Reader:
                     self.where(r),
                     f"column {column!r} is empty: every job needs a workload name",
                 )
-            _safe_name(self.name, f"{self.where(r)}, column {column!r}", text)
+            safe_name(self.name, f"{self.where(r)}, column {column!r}", text)
             out.append(text)
         return np.array(out, dtype=str)
 
@@ -342,7 +342,7 @@ FOCUS_COLUMNS = ("ChargePeriodStart", "ChargePeriodEnd", "ConsumedQuantity")
 
 def is_focus(file: Path) -> bool:
     """Whether a CSV file is a FinOps FOCUS export (its header has the FOCUS columns)."""
-    header, _ = _read_csv(str(file), "", file)
+    header, _ = read_csv(str(file), "", file)
     return all(c in header for c in FOCUS_COLUMNS)
 
 

@@ -725,11 +725,11 @@ def test_fit_never_writes_a_fragment_the_loader_refuses(tmp_path, option, value)
 
 
 def test_a_resumed_stress_study_names_the_case_that_changed(tmp_path):
-    from sim.store.partial import _manifest_difference
+    from sim.store.partial import manifest_difference
 
     old = {"cases": ["a.toml", "b.toml"], "cases_sha256": ["h1", "h2"]}
     new = {"cases": ["a.toml", "b.toml"], "cases_sha256": ["h1", "h3"]}
-    text = _manifest_difference(old, new, "stress study")
+    text = manifest_difference(old, new, "stress study")
     assert text == "b.toml changed since the stress study started (its content, as merged)"
 
 

@@ -81,7 +81,7 @@ def test_spend_figure_labels_every_component_and_adds_up_to_mean_total(run_dir):
 
 def test_each_target_keeps_its_colour_whether_or_not_another_one_spent(run_dir):
     result, out = run_dir
-    colors = report._colors(read_toml(out / "scenario.toml"))
+    colors = report.scenario_colors(read_toml(out / "scenario.toml"))
     spend = result.spend
     without = spend[spend["target"] != "aws-capacity-blocks-trn2"]
     seen = {}
@@ -97,7 +97,7 @@ def test_each_target_keeps_its_colour_whether_or_not_another_one_spent(run_dir):
 
 def test_wait_figure_marks_each_overflow_limit_and_stops_at_the_horizon(run_dir):
     result, out = run_dir
-    limits = report._wait_limits(read_toml(out / "scenario.toml"))
+    limits = report.wait_limits(read_toml(out / "scenario.toml"))
     assert limits == {"pretraining": 72, "fine-tuning": 24, "experiments": 6, "batch-inference": 12}
     horizon = 1.2 * 8760
     fig, ax = _draw(plots.wait_cdf, result.waits, limits=limits, horizon_hours=horizon)

@@ -255,72 +255,31 @@ def test_queue_policies_are_named_once_and_read_from_the_registry():
 
 
 # Privacy: a name another module imports is public (no leading underscore) and documented.
-# The engine keeps the rule whole; these older imports across other modules are the debt
-# left (issue 21): the list may only shrink.
-PRIVATE_IMPORTS_LEFT = {
-    "sim.cli.common._Bar",
-    "sim.cli.common._Parser",
-    "sim.cli.common._keep_on_interrupt",
-    "sim.cli.common._load",
-    "sim.cli.common._on_sigterm",
-    "sim.cli.common._out_dir",
-    "sim.cli.common._param_text",
-    "sim.cli.common._positive_int",
-    "sim.cli.common._positive_pct",
-    "sim.cli.common._replications",
-    "sim.cli.common._report",
-    "sim.cli.common._seed",
-    "sim.cli.common._warn",
-    "sim.cli.common._warn_certainty",
-    "sim.cli.common._warn_text",
-    "sim.cli.common._whole",
-    "sim.cli.tables._case_digest",
-    "sim.fit.laws._first_harmonic",
-    "sim.fit.laws._num",
-    "sim.metrics.books._Books",
-    "sim.metrics.books._Replication",
-    "sim.metrics.books._prepare",
-    "sim.metrics.jobs._job_accounts",
-    "sim.metrics.jobs._unserved_accounts",
-    "sim.metrics.pools._pool_accounts",
-    "sim.metrics.pools._target_accounts",
-    "sim.metrics.terms._hour_months",
-    "sim.montecarlo.frames._jobs_frame",
-    "sim.plots.look._ax",
-    "sim.plots.look._band",
-    "sim.plots.look._colors",
-    "sim.plots.look._contract_year",
-    "sim.plots.look._digits",
-    "sim.plots.look._key_label",
-    "sim.plots.look._label_bars",
-    "sim.plots.look._median_and_band",
-    "sim.plots.look._month_hours",
-    "sim.report.figures._colors",
-    "sim.report.figures._wait_limits",
-    "sim.report.page._page",
-    "sim.report.tables._headline",
-    "sim.report.tables._table",
-    "sim.scenario.demand._build_workload",
-    "sim.scenario.demand._fit_warnings",
-    "sim.scenario.demand._trace_warnings",
-    "sim.scenario.files._columns",
-    "sim.scenario.files._data_path",
-    "sim.scenario.files._read_column",
-    "sim.scenario.files._read_csv",
-    "sim.scenario.files._read_trace",
-    "sim.scenario.files._shown",
-    "sim.scenario.supply._build_contract",
-    "sim.scenario.supply._build_pool",
-    "sim.scenario.supply._build_target",
-    "sim.scenario.values._fmt",
-    "sim.scenario.values._number",
-    "sim.scenario.values._safe_name",
-    "sim.store.files._clean",
-    "sim.store.files._toml_ready",
-    "sim.store.files._umask",
-    "sim.store.partial._manifest_difference",
-    "sim.sweep.summary._groups",
-}
+def _definitions() -> dict[tuple[str, str], bool]:
+    """(module, name) of every top-level function and class in sim → whether it has a
+    docstring."""
+    out = {}
+    for path in SIM.rglob("*.py"):
+        mod = ".".join(path.relative_to(SIM.parent).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                out[(mod, node.name)] = ast.get_docstring(node) is not None
+    return out
+
+
+def _imported_names() -> set[tuple[str, str]]:
+    found = set()
+    for path in sorted(SIM.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim"):
+                found |= {(node.module or "", a.name) for a in node.names}
+    return found
+
+
+def test_what_another_module_imports_is_documented():
+    defined = _definitions()
+    bare = sorted(f"{m}.{n}" for m, n in _imported_names() if defined.get((m, n)) is False)
+    assert not bare, f"give these a docstring: {bare}"
 
 
 def _private_imports() -> set[str]:
@@ -335,9 +294,5 @@ def _private_imports() -> set[str]:
 
 
 def test_no_module_takes_another_modules_private_names():
-    found = _private_imports()
-    new = sorted(found - PRIVATE_IMPORTS_LEFT)
-    assert not new, f"make these public (no underscore, documented) instead: {new}"
-    assert not [n for n in found if n.startswith("sim.engine.")]  # the engine: none at all
-    paid = sorted(PRIVATE_IMPORTS_LEFT - found)
-    assert not paid, f"made public: take them off PRIVATE_IMPORTS_LEFT: {paid}"
+    found = sorted(_private_imports())
+    assert not found, f"make these public (no underscore, documented) instead: {found}"

@@ -35,7 +35,9 @@ class Terminated(BaseException):
     """SIGTERM, turned into an exception so that workers are stopped and work is kept."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
+def on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM's handler: raise :class:`Terminated`, so a study stops as on Ctrl-C (keeping
+    its finished blocks)."""
     raise Terminated
 
 
@@ -43,14 +45,16 @@ err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 132)  # tables stay whole in logs and pipes
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, saying a usage error in red on stderr and exiting with EXIT_USAGE."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         err.print(f"[red]capsim: error:[/] {escape(message)}", highlight=False)
         raise SystemExit(EXIT_USAGE)
 
 
-def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse type: a whole number >= ``low`` (and <= ``high``)."""
 
     def parse(text: str) -> int:
@@ -76,7 +80,7 @@ MAX_REPLICATIONS = 1_000_000
 """Most replications one command takes (-n, --max-replications, --holdout, --budget)."""
 
 
-def _positive_pct(text: str) -> float:
+def positive_pct(text: str) -> float:
     """An argparse type: a finite number > 0 (a percentage)."""
     try:
         v = float(text)
@@ -87,13 +91,13 @@ def _positive_pct(text: str) -> float:
     return v
 
 
-_positive_int = _whole(1)
-_replications = _whole(1, MAX_REPLICATIONS)
-_seed = _whole(0)
+positive_int = whole_number(1)
+replications_arg = whole_number(1, MAX_REPLICATIONS)
+seed_arg = whole_number(0)
 
 
 @contextmanager
-def _keep_on_interrupt(folder: Path, what: str, partial: bool = False) -> Iterator[None]:
+def keep_on_interrupt(folder: Path, what: str, partial: bool = False) -> Iterator[None]:
     """On Ctrl-C or SIGTERM, say how many finished blocks ``folder/chunks`` keeps and how to
     go on (a sweep's or optimisation's --out; a run's or stress study's hidden partial).
 
@@ -124,7 +128,7 @@ def _keep_on_interrupt(folder: Path, what: str, partial: bool = False) -> Iterat
         raise
 
 
-class _Bar:
+class Bar:
     """A rich progress bar with ETA on stderr, whose total can grow (``--target-ci`` adds
     replications)."""
 
@@ -185,7 +189,7 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
-def _load(path: Path, args: argparse.Namespace) -> Scenario:
+def load_for_command(path: Path, args: argparse.Namespace) -> Scenario:
     """The scenario at ``path`` with the command's ``--set`` overrides, its data files read
     as ``--allow-external-data`` says."""
     try:
@@ -204,11 +208,11 @@ def _load(path: Path, args: argparse.Namespace) -> Scenario:
     from sim.workload import check_volumes
 
     check_volumes(scenario)  # before any folder is made: a refused run leaves nothing
-    _warn(scenario)
+    warn(scenario)
     return scenario
 
 
-def _out_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
+def study_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
     """The study's --out (default ``runs/<scenario>[-kind]``), held for the command's life
     when the command was given a cleanup stack (``args.held``, set by :func:`main`)."""
     if args.out is not None:
@@ -224,19 +228,22 @@ def _out_dir(args: argparse.Namespace, scenario: Scenario, kind: str) -> Path:
     return out
 
 
-def _param_text(p: Any) -> str:
+def param_text(p: Any) -> str:
+    """A scenario parameter for a table: its mean, and whether it is drawn per replication."""
     d = p.dist
     return f"{d.mean():.3g}" if d.is_fixed else f"{d.mean():.3g} (mean; drawn per run)"
 
 
-def _warn(scenario: Scenario) -> None:
+def warn(scenario: Scenario) -> None:
+    """Print the scenario's load warnings on stderr, each with the file it came from."""
     for w in scenario.warnings:
         err.print(
             f"[yellow]capsim: warning:[/] {escape(f'{scenario.source}: {w}')}", highlight=False
         )
 
 
-def _report(directory: Path, pdf: bool = False, paper: str | None = None) -> None:
+def write_report(directory: Path, pdf: bool = False, paper: str | None = None) -> None:
+    """Write the HTML (and with ``pdf``, PDF) report of a run or study directory and say where."""
     from sim import report, store
 
     store.check_folder(directory)
@@ -246,11 +253,12 @@ def _report(directory: Path, pdf: bool = False, paper: str | None = None) -> Non
         out.print(f"wrote {page.with_suffix('.pdf')}")
 
 
-def _warn_text(text: str) -> None:
+def warn_text(text: str) -> None:
+    """Print one warning on stderr."""
     err.print(f"[yellow]capsim: warning:[/] {escape(text)}", highlight=False)
 
 
-def _warn_certainty(constraints: Sequence[Any], n: int) -> None:
+def warn_certainty(constraints: Sequence[Any], n: int) -> None:
     """Up front: a chance constraint at level p cannot be shown met with 95 % confidence
     at fewer than z² p / (1 − p) replications (even n of n falls short)."""
     from sim.sweep import replications_for_certainty
@@ -260,7 +268,7 @@ def _warn_certainty(constraints: Sequence[Any], n: int) -> None:
             continue
         need = replications_for_certainty(c.level)
         if n < need:
-            _warn_text(
+            warn_text(
                 f"{c}: at {n} replications a point can meet it in every run and still not be "
                 f"shown to meet it (Wilson 95 %); that takes at least {need} replications"
             )

@@ -11,9 +11,9 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from sim.cli.common import _warn_text, out
+from sim.cli.common import out, warn_text
 from sim.errors import ScenarioError
-from sim.scenario.values import _safe_name, metric_name
+from sim.scenario.values import metric_name, safe_name
 
 
 def _at_hours(start: str | None, origin: Any) -> tuple[float | None, str]:
@@ -77,7 +77,7 @@ def _fit_names(args: argparse.Namespace) -> None:
     """Names the fragment will carry, checked as the loader checks them (a fragment capsim
     writes is one capsim reads)."""
     if args.name is not None:
-        _safe_name("--name", args.name, args.name)
+        safe_name("--name", args.name, args.name)
     if args.pool is not None:
         metric_name("--pool", args.pool, args.pool)
     workload = getattr(args, "workload", None)
@@ -86,6 +86,7 @@ def _fit_names(args: argparse.Namespace) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    """``capsim fit jobs|demand``: fit a workload from a history file and write the fit's folder."""
     import os
     from datetime import datetime
 
@@ -106,7 +107,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             metric_name(str(args.log), f"workload {f.workload!r}", f.workload)
         rows = fit.jobs_rows(fits, at_label)
         if log.zero_duration:
-            _warn_text(f"{log.zero_duration} jobs with zero duration were left out")
+            warn_text(f"{log.zero_duration} jobs with zero duration were left out")
         draw: Callable[[Path], Path] = lambda d: report.write_fit_report(  # noqa: E731
             d, args.log.name, "jobs", rows, fit.FIT_COLUMNS, text, jobs_fits=fits
         )

@@ -17,8 +17,8 @@ from sim.cli.common import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     Terminated,
-    _on_sigterm,
     err,
+    on_sigterm,
     say_engine_once,
 )
 from sim.cli.fitting import cmd_fit
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``capsim`` console script."""
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, on_sigterm)
     try:
         check_args(args)
         if args.command in ("run", "sweep", "stress", "optimize", "compare"):

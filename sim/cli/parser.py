@@ -8,12 +8,12 @@ from typing import Any
 
 from sim.cli.common import (
     MAX_REPLICATIONS,
-    _Parser,
-    _positive_int,
-    _positive_pct,
-    _replications,
-    _seed,
-    _whole,
+    Parser,
+    positive_int,
+    positive_pct,
+    replications_arg,
+    seed_arg,
+    whole_number,
 )
 from sim.cli.parser_compare import add_compare
 
@@ -70,12 +70,12 @@ def _set_option(p: argparse.ArgumentParser, text: str) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "-n", "--replications", type=_replications, help="replications (default: the scenario's)"
+        "-n", "--replications", type=replications_arg, help="replications (default: the scenario's)"
     )
-    p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    p.add_argument("--seed", type=seed_arg, help="root seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help="output directory (default: runs/<scenario name>)")
     _set_option(p, "override one scenario key (dotted path, TOML value); repeatable")
-    p.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
+    p.add_argument("--workers", type=positive_int, help="local processes (default: all cores)")
     p.add_argument("--report", action="store_true", help="also write figures and report.html")
     _external_option(p)
     p.add_argument(
@@ -98,13 +98,13 @@ class _Version(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = _Parser(
+    parser = Parser(
         prog="capsim",
         description="Monte Carlo simulation of multi-year reserved cloud-compute contracts.",
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser, help="what to do"
+        dest="command", required=True, parser_class=Parser, help="what to do"
     )
     _add_run(sub)
     _add_validate(sub)
@@ -175,7 +175,7 @@ def _add_sweep(sub: Any) -> None:
     p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in --out")
     p.add_argument(
         "--target-ci",
-        type=_positive_pct,
+        type=positive_pct,
         metavar="PCT",
         help="add replications until the objective's 95%% CI half-width is below PCT%% of its mean",
     )
@@ -188,7 +188,7 @@ def _add_sweep(sub: Any) -> None:
     )
     p.add_argument(
         "--max-replications",
-        type=_replications,
+        type=replications_arg,
         default=None,
         help="replications a point may reach: with --target-ci (default 2000) or "
         "--until-decided (default 20 × -n)",
@@ -270,19 +270,19 @@ def _add_optimize(sub: Any) -> None:
     )
     p.add_argument(
         "--holdout",
-        type=_whole(0, MAX_REPLICATIONS),
+        type=whole_number(0, MAX_REPLICATIONS),
         help="fresh replications the result, the scenario's own ramp and the best uniform "
         "scale are evaluated on at the end (default: as many as -n; 0: none)",
     )
     p.add_argument(
         "--budget",
-        type=_replications,
+        type=replications_arg,
         metavar="REPLICATIONS",
         help="stop the search when it has used this many replications (default: no limit)",
     )
     p.add_argument(
         "--confirm-replications",
-        type=_replications,
+        type=replications_arg,
         metavar="N",
         help="a move that looks better is taken only when its paired difference is settled at "
         "95%%; while in doubt, both sides run more, up to N extra each (default 5 × -n)",
@@ -349,7 +349,7 @@ def _add_fit(sub: Any) -> None:
     fsub = fit.add_subparsers(
         dest="fit_kind",
         required=True,
-        parser_class=_Parser,
+        parser_class=Parser,
         help="jobs: a scheduler's job log; demand: an hourly usage series",
     )
     p = fsub.add_parser(

@@ -10,27 +10,28 @@ import sim
 from sim import fmt
 from sim.calendar import years
 from sim.cli.common import (
-    _Bar,
-    _keep_on_interrupt,
-    _load,
-    _out_dir,
-    _param_text,
-    _report,
-    _warn,
+    Bar,
     err,
+    keep_on_interrupt,
+    load_for_command,
     out,
+    param_text,
+    study_dir,
+    warn,
+    write_report,
 )
 from sim.cli.tables import idle_by_year_table, offered_work_table, summary_table
 from sim.errors import ScenarioError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``capsim run``: Monte Carlo replications of one scenario into a run directory."""
     from sim import batch, store
 
-    scenario = _load(args.scenario, args)
+    scenario = load_for_command(args.scenario, args)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
-    out_dir = _out_dir(args, scenario, "run")
+    out_dir = study_dir(args, scenario, "run")
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force)  # before any work
     manifest = {
         "kind": "run",
@@ -43,11 +44,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     partial = store.prepare_partial(out_dir, manifest, resume=args.resume, force=args.force)
     from sim.montecarlo import default_workers
 
-    bar = _Bar(f"run {scenario.name}", args.workers or default_workers())
+    bar = Bar(f"run {scenario.name}", args.workers or default_workers())
     bar.grow(n)
     blocks = store.FramesStore(partial)
     try:
-        with bar.progress, _keep_on_interrupt(partial, "run", partial=True):
+        with bar.progress, keep_on_interrupt(partial, "run", partial=True):
             parts = batch.execute_each(
                 batch.run_blocks(scenario, seed, n, args.record_jobs),
                 blocks,
@@ -78,21 +79,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         out.print(idle)
     out.print(f"wrote {out_dir}/ ({', '.join(f.name for f in files)})")
     if args.report:
-        _report(out_dir)
+        write_report(out_dir)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """``capsim validate``: check a scenario (or a stress file over ``--base``) and summarise it."""
     base = None
     if args.base is not None:
         from sim import stress
 
-        base = _load(args.base, args)
+        base = load_for_command(args.base, args)
         scenario = stress.load_case(base, args.scenario).scenario
     else:
-        scenario = _load(args.scenario, args)
+        scenario = load_for_command(args.scenario, args)
     if base is not None:
-        _warn(scenario)
+        warn(scenario)
     over = f" (a stress case over {args.base})" if base is not None else ""
     out.print(
         f"[green]ok[/] {args.scenario}: scenario {scenario.name!r}{over}, "
@@ -131,10 +133,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if ch.kind == "step"
             else f"ramping {years(ch.start_hours):g}-{years(ch.end_hours):g} y"
         )
-        out.print(f"  change: x{_param_text(ch.factor)} {when} on {', '.join(ch.workloads)}")
+        out.print(f"  change: x{param_text(ch.factor)} {when} on {', '.join(ch.workloads)}")
     for sh in scenario.shocks:
         out.print(
-            f"  shocks: {_param_text(sh.per_year)} a year on {', '.join(sh.workloads)}, "
+            f"  shocks: {param_text(sh.per_year)} a year on {', '.join(sh.workloads)}, "
             f"factor mean {sh.factor.mean():.3g}, duration mean {sh.duration_years.mean():.3g} y"
         )
     # the expected offered work averages the drawn parameters (and, over a base, twice):
@@ -147,6 +149,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    """``capsim schema``: the scenario's (or a stress file's) JSON schema on stdout."""
     import json
 
     from sim.schema import scenario_schema
@@ -156,6 +159,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """``capsim export``: a run or study directory as CSV, Excel or FOCUS files."""
     from sim import export, store
 
     kind = store.check_folder(args.directory)
@@ -174,5 +178,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _report(args.directory, pdf=args.pdf, paper=args.paper)
+    """``capsim report``: the report of an existing run or study directory."""
+    write_report(args.directory, pdf=args.pdf, paper=args.paper)
     return 0

@@ -6,16 +6,16 @@ import argparse
 from pathlib import Path
 
 from sim.cli.common import (
-    _Bar,
-    _keep_on_interrupt,
-    _load,
-    _out_dir,
-    _report,
-    _warn_certainty,
+    Bar,
+    keep_on_interrupt,
+    load_for_command,
     out,
+    study_dir,
+    warn_certainty,
+    write_report,
 )
 from sim.cli.sizing_tables import optimize_table, sweep_table
-from sim.cli.tables import _case_digest, compare_table, stress_tables
+from sim.cli.tables import case_digest, compare_table, stress_tables
 from sim.errors import ScenarioError
 
 
@@ -34,9 +34,10 @@ def _replace_whole(args: argparse.Namespace, out_dir: Path) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """``capsim sweep``: the scenario at every point of a grid of ``--vary`` values."""
     from sim import grid, store, sweep
 
-    scenario = _load(args.scenario, args)
+    scenario = load_for_command(args.scenario, args)
     if not args.vary:
         raise ScenarioError("--vary", "", "a sweep needs at least one --vary KEY=...")
     axes = [grid.parse_vary(v) for v in args.vary]
@@ -44,13 +45,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep.parse_objective(args.objective)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
-    _warn_certainty(constraints, n)
+    warn_certainty(constraints, n)
     if args.target_ci is not None and args.target_ci <= 0:
         raise ScenarioError("--target-ci", str(args.target_ci), "must be > 0 (a percentage)")
     if args.target_ci is not None and args.until_decided:
         raise ScenarioError("--until-decided", "", "choose it or --target-ci, not both")
     cap = args.max_replications or (20 * n if args.until_decided else 2000)
-    out_dir = _out_dir(args, scenario, "sweep")
+    out_dir = study_dir(args, scenario, "sweep")
     grid.point_scenarios(scenario, grid.grid_points(axes))  # fail fast on a bad value
     store.prepare_out(out_dir, store.inputs_of(scenario), force=args.force, resume=args.resume)
     _replace_whole(args, out_dir)
@@ -72,9 +73,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     from sim.montecarlo import default_workers
 
-    bar = _Bar(f"sweep {scenario.name}", args.workers or default_workers())
+    bar = Bar(f"sweep {scenario.name}", args.workers or default_workers())
 
-    with bar.progress, _keep_on_interrupt(out_dir, "sweep"):
+    with bar.progress, keep_on_interrupt(out_dir, "sweep"):
         result = sweep.run_sweep(
             scenario,
             axes,
@@ -98,21 +99,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out.print(sweep_table(result, args.show))
     out.print(f"wrote {out_dir}/ (points.parquet, summary.json, scenario.toml)")
     if args.report:
-        _report(out_dir)
+        write_report(out_dir)
     return 0
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
+    """``capsim optimize``: search reserved ramps for the best feasible one (an optimize
+    directory)."""
     from sim import optimize, store, sweep
     from sim.montecarlo import default_workers
 
-    scenario = _load(args.scenario, args)
+    scenario = load_for_command(args.scenario, args)
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     holdout = n if args.holdout is None else args.holdout
-    _warn_certainty(constraints, n)
-    out_dir = _out_dir(args, scenario, "optimize")
+    warn_certainty(constraints, n)
+    out_dir = study_dir(args, scenario, "optimize")
     from sim import grid
 
     axes = [grid.parse_vary(v) for v in args.vary]
@@ -157,11 +160,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         args.resume,
         what="optimisation",
     )
-    bar = _Bar(f"optimize {scenario.name}", opt.workers)
+    bar = Bar(f"optimize {scenario.name}", opt.workers)
     bar.estimated = True  # the search decides its own length: no early estimate
     opt.progress = bar.advance
     opt.on_total = bar.grow
-    with bar.progress, _keep_on_interrupt(out_dir, "optimisation"):
+    with bar.progress, keep_on_interrupt(out_dir, "optimisation"):
         result = opt.run(
             holdout, log=lambda m: bar.progress.console.print(f"capsim: {m}", highlight=False)
         )
@@ -172,15 +175,16 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         "scenario, ready for capsim run)"
     )
     if args.report:
-        _report(out_dir)
+        write_report(out_dir)
     return 0
 
 
 def cmd_stress(args: argparse.Namespace) -> int:
+    """``capsim stress``: the scenario under each stress file (beside the baseline)."""
     from sim import grid, store, stress, sweep
     from sim.montecarlo import default_workers
 
-    scenario = _load(args.scenario, args)
+    scenario = load_for_command(args.scenario, args)
     axes = [grid.parse_vary(v) for v in args.vary]
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
     sweep.parse_objective(args.objective)
@@ -188,7 +192,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     for f in args.stress:  # fail fast on a bad stress file
         stress.load_case(scenario, f)
-    out_dir = _out_dir(args, scenario, "stress")
+    out_dir = study_dir(args, scenario, "stress")
     store.prepare_out(out_dir, [*store.inputs_of(scenario), *args.stress], force=args.force)
     manifest = {
         "kind": "stress",
@@ -197,7 +201,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         "replications": n,
         "cases": [str(f) for f in args.stress],
         "cases_sha256": [
-            _case_digest(store.fingerprint(stress.load_case(scenario, f).scenario))
+            case_digest(store.fingerprint(stress.load_case(scenario, f).scenario))
             for f in args.stress
         ],
         "vary": [[a.key, list(a.values)] for a in axes],
@@ -209,9 +213,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
     partial = store.prepare_partial(
         out_dir, manifest, resume=args.resume, force=args.force, what="stress study"
     )
-    bar = _Bar(f"stress {scenario.name}", args.workers or default_workers())
+    bar = Bar(f"stress {scenario.name}", args.workers or default_workers())
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
-    with bar.progress, _keep_on_interrupt(partial, "stress study", partial=True):
+    with bar.progress, keep_on_interrupt(partial, "stress study", partial=True):
         result = stress.run_stress(
             scenario,
             args.stress,
@@ -235,23 +239,24 @@ def cmd_stress(args: argparse.Namespace) -> int:
         out.print(table)
     out.print(f"wrote {out_dir}/ (cases.parquet, summary.json, scenario.toml)")
     if args.report:
-        _report(out_dir)
+        write_report(out_dir)
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """``capsim compare``: alternatives under every stress case, into a compare directory."""
     from sim import compare, store, sweep
     from sim.montecarlo import default_workers
 
-    scenario = _load(args.scenario, args)
+    scenario = load_for_command(args.scenario, args)
     constraints = [sweep.parse_constraint(c) for c in args.constraint]
     sweep.parse_objective(args.objective)
     n = args.replications or scenario.replications
     seed = scenario.seed if args.seed is None else args.seed
     grid = compare.cells(scenario, args.alternatives, args.stress)  # fail fast on a bad file
-    _warn_certainty(constraints, n)
+    warn_certainty(constraints, n)
     sweep.check_metrics(scenario, seed, args.metric, constraints)
-    out_dir = _out_dir(args, scenario, "compare")
+    out_dir = study_dir(args, scenario, "compare")
     inputs = [*store.inputs_of(scenario), *args.alternatives, *args.stress]
     store.prepare_out(out_dir, inputs, force=args.force)
     manifest = {
@@ -262,7 +267,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "alternatives": [str(f) for f in args.alternatives],
         "cases": [str(f) for f in args.stress],
         "cells": [f"{c.alternative} under {c.case}" for c in grid],
-        "cells_sha256": [_case_digest(store.fingerprint(c.scenario)) for c in grid],
+        "cells_sha256": [case_digest(store.fingerprint(c.scenario)) for c in grid],
         "objective": args.objective,
         "metric": args.metric,
         "constraints": [str(c) for c in constraints],
@@ -271,9 +276,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     partial = store.prepare_partial(
         out_dir, manifest, resume=args.resume, force=args.force, what="comparison"
     )
-    bar = _Bar(f"compare {scenario.name}", args.workers or default_workers())
+    bar = Bar(f"compare {scenario.name}", args.workers or default_workers())
     bar.grow(n * len(grid))
-    with bar.progress, _keep_on_interrupt(partial, "comparison", partial=True):
+    with bar.progress, keep_on_interrupt(partial, "comparison", partial=True):
         result = compare.run_compare(
             scenario,
             args.alternatives,
@@ -296,5 +301,5 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out.print(compare_table(result.summary))
     out.print(f"wrote {out_dir}/ (cells.parquet, summary.json, scenario.toml)")
     if args.report:
-        _report(out_dir)
+        write_report(out_dir)
     return 0

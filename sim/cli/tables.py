@@ -167,7 +167,7 @@ def offered_work_table(scenario: Scenario, base: Scenario | None = None) -> Tabl
     return table
 
 
-def _case_digest(fp: dict[str, Any]) -> str:
+def case_digest(fp: dict[str, Any]) -> str:
     """One digest of a case: its resolved scenario and the bytes of its data files."""
     import hashlib
     import json

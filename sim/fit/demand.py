@@ -12,7 +12,7 @@ from scipy import stats
 
 from sim.calendar import HOURS_PER_YEAR
 from sim.errors import ScenarioError
-from sim.fit.laws import SHORT_DAYS, Z95, Estimate, FloatArray, Profile, _first_harmonic
+from sim.fit.laws import SHORT_DAYS, Z95, Estimate, FloatArray, Profile, first_harmonic
 from sim.history import UsageSeries
 
 # --------------------------------------------------------------------------- demand
@@ -101,7 +101,7 @@ def _demand_profile(hours: FloatArray, rel: FloatArray, weekday0: int, period: s
     sums = np.bincount(which, weights=rel, minlength=bins)
     counts = np.bincount(which, minlength=bins)
     prof = np.where(counts > 0, sums / np.maximum(counts, 1), 1.0)
-    amp, peak = _first_harmonic(prof, cycle, width)
+    amp, peak = first_harmonic(prof, cycle, width)
     # one-way ANOVA of the relative level across bins: is the profile real?
     groups = [rel[which == i] for i in range(bins) if counts[i] > 1]
     f, p = stats.f_oneway(*groups) if len(groups) > 1 else (0.0, 1.0)

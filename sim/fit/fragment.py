@@ -12,7 +12,7 @@ from sim import __version__
 from sim.calendar import HOURS_PER_YEAR
 from sim.fit.demand import DemandFit
 from sim.fit.jobs import JobsFit
-from sim.fit.laws import SHORT_DAYS, Z95, Estimate, Profile, _num
+from sim.fit.laws import SHORT_DAYS, Z95, Estimate, Profile, num
 
 """Fewest jobs a workload needs to be fitted."""
 """A history shorter than this does not give a yearly growth a planner should use."""
@@ -66,11 +66,10 @@ def _growth_lines(f: JobsFit, span: str, uncertain: bool) -> list[str]:
         if uncertain:  # the delta method: sd of 1 + g = (1 + g) × 8760 × sd of b
             sd = (1.0 + g.value) * HOURS_PER_YEAR * math.sqrt(max(float(f.rate.cov[1, 1]), 0.0))
             lines.append(
-                f'growth_per_year = {{ dist = "normal", mean = {_num(g.value)}, '
-                f"sd = {_num(sd, 3)} }}"
+                f'growth_per_year = {{ dist = "normal", mean = {num(g.value)}, sd = {num(sd, 3)} }}'
             )
         else:
-            lines.append(f"growth_per_year = {_num(g.value)}")
+            lines.append(f"growth_per_year = {num(g.value)}")
         lines.append(f"# the same fit: the rate grows {_pct(g.value)} a year; {_ci_pct(g)}")
         if f.years is not None and math.isfinite(f.years.p_value):
             per = ", ".join(_pct(e.value) for e in f.years.growth)
@@ -101,8 +100,8 @@ def _uncertain_rate_lines(f: JobsFit) -> list[str]:
     if not f.growth_usable or rate.cov[1, 1] <= 0:
         sig = (math.log(r.high) - math.log(r.low)) / (2 * Z95)
         return [
-            f'arrivals_per_day = {{ dist = "lognormal", median = {_num(r.value)}, '
-            f"sigma = {_num(sig, 3)} }}"
+            f'arrivals_per_day = {{ dist = "lognormal", median = {num(r.value)}, '
+            f"sigma = {num(sig, 3)} }}"
         ]
     # the log-rate a + b (t − t0) and b are uncorrelated at t* = t0 − cov(a, b) / var(b)
     at = rate.t0 - rate.cov[0, 1] / rate.cov[1, 1]
@@ -110,9 +109,9 @@ def _uncertain_rate_lines(f: JobsFit) -> list[str]:
     quoted = rate.rate_per_day(at).value
     years = (at - f.at_hours) / HOURS_PER_YEAR
     return [
-        f'arrivals_per_day = {{ dist = "lognormal", median = {_num(quoted)}, '
-        f"sigma = {_num(sig, 3)} }}",
-        f"rate_at_years = {_num(years, 6)}",
+        f'arrivals_per_day = {{ dist = "lognormal", median = {num(quoted)}, '
+        f"sigma = {num(sig, 3)} }}",
+        f"rate_at_years = {num(years, 6)}",
         "# the rate where the log's estimate of it is uncorrelated with the growth's (the "
         "log's centre of mass), so the two laws may be drawn independently",
     ]
@@ -131,7 +130,7 @@ def _profile_lines(f: JobsFit) -> list[str]:
                     "capsim: 2.5 days after the scenario's start",
                 )
             )
-            lines.append(f"{prof.period}_amplitude = {_num(min(prof.amplitude, 1.0), 3)}")
+            lines.append(f"{prof.period}_amplitude = {num(min(prof.amplitude, 1.0), 3)}")
             lines.append(
                 f"# arrivals vary over the {'day' if prof.period == 'daily' else 'week'}: "
                 f"first harmonic of arrivals against the fitted intensity, {where} "
@@ -163,21 +162,21 @@ def jobs_fragment(
         if uncertain:
             lines += _uncertain_rate_lines(f)
         else:
-            lines.append(f"arrivals_per_day = {_num(r.value)}")
+            lines.append(f"arrivals_per_day = {num(r.value)}")
         lines.append(
             f"# maximum likelihood, Poisson with log-linear intensity over {f.n} jobs in {span}; "
             f"quoted at {at_label}; {_ci(r)}"
         )
         lines += _growth_lines(f, span, uncertain)
         lines += _profile_lines(f)
-        values = ", ".join(_num(s) for s in f.sizes)
-        weights = ", ".join(_num(w, 4) for w in f.size_weights)
+        values = ", ".join(num(s) for s in f.sizes)
+        weights = ", ".join(num(w, 4) for w in f.size_weights)
         lines.append(f'units = {{ dist = "choice", values = [{values}], weights = [{weights}] }}')
         lines.append(f"# the observed frequency of each size ({len(f.sizes)} sizes)")
         lines.append(f"duration_hours = {best.toml()}")
         if best.dist == "fixed":
             lines.append(
-                f"# every job of the log ran {_num(best.params['value'])} h: a fixed duration "
+                f"# every job of the log ran {num(best.params['value'])} h: a fixed duration "
                 "(no spread to fit a law to)"
             )
         else:
@@ -228,12 +227,12 @@ def demand_fragment(
         else "the recording's mean level (its trend is not extrapolated)"
     )
     synthetic = [
-        f"demand_units = {_num(fit.level.value)}",
+        f"demand_units = {num(fit.level.value)}",
         f"# mean level, {where}; {_ci(fit.level)}",
     ]
     if fit.growth_usable:
         growth = [
-            f"growth_per_year = {_num(fit.growth.value)}",
+            f"growth_per_year = {num(fit.growth.value)}",
             f"# log-linear trend with Newey-West errors; {_ci_pct(fit.growth)}",
         ]
     else:
@@ -243,13 +242,13 @@ def demand_fragment(
             f"your own (its trend gives {_pct(fit.growth.value)}, {_ci_pct(fit.growth)})",
         ]
     shape = [
-        f"daily_amplitude = {_num(min(fit.daily_amplitude.value, 1.0), 3)}",
+        f"daily_amplitude = {num(min(fit.daily_amplitude.value, 1.0), 3)}",
         f"# first harmonic of log demand; peak near {fit.daily_peak_hour:04.1f} h "
         f"(capsim puts it at 14 h); {_ci(fit.daily_amplitude, '{:.3f}')}",
-        f"weekly_amplitude = {_num(min(fit.weekly_amplitude.value, 1.0), 3)}",
+        f"weekly_amplitude = {num(min(fit.weekly_amplitude.value, 1.0), 3)}",
         f"# peak near {weekday_name(fit.weekly_peak_day)} (capsim: 2.5 days after the "
         f"scenario's start); {_ci(fit.weekly_amplitude, '{:.3f}')}",
-        f"noise_cv = {_num(fit.noise_cv, 3)}",
+        f"noise_cv = {num(fit.noise_cv, 3)}",
         f"# residual of the fit (R² {fit.r2:.2f}); hour-to-hour the residual has lag-1 "
         f"correlation {fit.lag1:.2f}, capsim's noise has none",
     ]

@@ -19,7 +19,7 @@ from sim.fit.laws import (
     Estimate,
     FloatArray,
     Profile,
-    _first_harmonic,
+    first_harmonic,
     fit_positive,
 )
 from sim.history import JobLog
@@ -166,7 +166,7 @@ def arrival_profile(rate: RateFit, times: FloatArray, weekday0: int, period: str
     chi2 = float(((obs[ok] - exp[ok]) ** 2 / exp[ok]).sum())
     p = float(stats.chi2.sf(chi2, int(ok.sum()) - 1))
     rel = np.where(ok, obs / np.where(ok, exp, 1.0), 1.0)
-    amp, peak = _first_harmonic(rel, cycle, width)
+    amp, peak = first_harmonic(rel, cycle, width)
     return Profile(
         period, [float(v) for v in rel], amp, peak / (1 if period == "daily" else 24), chi2, p
     )

@@ -56,7 +56,7 @@ class Profile:
         return self.p_value < PROFILE_P
 
 
-def _first_harmonic(rel: FloatArray, period: float, width: float) -> tuple[float, float]:
+def first_harmonic(rel: FloatArray, period: float, width: float) -> tuple[float, float]:
     """Amplitude and peak (in the bin's unit, from bin centres) of a relative profile.
 
     Counting a cosine in n bins per period averages it over each bin, which shrinks its
@@ -101,7 +101,7 @@ class DistFit:
         return stats.expon(scale=p["mean"])
 
     def toml(self) -> str:
-        inner = ", ".join(f"{k} = {_num(v)}" for k, v in self.params.items())
+        inner = ", ".join(f"{k} = {num(v)}" for k, v in self.params.items())
         return f'{{ dist = "{self.dist}", {inner} }}'
 
 
@@ -139,7 +139,7 @@ def fit_positive(x: FloatArray) -> list[DistFit]:
     return sorted(out, key=lambda f: f.aic)
 
 
-def _num(x: float, digits: int = 4) -> str:
+def num(x: float, digits: int = 4) -> str:
     """A number for TOML: ``digits`` significant figures, integers as integers."""
     if x == 0:
         return "0"

@@ -9,11 +9,11 @@ import numpy as np
 from sim.calendar import month_edges
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
-from sim.metrics.terms import Names, Prices, _hour_months
+from sim.metrics.terms import Names, Prices, hour_months
 
 
 @dataclass(frozen=True, eq=False)
-class _Replication:
+class Replication:
     """One replication's record, prepared once for every section of the accounts."""
 
     rec: EngineRecord
@@ -52,13 +52,14 @@ class _Replication:
         return out
 
 
-def _prepare(rec: EngineRecord, names: Names, prices: Prices) -> _Replication:
+def prepare(rec: EngineRecord, names: Names, prices: Prices) -> Replication:
+    """The replication's records arranged for the accounts: months, hours and per-job columns."""
     H = rec.horizon_hours
     edges = month_edges(H)
     n_months = len(edges) - 1
-    hour_len, hour_month = _hour_months(H, n_months)
+    hour_len, hour_month = hour_months(H, n_months)
     started = rec.start_hours < H  # nan compares False
-    return _Replication(
+    return Replication(
         rec=rec,
         names=names,
         prices=prices,
@@ -76,7 +77,7 @@ def _prepare(rec: EngineRecord, names: Names, prices: Prices) -> _Replication:
 
 
 @dataclass(eq=False)
-class _Books:
+class Books:
     """What the sections of the accounts add up, in the order they add it."""
 
     m: dict[str, float]
@@ -108,7 +109,7 @@ class _Books:
     od_spend: float = 0.0
 
     @classmethod
-    def empty(cls, n_months: int, n_targets: int) -> _Books:
+    def empty(cls, n_months: int, n_targets: int) -> Books:
         return cls(
             m={},
             monthly={},

@@ -17,15 +17,15 @@ import numpy as np
 from sim.calendar import HOURS_PER_MONTH, HOURS_PER_YEAR
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
-from sim.metrics.books import _Books, _prepare, _Replication
+from sim.metrics.books import Books, Replication, prepare
 from sim.metrics.terms import CommitmentTerms, Names, Prices, binned_integral
 
 
-def _month_of(r: _Replication, hour: float) -> int:
+def _month_of(r: Replication, hour: float) -> int:
     return min(max(int(hour // HOURS_PER_MONTH), 0), r.n_months - 1)
 
 
-def tranche_unit_hours(r: _Replication, c: CommitmentTerms) -> list[FloatArray]:
+def tranche_unit_hours(r: Replication, c: CommitmentTerms) -> list[FloatArray]:
     """Unit-hours each tranche of a reserved or owned commitment adds, by month."""
     return [
         binned_integral(np.array([s]), np.array([min(e, r.H)]), np.array([units]), r.edges)
@@ -34,8 +34,8 @@ def tranche_unit_hours(r: _Replication, c: CommitmentTerms) -> list[FloatArray]:
 
 
 def capacity_accounts(
-    r: _Replication,
-    b: _Books,
+    r: Replication,
+    b: Books,
     c: CommitmentTerms,
     used: FloatArray,
     reserved: FloatArray,
@@ -90,7 +90,7 @@ def capacity_accounts(
     return spend, (uh_total - used_c) * idle_rate
 
 
-def hourly_target_use(r: _Replication, k: int) -> FloatArray:
+def hourly_target_use(r: Replication, k: int) -> FloatArray:
     """Unit-hours used on overflow target k in each hour of the horizon (jobs and demand)."""
     rec = r.rec
     n = len(r.hour_len)
@@ -103,7 +103,7 @@ def hourly_target_use(r: _Replication, k: int) -> FloatArray:
     return use
 
 
-def savings_plans(r: _Replication, b: _Books) -> None:
+def savings_plans(r: Replication, b: Books) -> None:
     """Apply every savings plan hour by hour, in the order written: each hour the plan pays
     for covered usage at its price, usage with the highest savings percentage first (ties:
     the lowest plan price per unit-hour), until the hour's commitment is used up; the rest
@@ -171,7 +171,7 @@ def savings_plans(r: _Replication, b: _Books) -> None:
     b.plan_spend_months = [r.amounts_to_months(a) for a in alloc]
 
 
-def locked_in_by_year(r: _Replication, b: _Books) -> list[float]:
+def locked_in_by_year(r: Replication, b: Books) -> list[float]:
     """Committed dollars still to pay at the start of each contract year, for what was
     bought by then: the rest of every pool's reserved schedule (signed at the start for the
     whole term) and the rest of every reserved tranche's and savings plan's term committed
@@ -206,7 +206,7 @@ def plan_usage_by_hour(
     """What a savings plan with these ``covers`` (target index, price fraction) would pay each
     hour to cover all the usage of its targets [USD per hour]: the usage a savings-plan
     strategy looks at."""
-    r = _prepare(rec, names, prices)
+    r = prepare(rec, names, prices)
     out = np.zeros(len(r.hour_len))
     for k, f in covers:
         od = prices.targets[k].price[r.hour_month]

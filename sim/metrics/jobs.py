@@ -10,11 +10,11 @@ import numpy as np
 from sim.calendar import hours_in_horizon
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
-from sim.metrics.books import _Books, _Replication
+from sim.metrics.books import Books, Replication
 from sim.metrics.terms import WAIT_BIN_EDGES, WAIT_STATS
 
 
-def _job_accounts(r: _Replication, b: _Books) -> None:
+def job_accounts(r: Replication, b: Books) -> None:
     """Per job workload: waits (censored: a job still queued at the horizon waited horizon −
     submit), counts, and work not done by the horizon."""
     rec, H, started, sent = r.rec, r.H, r.started, r.sent
@@ -40,7 +40,7 @@ def _job_accounts(r: _Replication, b: _Books) -> None:
         m[f"unfinished_unit_hours.{wname}"] = float(_unfinished_work(rec, mine, started, H).sum())
 
 
-def _unserved_accounts(r: _Replication, b: _Books, paths: dict[str, FloatArray]) -> None:
+def unserved_accounts(r: Replication, b: Books, paths: dict[str, FloatArray]) -> None:
     """Demand workloads: a pool's unserved demand is shared in proportion to demand."""
     for p in range(len(r.names.pools)):
         served = r.rec.demand[p]

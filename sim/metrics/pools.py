@@ -11,12 +11,12 @@ import numpy as np
 from sim.calendar import HOURS_PER_MONTH
 from sim.distributions import FloatArray
 from sim.engine import DemandServed
-from sim.metrics.books import _Books, _Replication
+from sim.metrics.books import Books, Replication
 from sim.metrics.commitments import capacity_accounts, tranche_unit_hours
 from sim.metrics.terms import binned_integral
 
 
-def _target_accounts(r: _Replication, b: _Books, k: int) -> None:
+def target_accounts(r: Replication, b: Books, k: int) -> None:
     """Overflow target k: unit-hours, usage and transfer fees, eligible or not."""
     rec, names, prices = r.rec, r.names, r.prices
     contract = prices.contract
@@ -75,7 +75,7 @@ class _PoolUse:
     """A demand workload's lowest and highest hour in each month [units] (NaN: none)."""
 
 
-def _speed_at(r: _Replication, p: int, t: FloatArray) -> FloatArray:
+def _speed_at(r: Replication, p: int, t: FloatArray) -> FloatArray:
     """The speed of pool p's hardware at times t: a job's speed all its life is the one it
     started with (a generation from time g applies to jobs starting at g or later)."""
     changes = r.prices.pools[p].speed_changes
@@ -85,7 +85,7 @@ def _speed_at(r: _Replication, p: int, t: FloatArray) -> FloatArray:
     return out
 
 
-def _pool_use(r: _Replication, p: int) -> _PoolUse:
+def _pool_use(r: Replication, p: int) -> _PoolUse:
     rec = r.rec
     jobs, H, edges, n_months = rec.jobs, r.H, r.edges, r.n_months
     started, run_start, run_end, held, sent = r.started, r.run_start, r.run_end, r.held, r.sent
@@ -149,7 +149,7 @@ def _pool_use(r: _Replication, p: int) -> _PoolUse:
 
 
 def _reserved_spend(
-    r: _Replication, b: _Books, p: int, reserved: FloatArray
+    r: Replication, b: Books, p: int, reserved: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The schedule's spend by month, with what was contracted but not delivered and its
     credit; books the eligible spend and the cash."""
@@ -175,7 +175,7 @@ def _reserved_spend(
 
 
 def _overhang_spend(
-    r: _Replication, b: _Books, p: int, overhang_uh: FloatArray, mine_t: list[int]
+    r: Replication, b: Books, p: int, overhang_uh: FloatArray, mine_t: list[int]
 ) -> tuple[FloatArray, FloatArray | None]:
     """The overhang's spend by month, and the pool's on-demand reference price: eligible
     spend with the pool's provider, discounted like the pool."""
@@ -192,7 +192,7 @@ def _overhang_spend(
     return overhang_spend, od
 
 
-def _pool_accounts(r: _Replication, b: _Books, p: int) -> None:
+def pool_accounts(r: Replication, b: Books, p: int) -> None:
     """Reserved pool p: the schedule, what ran on it, idle, overhang, spend, savings."""
     names, prices, m = r.names, r.prices, b.m
     pname = names.pools[p]

@@ -10,10 +10,10 @@ import numpy as np
 from sim.contract import npv, settle_commitment
 from sim.distributions import FloatArray
 from sim.engine import EngineRecord
-from sim.metrics.books import _Books, _prepare, _Replication
+from sim.metrics.books import Books, Replication, prepare
 from sim.metrics.commitments import locked_in_by_year, savings_plans
-from sim.metrics.jobs import _job_accounts, _unserved_accounts
-from sim.metrics.pools import _pool_accounts, _target_accounts
+from sim.metrics.jobs import job_accounts, unserved_accounts
+from sim.metrics.pools import pool_accounts, target_accounts
 from sim.metrics.terms import Names, Prices, ReplicationOutput
 
 
@@ -30,19 +30,19 @@ def compute(
     kept in sections, in this order: overflow targets, reserved pools, job waits, unserved
     demand, then the contract and the totals.
     """
-    r = _prepare(rec, names, prices)
-    books = _Books.empty(r.n_months, len(names.targets))
+    r = prepare(rec, names, prices)
+    books = Books.empty(r.n_months, len(names.targets))
     savings_plans(r, books)  # before the targets: they bill what the plans did not cover
     for k in range(len(names.targets)):
-        _target_accounts(r, books, k)
+        target_accounts(r, books, k)
     for p in range(len(names.pools)):
-        _pool_accounts(r, books, p)
-    _job_accounts(r, books)
-    _unserved_accounts(r, books, demand_paths or {})
+        pool_accounts(r, books, p)
+    job_accounts(r, books)
+    unserved_accounts(r, books, demand_paths or {})
     return _contract_and_totals(r, books)
 
 
-def _contract_and_totals(r: _Replication, b: _Books) -> ReplicationOutput:
+def _contract_and_totals(r: Replication, b: Books) -> ReplicationOutput:
     """The commitment settled, the totals, NPV and savings rate; the monthly money series."""
     contract = r.prices.contract
     n_months, m = r.n_months, b.m

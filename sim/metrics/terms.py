@@ -134,7 +134,8 @@ def _h_at_edges(t: FloatArray, w: FloatArray, edges: FloatArray) -> FloatArray:
     return out
 
 
-def _hour_months(horizon_hours: float, n_months: int) -> tuple[FloatArray, np.ndarray]:
+def hour_months(horizon_hours: float, n_months: int) -> tuple[FloatArray, np.ndarray]:
+    """Each hour slot's length and the contract month it falls in."""
     lengths = hours_in_horizon(horizon_hours)
     idx = np.minimum((np.arange(len(lengths)) // HOURS_PER_MONTH).astype(int), n_months - 1)
     return lengths, idx

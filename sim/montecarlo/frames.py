@@ -69,7 +69,7 @@ def purchases_rows(
     ]
 
 
-def _jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
+def jobs_frame(rec: engine.EngineRecord, names: metrics.Names, replication: int) -> pd.DataFrame:
     """One row per job; ``ran_on`` is the pool or target name, empty if it never started.
 
     A job that had not started by the horizon has empty ``start_hours``/``end_hours`` and

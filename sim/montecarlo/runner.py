@@ -10,7 +10,7 @@ from functools import partial
 from sim import engine, executor, metrics
 from sim.calendar import HOURS_PER_YEAR
 from sim.controls import offered_work_controls
-from sim.montecarlo.frames import Replication, _jobs_frame, assemble, purchases_rows
+from sim.montecarlo.frames import Replication, assemble, jobs_frame, purchases_rows
 from sim.montecarlo.inputs import build_input, names_of, purchase_terms
 from sim.results import RunResult
 from sim.scenario import Scenario
@@ -53,7 +53,7 @@ def run_replication(
     prices, purchases = purchase_terms(scenario, prices, rec, inp)
     names = names_of(scenario)
     out = metrics.compute(rec, names, prices, paths)
-    jobs = _jobs_frame(rec, names, replication) if record_jobs else None
+    jobs = jobs_frame(rec, names, replication) if record_jobs else None
     controls = offered_work_controls(scenario, seed, replication, inp, paths)
     bought = purchased_by_year(scenario, purchases)
     return Replication(

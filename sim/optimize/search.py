@@ -76,6 +76,8 @@ class Evaluation:
 
 @dataclass(frozen=True, eq=False)
 class OptimizeResult:
+    """What an optimize run found: every evaluation, the summary and the best scenario."""
+
     evaluations: pd.DataFrame
     summary: dict[str, Any]
     best: Scenario

@@ -11,14 +11,14 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
 from sim import fmt
-from sim.plots.look import IDLE, PALETTE, RESERVED, _ax, qty_axis
+from sim.plots.look import IDLE, PALETTE, RESERVED, axes_or_new, qty_axis
 
 # --------------------------------------------------------------------------- fitted history
 
 
 def fit_arrivals(times: Any, rate: Any, workload: str, ax: Axes | None = None) -> Axes:
     """Jobs submitted per week of a log against the fitted log-linear intensity."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     t0, t1 = float(rate.t0), float(rate.t1)
     week = 168.0
     edges = np.arange(t0, t1 + week, week)
@@ -38,7 +38,7 @@ def fit_arrivals(times: Any, rate: Any, workload: str, ax: Axes | None = None) -
 
 def fit_qq(data: Any, fits: Sequence[Any], workload: str, ax: Axes | None = None) -> Axes:
     """Quantiles of the data against each candidate law's (log-log): on the diagonal, a fit."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     x = np.sort(np.asarray(data, dtype=float))
     n = len(x)
     if n > 2000:  # plot 2,000 quantiles: the same picture, a lighter file
@@ -77,7 +77,7 @@ def fit_sizes(
     ax: Axes | None = None,
 ) -> Axes:
     """Share of jobs by size: what the fitted ``choice`` draws."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     labels = [fmt.quantity(s) for s in sizes]
     xs = np.arange(len(sizes))
     ax.bar(xs, weights, color=PALETTE[0])
@@ -93,7 +93,7 @@ def fit_profile(
     profile: Any, title: str, ax: Axes | None = None, *, fitted: Any | None = None
 ) -> Axes:
     """Relative level by hour of day or day of week, recorded (bars) and fitted (line)."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     rel = np.asarray(profile.relative)
     xs = np.arange(len(rel))
     ax.bar(xs, rel, color=PALETTE[0], alpha=0.55, label="recorded (1 = average)")
@@ -118,7 +118,7 @@ def fit_demand_series(
     hours: Any, values: Any, fitted: Any, column: str, ax: Axes | None = None
 ) -> Axes:
     """The recorded hourly demand against the fitted noise-free model."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     days = np.asarray(hours) / 24
     ax.plot(days, values, color=PALETTE[0], linewidth=0.8, alpha=0.8, label="recorded")
     ax.plot(days, fitted, color=PALETTE[3], linewidth=2.0, label="fit (without noise)")
@@ -133,7 +133,7 @@ def fit_demand_series(
 
 def fit_demand_ecdf(recorded: Any, model: Any, ax: Axes | None = None) -> Axes:
     """Distribution of hourly demand (detrended): the recording against the fitted model."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     for x, label, color in (
         (recorded, "recorded", PALETTE[0]),
         (model, "fitted model", PALETTE[3]),

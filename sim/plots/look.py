@@ -56,7 +56,7 @@ def style() -> Iterator[None]:
         yield
 
 
-def _digits(values: Any) -> int:
+def tick_digits(values: Any) -> int:
     """Significant digits that keep ticks over ``values`` apart ($4.031B, $4.034B)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -101,7 +101,8 @@ def color_map(names: Sequence[str]) -> dict[str, str]:
     return {n: SERIES[i % len(SERIES)] for i, n in enumerate(dict.fromkeys(names))}
 
 
-def _colors(colors: dict[str, str] | None, names: Sequence[str]) -> dict[str, str]:
+def colors_for(colors: dict[str, str] | None, names: Sequence[str]) -> dict[str, str]:
+    """The colours given when they name every one of ``names``, else the house palette's."""
     if colors is not None and all(n in colors for n in names):
         return colors
     return color_map(sorted(set(names)))
@@ -111,7 +112,7 @@ def contract_year_labels(frame: pd.DataFrame) -> dict[int, str]:
     """Contract year → calendar label (``2026–27`` for a year from July, ``2027`` from
     January), from the ``month`` and ``month_start`` columns of a result frame."""
     f = frame[["month", "month_start"]].drop_duplicates("month")
-    f = f.assign(year=_contract_year(f["month"]))
+    f = f.assign(year=contract_year(f["month"]))
     out = {}
     for year, start in f.groupby("year")["month_start"].min().items():
         d = pd.Timestamp(start)
@@ -119,18 +120,20 @@ def contract_year_labels(frame: pd.DataFrame) -> dict[int, str]:
     return out
 
 
-def _ax(ax: Axes | None) -> Axes:
+def axes_or_new(ax: Axes | None) -> Axes:
+    """The axes given, or those of a new figure."""
     if ax is None:
         _, ax = plt.subplots()
     return ax
 
 
-def _band(frame: pd.DataFrame, by: str, col: str) -> pd.DataFrame:
+def quantile_band(frame: pd.DataFrame, by: str, col: str) -> pd.DataFrame:
+    """P5, median and P95 of ``col`` for each value of ``by``."""
     g = frame.groupby(by)[col]
     return pd.DataFrame({"p5": g.quantile(0.05), "p50": g.median(), "p95": g.quantile(0.95)})
 
 
-def _median_and_band(
+def median_and_band(
     ax: Axes,
     x: Any,
     band: pd.DataFrame,
@@ -147,7 +150,7 @@ def _median_and_band(
     ax.plot(x, band["p50"], color=color, linewidth=linewidth, label=label)
 
 
-def _label_bars(ax: Axes, xs: Any, tops: Any, texts: Sequence[str]) -> None:
+def label_bars(ax: Axes, xs: Any, tops: Any, texts: Sequence[str]) -> None:
     """A bold label just above each bar."""
     for x, top, text in zip(xs, tops, texts, strict=True):
         ax.annotate(
@@ -162,7 +165,8 @@ def _label_bars(ax: Axes, xs: Any, tops: Any, texts: Sequence[str]) -> None:
         )
 
 
-def _month_hours(ts: pd.DataFrame, horizon_hours: float | None) -> pd.Series:
+def month_hours(ts: pd.DataFrame, horizon_hours: float | None) -> pd.Series:
+    """Hours in each month of a timeseries frame (the last one cut at the horizon)."""
     months = ts["month"].drop_duplicates().sort_values()
     hours = pd.Series(HOURS_PER_MONTH, index=months.to_numpy())
     if horizon_hours is not None and len(months):
@@ -171,11 +175,13 @@ def _month_hours(ts: pd.DataFrame, horizon_hours: float | None) -> pd.Series:
     return hours
 
 
-def _contract_year(month: pd.Series) -> pd.Series:
+def contract_year(month: pd.Series) -> pd.Series:
+    """Contract year (from 1) of each contract month (from 0)."""
     return (month // 12).astype(int) + 1
 
 
-def _key_label(key: str) -> str:
+def key_label(key: str) -> str:
+    """A swept key for an axis, with what its values count."""
     if key.endswith("reserved_scale"):
         return f"{key} (× the contract's reserved schedule)"
     if key.endswith(".reserved"):

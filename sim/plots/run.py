@@ -21,16 +21,16 @@ from sim.plots.look import (
     PALETTE,
     RESERVED,
     USED,
-    _ax,
-    _band,
-    _colors,
-    _contract_year,
-    _digits,
-    _label_bars,
-    _median_and_band,
-    _month_hours,
+    axes_or_new,
+    colors_for,
+    contract_year,
     contract_year_labels,
+    label_bars,
+    median_and_band,
+    month_hours,
     qty_axis,
+    quantile_band,
+    tick_digits,
     usd_axis,
 )
 
@@ -52,17 +52,17 @@ def utilization_curves(
     of its hourly demand within each month (hatched: the daily cycle's trough to peak). The
     contract line is drawn on top, with a white edge, so bands never hide it.
     """
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     t = ts[ts["pool"] == pool]
-    hours = _month_hours(t, horizon_hours)
+    hours = month_hours(t, horizon_hours)
     t = t.assign(h=t["month"].map(hours))
     dates = t.groupby("month")["month_start"].first()
     x = pd.to_datetime(dates.to_numpy())
     reserved = (t["reserved_unit_hours"] / t["h"]).groupby(t["month"]).median()
-    used = _band(t.assign(v=t["used_unit_hours"] / t["h"]), "month", "v")
-    demand = _band(t.assign(v=t["demand_unit_hours"] / t["h"]), "month", "v")
+    used = quantile_band(t.assign(v=t["used_unit_hours"] / t["h"]), "month", "v")
+    demand = quantile_band(t.assign(v=t["demand_unit_hours"] / t["h"]), "month", "v")
     wanted = "wanted (running + queued)" if queues else "demand (served anywhere or not)"
-    _median_and_band(
+    median_and_band(
         ax,
         x,
         demand,
@@ -83,7 +83,7 @@ def utilization_curves(
             alpha=0.45, label="demand within the month, lowest to highest hour (median run)",
         )  # fmt: skip
         top_hour = float(np.nanmax(high))
-    _median_and_band(ax, x, used, USED, "in use on reserved, median", "in use on reserved, 5–95 %")
+    median_and_band(ax, x, used, USED, "in use on reserved, median", "in use on reserved, 5–95 %")
     step = x[-1] - x[-2] if len(x) > 1 else pd.Timedelta(days=30)
     edges = mdates.date2num([*x, x[-1] + step])
     ax.stairs(
@@ -126,8 +126,8 @@ def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | Non
     """What idle reserved capacity cost in each contract year (bars: mean over runs, in
     dollars; whiskers: P10–P90 across runs), labelled with the idle unit-hours. The bars add
     up to the mean idle spend of the summary table."""
-    ax = _ax(ax)
-    t = ts[ts["pool"] == pool].assign(year=lambda d: _contract_year(d["month"]))
+    ax = axes_or_new(ax)
+    t = ts[ts["pool"] == pool].assign(year=lambda d: contract_year(d["month"]))
     per_rep = t.groupby(["year", "replication"])[["idle_unit_hours", "idle_spend_usd"]].sum()
     g = per_rep.groupby("year")
     mean = g.mean()
@@ -154,7 +154,7 @@ def idle_by_year(ts: pd.DataFrame, pool: str, unit: str = "unit", ax: Axes | Non
         for v, h in zip(mean["idle_spend_usd"], mean["idle_unit_hours"], strict=True)
     ]
     tops = mean["idle_spend_usd"].to_numpy() + err[1]
-    _label_bars(ax, years, tops, texts)
+    label_bars(ax, years, tops, texts)
     ax.set_ylim(0, float(tops.max() or 1.0) * 1.3)
     n = per_rep.index.get_level_values("replication").nunique()
     total = per_rep.groupby("replication")["idle_spend_usd"].sum().mean()
@@ -190,8 +190,8 @@ def spend_by_year(
     (tranche, strategy purchases, savings plan), each overflow target, overhang, transfer
     fees and the take-or-pay shortfall, each in its pool's or target's
     colour (hatched: overhang, transfers; black: shortfall)."""
-    ax = _ax(ax)
-    s = spend.assign(year=_contract_year(spend["month"]))
+    ax = axes_or_new(ax)
+    s = spend.assign(year=contract_year(spend["month"]))
     n = s["replication"].nunique()
     keyed = (
         s.assign(pool=s["pool"].fillna(""), target=s["target"].fillna(""))
@@ -226,7 +226,7 @@ def spend_by_year(
     }
     order = sorted(table.columns, key=lambda c: (rank.get(parts[c][0], 5), c))
     table = table[order]
-    palette = _colors(colors, [parts[c][1] for c in order if parts[c][1]])
+    palette = colors_for(colors, [parts[c][1] for c in order if parts[c][1]])
     bottom = np.zeros(len(table))
     for col in table.columns:
         component, owner = parts[col]
@@ -243,7 +243,7 @@ def spend_by_year(
             linewidth=0.5,
         )
         bottom += table[col].to_numpy()
-    _label_bars(ax, table.index, bottom, [fmt.usd(v) for v in bottom])
+    label_bars(ax, table.index, bottom, [fmt.usd(v) for v in bottom])
     ax.set_ylim(0, bottom.max() * 1.12 if len(bottom) else 1)
     ax.set_title(
         f"Spend by contract year — {fmt.usd(bottom.sum())} over the term (mean of {n} runs)"
@@ -286,9 +286,9 @@ def wait_cdf(
     """Share of started jobs that waited at most t hours, by workload, all runs pooled (log
     time; ● the pooled median, ◆ the pooled 95th percentile), each workload's
     ``max_wait_hours`` marked (dashed), the axis cut at the horizon."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     names = [str(w) for w in waits["workload"].drop_duplicates()]
-    palette = _colors(colors, names)
+    palette = colors_for(colors, names)
     n = waits["replication"].nunique()
     for name, g in waits.groupby("workload", sort=False):
         counts = g.groupby("wait_high_hours")["jobs"].sum().sort_index()
@@ -355,14 +355,14 @@ def commitment_exposure(
 ) -> Axes:
     """Cumulative eligible spend against the commitment, and the committed dollars not yet
     spent (lock-in exposure), month by month: median and 5–95 % band across runs."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     c = contract.sort_values(["replication", "month"])
     c = c.assign(cum=c.groupby("replication")["eligible_spend_usd"].cumsum())
     dates = pd.to_datetime(c.groupby("month")["month_start"].first().to_numpy())
-    cum = _band(c, "month", "cum")
-    left = _band(c, "month", "commitment_remaining_usd")
-    _median_and_band(ax, dates, cum, USED, "eligible spend to date (median, 5–95 %)")
-    _median_and_band(
+    cum = quantile_band(c, "month", "cum")
+    left = quantile_band(c, "month", "commitment_remaining_usd")
+    median_and_band(ax, dates, cum, USED, "eligible spend to date (median, 5–95 %)")
+    median_and_band(
         ax, dates, left, PALETTE[3], "committed, not yet spent: lock-in exposure", alpha=0.15
     )
     ax.axhline(
@@ -388,7 +388,7 @@ def commitment_exposure(
 def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Total spend across runs as an empirical CDF (one step per run) with the mean, P10,
     P50 and P90 marked; a note when there are fewer than 30 runs."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     x = np.sort(replications["spend_usd.total"].to_numpy())
     n = len(x)
     ax.step(x, (np.arange(n) + 1) / n, where="post", color=PALETTE[0], linewidth=2.2)
@@ -404,7 +404,7 @@ def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Ax
         # left of its line at its own height the curve is below the label (the share of
         # runs under a quantile is less than it), so the label never sits on the curve
         ax.annotate(
-            f"{label} {fmt.usd(v, _digits(x))}",
+            f"{label} {fmt.usd(v, tick_digits(x))}",
             (v, y),
             xytext=(-5, 0),
             textcoords="offset points",
@@ -419,7 +419,7 @@ def spend_distribution(replications: pd.DataFrame, ax: Axes | None = None) -> Ax
     ax.set_ylabel("share of runs at or below")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.04)
-    usd_axis(ax, "x", _digits(x))
+    usd_axis(ax, "x", tick_digits(x))
     if n < 30:
         ax.annotate(
             f"only {n} runs: P10 and P90 are rough; run 30 or more for a planning range",

@@ -18,10 +18,10 @@ from sim.plots.look import (
     IDLE,
     PALETTE,
     RESERVED,
-    _ax,
-    _digits,
-    _key_label,
+    axes_or_new,
+    key_label,
     qty_axis,
+    tick_digits,
     usd_axis,
 )
 
@@ -34,7 +34,7 @@ def sweep_frontier(
 ) -> Axes:
     """Expected spend against contract size with its 95 % band, the tail-risk line, the
     recommended size, and sizes that break a constraint shaded."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     key = key or summary["keys"][0]
     pts = sorted(summary["points"], key=lambda p: p[key])
     x = np.array([p[key] for p in pts], dtype=float)
@@ -85,7 +85,7 @@ def sweep_frontier(
             fontweight="bold",
         )
     ax.set_title("Expected total spend against contract size")
-    ax.set_xlabel(_key_label(key))
+    ax.set_xlabel(key_label(key))
     ax.set_ylabel("total spend over the term (USD)")
     usd_axis(ax)
     _size_axes(ax, pts, key)
@@ -107,7 +107,7 @@ def _size_axes(ax: Axes, pts: Sequence[dict[str, Any]], key: str) -> None:
             f"{p[key]:g}\n{fmt.year1_and_peak(u[pool])}" for p, u in zip(pts, units, strict=True)
         ]
         ax.set_xticks(x, labels, fontsize=10)
-        ax.set_xlabel(f"{_key_label(key)}; below it: {pool} reserved in year 1 / at peak")
+        ax.set_xlabel(f"{key_label(key)}; below it: {pool} reserved in year 1 / at peak")
     spend = [p.get("reserved_spend_usd") for p in pts]
     if all(isinstance(v, int | float) and math.isfinite(v) for v in spend):
         top = ax.secondary_xaxis("top")
@@ -118,7 +118,7 @@ def _size_axes(ax: Axes, pts: Sequence[dict[str, Any]], key: str) -> None:
 def sweep_constraint(summary: dict[str, Any], key: str, index: int, ax: Axes | None = None) -> Axes:
     """One constraint against contract size: the statistic it is judged on (a chance
     constraint: the share of runs meeting it, with its Wilson 95 % interval) and the limit."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     pts = sorted(summary["points"], key=lambda p: p[key])
     x = np.array([float(p[key]) for p in pts])
     checks = [p["constraints"][index] for p in pts]
@@ -152,7 +152,7 @@ def sweep_constraint(summary: dict[str, Any], key: str, index: int, ax: Axes | N
         x[~holds], y[~holds], color=PALETTE[3], zorder=3, s=50, marker="x", label="breaks it"
     )
     ax.set_title(f"Constraint {c0['constraint']} against contract size")
-    ax.set_xlabel(_key_label(key))
+    ax.set_xlabel(key_label(key))
     _size_axes(ax, pts, key)
     ax.legend(loc="best", fontsize=10)
     return ax
@@ -163,7 +163,7 @@ def optimized_ramp(
 ) -> Axes:
     """The optimised reserved level per contract year against the scenario's own ramp and
     the best uniform scale of it."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     best = summary["pools"][pool]
     years = np.arange(1, len(best) + 1)
     for label, units, color, style in (
@@ -211,7 +211,7 @@ def stress_comparison(
     """Each case's level of one metric beside the baseline's (dot: mean over runs;
     whiskers: its 95 % CI; dashed: the baseline), each labelled with its paired change
     against the baseline in the metric's units (percentage points for shares)."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     cases = summary["cases"]
     levels = np.array([c["metrics"][metric]["mean"] for c in cases], dtype=float)
     lows = np.array([c["metrics"][metric]["ci95_low"] for c in cases], dtype=float)
@@ -259,7 +259,7 @@ def stress_comparison(
     if fmt.is_rate(metric):
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     elif metric.startswith(("spend_usd", "idle_spend_usd")):
-        usd_axis(ax, "x", _digits([lo_all - pad, hi_all + pad]))
+        usd_axis(ax, "x", tick_digits([lo_all - pad, hi_all + pad]))
     else:
         qty_axis(ax, "x")
     label = fmt.metric_label(metric)

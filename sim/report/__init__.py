@@ -16,13 +16,13 @@ matplotlib.use("Agg")  # files only: never a window (before any submodule import
 
 from sim.report.figures import (
     Figure,
-    _colors,
-    _wait_limits,
     optimize_figures,
     render,
     run_figures,
+    scenario_colors,
     stress_figures,
     sweep_figures,
+    wait_limits,
 )
 from sim.report.fitreport import write_fit_report
 from sim.report.page import CSS, executive_of, write_pdf, write_report
@@ -31,18 +31,18 @@ from sim.report.tables import optimize_tables, run_tables, stress_tables, sweep_
 __all__ = [
     "CSS",
     "Figure",
-    "_colors",
-    "_wait_limits",
     "executive_of",
     "optimize_figures",
     "optimize_tables",
     "render",
     "run_figures",
     "run_tables",
+    "scenario_colors",
     "stress_figures",
     "stress_tables",
     "sweep_figures",
     "sweep_tables",
+    "wait_limits",
     "write_fit_report",
     "write_pdf",
     "write_report",

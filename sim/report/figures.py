@@ -31,14 +31,15 @@ def _horizon(directory: Path) -> float:
     return float(raw.get("scenario", {}).get("years", 7)) * HOURS_PER_YEAR
 
 
-def _colors(raw: dict[str, Any]) -> dict[str, str]:
+def scenario_colors(raw: dict[str, Any]) -> dict[str, str]:
     """One colour per pool and overflow target, and one per workload, in the scenario's
     order (the two sets never share a figure)."""
     capacity = [*raw.get("pools", {}), *(str(t.get("name", "")) for t in raw.get("overflow", []))]
     return {**plots.color_map(capacity), **plots.color_map(list(raw.get("workloads", {})))}
 
 
-def _wait_limits(raw: dict[str, Any]) -> dict[str, float]:
+def wait_limits(raw: dict[str, Any]) -> dict[str, float]:
+    """Each jobs workload's ``max_wait_hours`` from the scenario as run (for wait figures)."""
     out = {}
     for name, w in raw.get("workloads", {}).items():
         v = w.get("max_wait_hours")
@@ -54,7 +55,7 @@ def run_figures(directory: Path) -> list[Figure]:
     pools = _pools(directory)
     horizon = _horizon(directory)
     raw = read_toml(directory / "scenario.toml")
-    colors = _colors(raw)
+    colors = scenario_colors(raw)
     n = len(reps)
     figs: list[Figure] = []
     job_pools = {
@@ -105,7 +106,7 @@ def run_figures(directory: Path) -> list[Figure]:
                     partial(
                         plots.wait_cdf,
                         waits,
-                        limits=_wait_limits(raw),
+                        limits=wait_limits(raw),
                         horizon_hours=horizon,
                         colors=colors,
                     ),
@@ -134,6 +135,7 @@ def run_figures(directory: Path) -> list[Figure]:
 
 
 def sweep_figures(directory: Path) -> list[Figure]:
+    """The figures of a sweep directory's report."""
     points = pd.read_parquet(directory / "points.parquet")
     summary = store.read_json(directory / "summary.json")
     figs: list[Figure] = []
@@ -162,6 +164,7 @@ def sweep_figures(directory: Path) -> list[Figure]:
 
 
 def optimize_figures(directory: Path) -> list[Figure]:
+    """The figures of an optimize directory's report."""
     summary = store.read_json(directory / "summary.json")
     units = _pools(directory)
     return [
@@ -176,6 +179,7 @@ def optimize_figures(directory: Path) -> list[Figure]:
 
 
 def stress_figures(directory: Path) -> list[Figure]:
+    """The figures of a stress directory's report."""
     summary = store.read_json(directory / "summary.json")
     return [
         (
@@ -189,6 +193,7 @@ def stress_figures(directory: Path) -> list[Figure]:
 
 
 def compare_figures(directory: Path) -> list[Figure]:
+    """The figures of a compare directory's report."""
     summary = store.read_json(directory / "summary.json")
     cells = pd.read_parquet(directory / "cells.parquet")
     first = summary["cases"][0]

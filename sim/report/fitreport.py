@@ -12,8 +12,8 @@ import numpy as np
 
 from sim import __version__, plots, store
 from sim.report.figures import Figure, render
-from sim.report.page import _page
-from sim.report.tables import _table
+from sim.report.page import html_page
+from sim.report.tables import html_table
 
 
 def _fit_figures_jobs(fits: list[Any], unit: str) -> list[Figure]:
@@ -122,7 +122,7 @@ def write_fit_report(
         "<p>What capsim estimated from the history, how sure it is, and how well each "
         "distribution matches the record. A verdict of <b>poor</b> means the fitted law "
         "misses the record: replay it instead (a trace, or <code>file =</code>).</p>",
-        "<h2>Fit table</h2>" + _table(list(columns), [list(r) for r in rows]),
+        "<h2>Fit table</h2>" + html_table(list(columns), [list(r) for r in rows]),
     ]
     for stem, caption, b64 in rendered:
         body.append(
@@ -132,5 +132,5 @@ def write_fit_report(
     body.append(f"<h2>The fragment</h2><pre>{html.escape(fragment)}</pre>")
     body.append(f"<p style='color:#888'>Made by capsim {html.escape(__version__)}.</p>")
     page = out / "report.html"
-    store.write_text(page, _page(title, body))
+    store.write_text(page, html_page(title, body))
     return page

@@ -23,8 +23,8 @@ from sim.report.figures import (
     sweep_figures,
 )
 from sim.report.tables import (
-    _headline,
     compare_tables,
+    headline_html,
     optimize_tables,
     run_tables,
     stress_tables,
@@ -123,7 +123,7 @@ def write_report(directory: Path, pdf: bool = False, paper: str | None = None) -
     desc = html.escape(str(meta.get("description", "")))
     body = [f"<h1>capsim {kind}: {name}</h1>", f"<p>{desc}</p>", _executive_html(ex)]
     if kind == "run":
-        body.append(_headline(store.read_json(directory / "summary.json")["metrics"]))
+        body.append(headline_html(store.read_json(directory / "summary.json")["metrics"]))
     for stem, caption, b64 in rendered:
         body.append(
             f"<figure><img alt='{html.escape(stem)}' src='data:image/png;base64,{b64}'>"
@@ -144,7 +144,7 @@ def write_report(directory: Path, pdf: bool = False, paper: str | None = None) -
     if pdf:
         store.refuse_foreign(directory / "report.pdf", "report")
     title = f"capsim {kind}: {meta.get('name', directory.name)}"
-    store.write_text(page, _page(title, body, paper or default_paper()))
+    store.write_text(page, html_page(title, body, paper or default_paper()))
     if pdf:
         write_pdf(
             directory / "report.pdf", f"capsim {kind}: {meta.get('name', '')}", ex, figs, paper
@@ -228,7 +228,8 @@ def write_pdf(
     store.atomic_write(path, write)
 
 
-def _page(title: str, body: list[str], paper: str = "a4") -> str:
+def html_page(title: str, body: list[str], paper: str = "a4") -> str:
+    """A whole HTML page: the house style, the paper size for print, and the body."""
     size = "A4" if paper == "a4" else "letter"
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"

@@ -14,6 +14,7 @@ from sim.sweep import point_label
 
 
 def optimize_tables(directory: Path) -> str:
+    """The tables of an optimize directory's report, as HTML."""
     s = store.read_json(directory / "summary.json")
     metric = s["objective_metric"]
     hold = s.get("holdout", {})
@@ -38,7 +39,7 @@ def optimize_tables(directory: Path) -> str:
         f"{s['replications_used']} replications.</p>"
     )
     head = ["ramp", "reserved per contract year", f"{s['objective']} in sample", "held out"]
-    return text + _table(head, rows)
+    return text + html_table(head, rows)
 
 
 def _cell(v: Any, metric: str) -> str:
@@ -49,7 +50,8 @@ def _signed(v: float, metric: str) -> str:
     return fmt.metric_change(v, metric)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def html_table(headers: list[str], rows: list[list[str]]) -> str:
+    """An HTML table of text cells, escaped."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
@@ -58,6 +60,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def run_tables(directory: Path) -> str:
+    """The tables of a run directory's report, as HTML."""
     s = store.read_json(directory / "summary.json")
     adj = s.get("adjusted") or {}
 
@@ -91,7 +94,7 @@ def run_tables(directory: Path) -> str:
         f"<p>{s['replications']} runs, seed {s['seed']}, "
         f"capsim {html.escape(str(s['version']))}.</p>"
         + note
-        + _table(
+        + html_table(
             [
                 "metric",
                 f"mean of {s['replications']} runs",
@@ -114,7 +117,7 @@ _HEADLINE = (
 )
 
 
-def _headline(metrics: dict[str, dict[str, float]]) -> str:
+def headline_html(metrics: dict[str, dict[str, float]]) -> str:
     """The few numbers a reader wants first: mean and the P10–P90 range."""
     items = []
     keys = [k for k, _ in _HEADLINE] + sorted(
@@ -138,6 +141,7 @@ def _headline(metrics: dict[str, dict[str, float]]) -> str:
 
 
 def sweep_tables(directory: Path) -> str:
+    """The tables of a sweep directory's report, as HTML."""
     s = store.read_json(directory / "summary.json")
     keys = s["keys"]
     metric = s.get("objective_metric", "spend_usd.total")
@@ -214,7 +218,7 @@ def sweep_tables(directory: Path) -> str:
             else f"<p class='note'>Not decided: the replication budget ended with "
             f"{html.escape(doubt)} still in doubt against the recommendation.</p>"
         )
-    return text + _table(head, rows)
+    return text + html_table(head, rows)
 
 
 def stress_tables(directory: Path) -> str:
@@ -237,7 +241,7 @@ def stress_tables(directory: Path) -> str:
             row.append(text)
         rows.append(row)
     head = f"metric: mean [95% CI]; paired change vs baseline [95% CI], {n} replications"
-    return _table([head] + [c["case"] for c in cases], rows)
+    return html_table([head] + [c["case"] for c in cases], rows)
 
 
 def compare_tables(directory: Path) -> str:
@@ -270,7 +274,7 @@ def compare_tables(directory: Path) -> str:
         for k in cases:
             ms = s["cells"][a][k]["metrics"]
             quoted.append([a, k] + [_cell(ms[m]["mean"], m) if m in ms else "" for m in _QUOTED])
-    return matrix + _table(["alternative", "case", *_QUOTED], quoted)
+    return matrix + html_table(["alternative", "case", *_QUOTED], quoted)
 
 
 _QUOTED = ["spend_usd.total", "npv_usd.total", "commitment_beyond_horizon_usd", "esr"]

@@ -14,7 +14,7 @@ from typing import Any
 from sim.calendar import HOURS_PER_YEAR
 from sim.errors import ScenarioError, did_you_mean
 from sim.scenario.commit import build_commitments, build_strategies
-from sim.scenario.demand import _build_workload, _fit_warnings, _trace_warnings
+from sim.scenario.demand import build_workload, fit_warnings, trace_warnings
 from sim.scenario.doc_demand import ChangeDoc, Selected, ShockDoc
 from sim.scenario.doc_supply import TargetDoc
 from sim.scenario.document import read_document
@@ -28,7 +28,7 @@ from sim.scenario.model import (
     TraceWorkload,
     Workload,
 )
-from sim.scenario.supply import _build_contract, _build_pool, _build_target
+from sim.scenario.supply import build_contract, build_pool, build_target
 from sim.scenario.tables import DataFolder, Reader
 
 
@@ -65,10 +65,10 @@ def scenario_from_dict(
             "validate --base): a scenario of its own has no base workloads to replace",
         )
     years = meta.years
-    pools = {n: _build_pool(where, n, d, years, base) for n, d in doc.pools.items()}
+    pools = {n: build_pool(where, n, d, years, base) for n, d in doc.pools.items()}
     targets = _targets(where, doc.overflow, pools, base)
     workloads = {
-        n: _build_workload(where, n, d, pools, base, years) for n, d in doc.workloads.items()
+        n: build_workload(where, n, d, pools, base, years) for n, d in doc.workloads.items()
     }
     changes = tuple(
         _build_change(where, i, d, pools, workloads, base) for i, d in enumerate(doc.changes)
@@ -77,7 +77,7 @@ def scenario_from_dict(
         _build_shock(where, i, d, pools, workloads, base) for i, d in enumerate(doc.shocks)
     )
     policy = Policy(doc.policy.queue, doc.policy.placement, doc.policy.backfill_depth)
-    contract = _build_contract(where, doc.contract, years, targets)
+    contract = build_contract(where, doc.contract, years, targets)
     commitments = build_commitments(where, doc.commitments, pools, targets)
     strategies = build_strategies(
         where, doc.strategies, pools, targets, years, base, {c.name for c in commitments}
@@ -102,7 +102,7 @@ def scenario_from_dict(
         shocks=shocks,
         commitments=commitments,
         strategies=strategies,
-        warnings=(*_trace_warnings(workloads, years), *_fit_warnings(pools, targets, workloads)),
+        warnings=(*trace_warnings(workloads, years), *fit_warnings(pools, targets, workloads)),
     )
 
 
@@ -110,7 +110,7 @@ def _targets(
     where: str, docs: list[TargetDoc], pools: dict[str, Pool], base: DataFolder
 ) -> tuple[OverflowTarget, ...]:
     """The [[overflow]] targets, in order, with names unique among pools and targets."""
-    targets = tuple(_build_target(where, d, pools, base) for d in docs)
+    targets = tuple(build_target(where, d, pools, base) for d in docs)
     seen: set[str] = set()
     for tg in targets:
         if tg.name in seen or tg.name in pools:

@@ -16,7 +16,7 @@ from sim.distributions import (
 )
 from sim.errors import ScenarioError
 from sim.scenario.doc_demand import DemandDoc, JobsDoc, TraceDoc
-from sim.scenario.files import _data_path, _read_column, _read_trace
+from sim.scenario.files import data_path, read_column, read_trace
 from sim.scenario.leaves import bounds_of
 from sim.scenario.model import (
     DemandWorkload,
@@ -28,7 +28,7 @@ from sim.scenario.model import (
     Workload,
 )
 from sim.scenario.tables import DataFolder, Reader
-from sim.scenario.values import _fmt
+from sim.scenario.values import numstr
 
 
 def _growth(t: Reader, years: float) -> tuple[ParamSpec, ...]:
@@ -50,7 +50,7 @@ def _growth(t: Reader, years: float) -> tuple[ParamSpec, ...]:
     )
 
 
-def _build_workload(
+def build_workload(
     where: str,
     name: str,
     doc: JobsDoc | DemandDoc | TraceDoc,
@@ -58,6 +58,7 @@ def _build_workload(
     base_dir: DataFolder,
     years: float,
 ) -> Workload:
+    """A validated ``[workloads.<name>]`` document as the model's workload (its files read)."""
     t = Reader(where, f"workloads.{name}", doc, base_dir)
     t.known_pool(doc.pool, pools)
     if isinstance(doc, TraceDoc):
@@ -91,10 +92,10 @@ def _build_workload(
 
 
 def _trace_workload(t: Reader, doc: TraceDoc, name: str) -> TraceWorkload:
-    cols = _read_trace(
+    cols = read_trace(
         t.where,
         t.sub("file"),
-        _data_path(t.where, t.sub("file"), t.base_dir, doc.file, t.data.external),
+        data_path(t.where, t.sub("file"), t.base_dir, doc.file, t.data.external),
         doc.max_wait_hours,
         doc.priority,
     )
@@ -114,10 +115,10 @@ def _recorded_demand(
     t: Reader, doc: DemandDoc, name: str, growth: tuple[ParamSpec, ...]
 ) -> DemandWorkload:
     assert doc.file is not None
-    recording = _read_column(
+    recording = read_column(
         t.where,
         t.sub("file"),
-        _data_path(t.where, t.sub("file"), t.base_dir, doc.file, t.data.external),
+        data_path(t.where, t.sub("file"), t.base_dir, doc.file, t.data.external),
         doc.column,
     )
     if np.any(recording < 0):
@@ -140,7 +141,7 @@ def _recorded_demand(
     )
 
 
-def _fit_warnings(
+def fit_warnings(
     pools: Mapping[str, Pool],
     targets: tuple[OverflowTarget, ...],
     workloads: Mapping[str, Workload],
@@ -174,17 +175,18 @@ def _fit_warnings(
             what = (
                 f"{int(never.sum())} of {len(sizes)} trace rows need"
                 if isinstance(w, TraceWorkload)
-                else f"jobs of {_fmt(float(units[never].min()))} units or more need"
+                else f"jobs of {numstr(float(units[never].min()))} units or more need"
             )
             out.append(
                 f"workloads.{name}: {what} more than the pool ever reserves "
-                f"({_fmt(room)}) or any overflow target holds: they can never start and will "
+                f"({numstr(room)}) or any overflow target holds: they can never start and will "
                 "count as still queued at the horizon"
             )
     return out
 
 
-def _trace_warnings(workloads: Mapping[str, Workload], years: float) -> list[str]:
+def trace_warnings(workloads: Mapping[str, Workload], years: float) -> list[str]:
+    """Warnings for trace rows submitted at or after the horizon (left out)."""
     out = []
     for name, w in workloads.items():
         if isinstance(w, TraceWorkload):
@@ -192,6 +194,6 @@ def _trace_warnings(workloads: Mapping[str, Workload], years: float) -> list[str
             if late:
                 out.append(
                     f"workloads.{name}: {late} of {len(w.submit_hours)} trace rows are "
-                    f"submitted at or after the horizon ({_fmt(years)} years) and are left out"
+                    f"submitted at or after the horizon ({numstr(years)} years) and are left out"
                 )
     return out

@@ -29,7 +29,7 @@ from sim.scenario.leaves import (
     house,
     message_of,
 )
-from sim.scenario.values import _fmt, _number
+from sim.scenario.values import checked_number, numstr
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class Param(Num):
         allow_inf = (
             self.allow_inf and isinstance(value, str | float) and not isinstance(value, bool)
         )
-        return house(lambda: _number("", "", value, self.low, self.high, self.low_open, allow_inf))
+        return house(
+            lambda: checked_number("", "", value, self.low, self.high, self.low_open, allow_inf)
+        )
 
     def schema(self) -> Schema:
         return {"anyOf": [*self.options(), dict(DISTRIBUTION)]}
@@ -86,28 +88,38 @@ NonNegative = Annotated[float, Num(low=0.0)]
 
 
 class FixedDoc(Table):
+    """``dist = "fixed"``: always ``value``."""
+
     dist: Literal["fixed"]
     value: Real
 
 
 class ExponentialDoc(Table):
+    """``dist = "exponential"`` with its mean."""
+
     dist: Literal["exponential"]
     mean: Positive
 
 
 class LognormalDoc(Table):
+    """``dist = "lognormal"`` with its median and log-scale sigma."""
+
     dist: Literal["lognormal"]
     median: Positive
     sigma: NonNegative
 
 
 class GammaDoc(Table):
+    """``dist = "gamma"`` with its mean and coefficient of variation."""
+
     dist: Literal["gamma"]
     mean: Positive
     cv: Positive
 
 
 class UniformDoc(Table):
+    """``dist = "uniform"`` on [low, high]."""
+
     dist: Literal["uniform"]
     low: Real
     high: Real
@@ -115,11 +127,16 @@ class UniformDoc(Table):
     @model_validator(mode="after")
     def _ordered(self) -> UniformDoc:
         if self.high < self.low:
-            raise fail(f"must be >= low ({_fmt(self.low)}), got {_fmt(self.high)}", "high")
+            raise fail(
+                f"must be >= low ({numstr(self.low)}), got {numstr(self.high)}",
+                "high",
+            )
         return self
 
 
 class NormalDoc(Table):
+    """``dist = "normal"`` with its mean and standard deviation."""
+
     dist: Literal["normal"]
     mean: Real
     sd: NonNegative
@@ -136,6 +153,8 @@ _WEIGHTS = (("type", "array"), ("items", {"type": "number", "minimum": 0}))
 
 
 class ChoiceDoc(Table):
+    """``dist = "choice"``: one of ``values``, with ``weights`` (equal when omitted)."""
+
     dist: Literal["choice"]
     values: Annotated[list[Any], Checked(_values, _VALUES)]
     weights: Annotated[list[Any] | None, Checked(lambda v: v, _WEIGHTS)] = None
@@ -146,7 +165,10 @@ class ChoiceDoc(Table):
         weights = self.weights if self.weights is not None else [1.0] * n
         if not isinstance(weights, list) or len(weights) != n:
             raise fail(f"must be a list of {n} numbers, got {weights!r}", "weights")
-        w = [house(partial(_number, "", f"weights[{i}]", x, 0.0)) for i, x in enumerate(weights)]
+        w = [
+            house(partial(checked_number, "", f"weights[{i}]", x, 0.0))
+            for i, x in enumerate(weights)
+        ]
         if sum(w) <= 0:
             raise fail(f"must not all be zero, got {w}", "weights")
         object.__setattr__(self, "weights", w)
@@ -154,6 +176,8 @@ class ChoiceDoc(Table):
 
 
 class EmpiricalDoc(Table):
+    """``dist = "empirical"``: values resampled from a CSV column."""
+
     dist: Literal["empirical"]
     file: Annotated[str, Str("CSV file, relative to this file")]
     column: Annotated[str, Str()] = "value"
@@ -217,8 +241,8 @@ def distribution(value: dict[str, Any], b: Num) -> AnyDist:
         raise fail(message, ".".join([*keys, sub] if sub else keys)) from None
     lo, hi, lo_open = b.low, b.high, b.low_open
     if isinstance(doc, FixedDoc):
-        house(lambda: _number("", "value", doc.value, lo, hi, lo_open))
+        house(lambda: checked_number("", "value", doc.value, lo, hi, lo_open))
     elif isinstance(doc, ChoiceDoc):
         for i, v in enumerate(doc.values):
-            house(partial(_number, "", f"values[{i}]", v, lo, hi, lo_open))
+            house(partial(checked_number, "", f"values[{i}]", v, lo, hi, lo_open))
     return doc

@@ -18,7 +18,7 @@ from sim.scenario.leaves import (
     Whole,
     fail,
 )
-from sim.scenario.values import _fmt
+from sim.scenario.values import numstr
 
 _GROWTH = PerYear(-0.99, desc="growth per year: one rate, or one per contract year")
 
@@ -164,7 +164,7 @@ class ChangeDoc(Selected):
             )
         if self.end_years <= self.start_years:
             raise fail(
-                f"must be > start_years ({_fmt(self.start_years)}), got {_fmt(self.end_years)}",
+                f"must be > start_years ({numstr(self.start_years)}), got {numstr(self.end_years)}",
                 "end_years",
             )
         return self

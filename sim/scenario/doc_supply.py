@@ -27,7 +27,7 @@ from sim.scenario.leaves import (
     list_of,
 )
 from sim.scenario.model import PLACEMENTS, QUEUES
-from sim.scenario.values import _fmt
+from sim.scenario.values import numstr
 
 _TABLES = "must be a list of tables"
 
@@ -63,7 +63,7 @@ class WindowDoc(Table):
     def _ordered(self) -> WindowDoc:
         if self.end_years <= self.start_years:
             raise fail(
-                f"must be > start_years ({_fmt(self.start_years)}), got {_fmt(self.end_years)}",
+                f"must be > start_years ({numstr(self.start_years)}), got {numstr(self.end_years)}",
                 "end_years",
             )
         return self

@@ -15,7 +15,7 @@ from sim.distributions import (
 )
 from sim.errors import ScenarioError, did_you_mean, read_regular
 from sim.scenario.model import MAX_MAGNITUDE
-from sim.scenario.values import _number
+from sim.scenario.values import checked_number
 
 
 class _Rows(list[list[str]]):
@@ -24,7 +24,7 @@ class _Rows(list[list[str]]):
     lines: list[int]
 
 
-def _data_path(
+def data_path(
     where: str, path: str, base_dir: Path | None, file: str, external: bool = False
 ) -> Path:
     """A data file named in a scenario, which must lie under the scenario's folder (symlinks
@@ -43,7 +43,8 @@ def _data_path(
     return full
 
 
-def _read_csv(where: str, path: str, file: Path) -> tuple[list[str], _Rows]:
+def read_csv(where: str, path: str, file: Path) -> tuple[list[str], _Rows]:
+    """A CSV file's header and rows; a clear error naming the file when it cannot be read."""
     try:
         raw = read_regular(file)
     except OSError as exc:
@@ -76,7 +77,7 @@ def _read_csv(where: str, path: str, file: Path) -> tuple[list[str], _Rows]:
         raise ScenarioError(
             where,
             path,
-            f"{str(file)!r} looks separated by semicolons (header {_shown(header[0], 60)}): "
+            f"{str(file)!r} looks separated by semicolons (header {shown(header[0], 60)}): "
             "capsim reads comma-separated files",
         )
     return header, data
@@ -87,12 +88,12 @@ def row_lines(row: list[str]) -> int:
     return 1 + sum(cell.count("\n") for cell in row)
 
 
-def _shown(text: str, limit: int = 32) -> str:
+def shown(text: str, limit: int = 32) -> str:
     """A cell as quoted in a message: short, so no message repeats a line of a foreign file."""
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
-def _columns(header: list[str]) -> str:
+def header_columns(header: list[str]) -> str:
     """The header as listed in a message, if it looks like named columns."""
     plausible = len(header) <= 50 and all(
         0 < len(h) <= 40 and h.replace("_", "").replace("-", "").replace(" ", "").isalnum()
@@ -103,14 +104,15 @@ def _columns(header: list[str]) -> str:
     return "; its first line is not a header of named columns (is it a CSV file?)"
 
 
-def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
-    header, rows = _read_csv(where, path, file)
+def read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
+    """One numeric column of a CSV file, every value checked."""
+    header, rows = read_csv(where, path, file)
     if column not in header:
         raise ScenarioError(
             where,
             path,
             f"{str(file)!r} has no column {column!r}{did_you_mean(column, header)}"
-            f"{_columns(header)}",
+            f"{header_columns(header)}",
         )
     i = header.index(column)
     out = np.empty(len(rows))
@@ -120,7 +122,7 @@ def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
                 raise ValueError(row[i])  # Python reads 1_0 as 10
             out[n] = float(row[i])
         except (ValueError, IndexError):
-            got = _shown(row[i]) if i < len(row) else "nothing"
+            got = shown(row[i]) if i < len(row) else "nothing"
             raise ScenarioError(
                 str(file), f"line {rows.lines[n]}", f"column {column!r} must be a number, got {got}"
             ) from None
@@ -128,24 +130,25 @@ def _read_column(where: str, path: str, file: Path, column: str) -> FloatArray:
             raise ScenarioError(
                 str(file),
                 f"line {rows.lines[n]}",
-                f"column {column!r} must be finite, got {_shown(row[i])}",
+                f"column {column!r} must be finite, got {shown(row[i])}",
             )
         if abs(out[n]) > MAX_MAGNITUDE:
             raise ScenarioError(
                 str(file),
                 f"line {rows.lines[n]}",
                 f"column {column!r} must be at most {MAX_MAGNITUDE:.0e} in size (a typo?), "
-                f"got {_shown(row[i])}",
+                f"got {shown(row[i])}",
             )
     if len(out) == 0:
         raise ScenarioError(where, path, f"{str(file)!r} has no data rows")
     return out
 
 
-def _read_trace(
+def read_trace(
     where: str, path: str, file: Path, default_wait: float, default_priority: int
 ) -> dict[str, FloatArray]:
-    header, rows = _read_csv(where, path, file)
+    """A job trace's columns (submit, units, duration; wait and priority defaulted)."""
+    header, rows = read_csv(where, path, file)
     required = ("submit_hours", "units", "duration_hours")
     optional = ("max_wait_hours", "priority")
     for col in required:
@@ -185,7 +188,7 @@ def _read_trace(
                     str(file), line, f"column {col!r} must be a number, got {text!r}"
                 )
             try:
-                value = _number(
+                value = checked_number(
                     str(file),
                     line,
                     float(text) if text.strip().lower() not in ("inf", "infinity") else "inf",

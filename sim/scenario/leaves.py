@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario.values import _number, _safe_name, metric_name
+from sim.scenario.values import checked_number, metric_name, safe_name
 
 Schema = dict[str, Any]
 DISTRIBUTION = {"x-capsim": "distribution"}  # a $ref to it, once the schema is assembled
@@ -100,7 +100,9 @@ class Num(Leaf):
 
     def check(self, value: Any) -> float:
         return house(
-            lambda: _number("", "", value, self.low, self.high, self.low_open, self.allow_inf)
+            lambda: checked_number(
+                "", "", value, self.low, self.high, self.low_open, self.allow_inf
+            )
         )
 
     def number(self) -> Schema:
@@ -130,7 +132,7 @@ class Numbers(Num):
         if not isinstance(value, list):
             return super().check(value)
         return [
-            house(partial(_number, "", f"[{i}]", v, self.low, self.high))
+            house(partial(checked_number, "", f"[{i}]", v, self.low, self.high))
             for i, v in enumerate(value)
         ]
 
@@ -230,7 +232,7 @@ class SafeName(Leaf):
 
     def check(self, value: Any) -> str:
         _string(value)
-        house(lambda: _safe_name("", "", value))
+        house(lambda: safe_name("", "", value))
         return str(value)
 
     def schema(self) -> Schema:

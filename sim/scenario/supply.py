@@ -69,7 +69,8 @@ def _reserved_levels(t: Reader, years: float, m: int, scale: float) -> list[int]
     return reserved
 
 
-def _build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: DataFolder) -> Pool:
+def build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: DataFolder) -> Pool:
+    """A validated ``[pools.<name>]`` as the model's pool (schedule, generations, prices)."""
     t = Reader(where, f"pools.{name}", doc, base_dir)
     m = doc.instance_units
     gens = [
@@ -100,9 +101,10 @@ def _build_pool(where: str, name: str, doc: PoolDoc, years: float, base_dir: Dat
     )
 
 
-def _build_target(
+def build_target(
     where: str, doc: TargetDoc, pools: Mapping[str, Pool], base_dir: DataFolder
 ) -> OverflowTarget:
+    """A validated ``[[overflow]]`` entry as the model's overflow target."""
     t = Reader(where, f"overflow.{doc.name}", doc, base_dir)
     t.known_pool(doc.pool, pools)
     return OverflowTarget(
@@ -140,9 +142,10 @@ def _commitment(where: str, doc: ContractDoc, years: float) -> tuple[float, ...]
     return tuple(raw[:n_years])
 
 
-def _build_contract(
+def build_contract(
     where: str, doc: ContractDoc, years: float, targets: tuple[OverflowTarget, ...]
 ) -> Contract:
+    """The validated ``[contract]`` as the model's contract (commitment, discount tiers)."""
     commitment = _commitment(where, doc, years)
     names = [x.name for x in targets]
     for i, e in enumerate(doc.eligible_targets):

@@ -35,10 +35,10 @@ from sim.scenario.dists import (
     NormalDoc,
     UniformDoc,
 )
-from sim.scenario.files import _data_path, _read_column
+from sim.scenario.files import data_path, read_column
 from sim.scenario.leaves import Num, Table, bounds_of
 from sim.scenario.model import ParamSpec
-from sim.scenario.values import _fmt
+from sim.scenario.values import numstr
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,8 @@ def _mostly_inside(where: str, path: str, d: Distribution, b: Num) -> None:
     outside = (x < b.low) | (x > b.high) | ((x <= b.low) if b.low_open else False)
     share = float(outside.mean())
     if share > OUTSIDE_SHARE:
-        bounds = (f"> {_fmt(b.low)}" if b.low_open else f">= {_fmt(b.low)}") + (
-            f" and <= {_fmt(b.high)}" if math.isfinite(b.high) else ""
+        bounds = (f"> {numstr(b.low)}" if b.low_open else f">= {numstr(b.low)}") + (
+            f" and <= {numstr(b.high)}" if math.isfinite(b.high) else ""
         )
         raise ScenarioError(
             where,
@@ -152,18 +152,18 @@ def _empirical(
 ) -> Empirical:
     """``{dist = "empirical", file, column}``: every recorded value checked against the bounds."""
     file, column = doc.file, doc.column
-    values = _read_column(
-        where, f"{path}.file", _data_path(where, f"{path}.file", base_dir, file, external), column
+    values = read_column(
+        where, f"{path}.file", data_path(where, f"{path}.file", base_dir, file, external), column
     )
     low, high = b.low, b.high
     bad = (values < low) | (values > high) | ((values <= low) if b.low_open else False)
     if np.any(bad):
         k = int(np.argmax(bad))
-        bound = f"> {_fmt(low)}" if b.low_open else f">= {_fmt(low)}"
+        bound = f"> {numstr(low)}" if b.low_open else f">= {numstr(low)}"
         raise ScenarioError(
             where,
             f"{path}.file",
-            f"{file!r} row {k + 1} of column {column!r} is {_fmt(float(values[k]))}; "
-            f"values must be {bound}" + (f" and <= {_fmt(high)}" if math.isfinite(high) else ""),
+            f"{file!r} row {k + 1} of column {column!r} is {numstr(float(values[k]))}; "
+            f"values must be {bound}" + (f" and <= {numstr(high)}" if math.isfinite(high) else ""),
         )
     return Empirical(file, column, values)

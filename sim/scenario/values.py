@@ -10,7 +10,7 @@ from sim.errors import ScenarioError
 from sim.scenario.model import MAX_MAGNITUDE
 
 
-def _number(
+def checked_number(
     where: str,
     path: str,
     value: Any,
@@ -19,6 +19,8 @@ def _number(
     low_open: bool = False,
     allow_inf: bool = False,
 ) -> float:
+    """``value`` as a float within [low, high] (``low_open``: above low), or a ScenarioError
+    naming ``where`` and ``path``."""
     if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "infinity"):
         return math.inf
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -35,15 +37,15 @@ def _number(
             f"a typo?), got {value!r}",
         )
     if low_open and value <= low:
-        raise ScenarioError(where, path, f"must be > {_fmt(low)}, got {_fmt(value)}")
+        raise ScenarioError(where, path, f"must be > {numstr(low)}, got {numstr(value)}")
     if value < low:
-        raise ScenarioError(where, path, f"must be >= {_fmt(low)}, got {_fmt(value)}")
+        raise ScenarioError(where, path, f"must be >= {numstr(low)}, got {numstr(value)}")
     if value > high:
-        raise ScenarioError(where, path, f"must be <= {_fmt(high)}, got {_fmt(value)}")
+        raise ScenarioError(where, path, f"must be <= {numstr(high)}, got {numstr(value)}")
     return value
 
 
-def _safe_name(where: str, path: str, name: str) -> None:
+def safe_name(where: str, path: str, name: str) -> None:
     """Names end up in folder and file names: one safe path component each, with no
     invisible or direction-changing characters (U+200B, U+202E ...: a folder name that shows
     as something else)."""
@@ -75,7 +77,7 @@ def metric_name(where: str, path: str, name: str) -> None:
     """A pool, target, workload, commitment or strategy name: a safe name without a dot
     (metric names are dot-separated: a pool named ``target.od`` beside a target ``od`` would
     give two metrics one name)."""
-    _safe_name(where, path, name)
+    safe_name(where, path, name)
     if "." in name:
         raise ScenarioError(
             where,
@@ -85,5 +87,6 @@ def metric_name(where: str, path: str, name: str) -> None:
         )
 
 
-def _fmt(x: float) -> str:
+def numstr(x: float) -> str:
+    """A number as a person writes it in a message: ``3``, not ``3.0``."""
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)

@@ -39,10 +39,10 @@ from sim.store.folders import (
 )
 from sim.store.partial import (
     FramesStore,
-    _manifest_difference,
     check_manifest,
     drop_partial,
     fingerprint,
+    manifest_difference,
     partial_dir,
     prepare_partial,
 )
@@ -51,7 +51,6 @@ __all__ = [
     "MARKER",
     "FolderStore",
     "FramesStore",
-    "_manifest_difference",
     "atomic_write",
     "check_folder",
     "check_manifest",
@@ -63,6 +62,7 @@ __all__ = [
     "inputs_of",
     "is_capsims",
     "kind_of",
+    "manifest_difference",
     "partial_dir",
     "prepare_out",
     "prepare_partial",

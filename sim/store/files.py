@@ -19,7 +19,8 @@ from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read without changing it)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -32,29 +33,29 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600: the user's usual mode
+        Path(tmp).chmod(0o666 & ~current_umask())  # mkstemp makes 0600: the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _clean(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """JSON has no NaN or inf: write them as null."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if hasattr(obj, "item"):
-        return _clean(obj.item())
+        return json_safe(obj.item())
     return obj
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON (NaN and inf as null), atomically."""
-    text = json.dumps(_clean(data), indent=2) + "\n"
+    text = json.dumps(json_safe(data), indent=2) + "\n"
     atomic_write(path, lambda p: _write_text(p, text))
 
 
@@ -70,7 +71,7 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 def write_scenario(path: Path, scenario: Scenario) -> None:
     """Write the scenario as run (overrides applied) as TOML."""
-    text = tomli_w.dumps(_toml_ready(scenario.raw))
+    text = tomli_w.dumps(toml_ready(scenario.raw))
     atomic_write(path, lambda p: _write_text(p, text))
 
 
@@ -83,13 +84,14 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda p: _write_text(p, text))
 
 
-def _toml_ready(obj: Any) -> Any:
+def toml_ready(obj: Any) -> Any:
+    """``obj`` with infinities as the strings TOML takes (``"inf"``), recursively."""
     if isinstance(obj, float) and math.isinf(obj):
         return "inf" if obj > 0 else "-inf"
     if isinstance(obj, dict):
-        return {k: _toml_ready(v) for k, v in obj.items()}
+        return {k: toml_ready(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_toml_ready(v) for v in obj]
+        return [toml_ready(v) for v in obj]
     return obj
 
 

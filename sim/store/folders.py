@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from sim.errors import ScenarioError, read_regular
 from sim.results import RunResult
 from sim.scenario import Scenario
-from sim.store.files import _umask, write_json, write_parquet, write_scenario
+from sim.store.files import current_umask, write_json, write_parquet, write_scenario
 
 #: files that mark a folder as capsim output (safe for --force to replace)
 _OUTPUT_MARKS = ("summary.json", "manifest.json", "chunks")
@@ -134,7 +134,7 @@ def replace_dir(out: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
     except OSError as exc:
         raise ScenarioError(str(out), "", f"cannot write {out}: {exc.strerror or exc}") from None
     try:
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700: give it the user's usual mode
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700: give it the user's usual mode
         files = write(tmp)
         if out.exists():
             old = parent / f".{out.name}.old-{os.getpid()}"

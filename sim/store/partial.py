@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
-from sim.store.files import _clean, _toml_ready, read_json, write_json
+from sim.store.files import json_safe, read_json, toml_ready, write_json
 from sim.store.folders import data_files_of
 
 
@@ -68,11 +68,11 @@ def prepare_partial(
     differs), ``force`` discards it, anything else is refused with the way forward."""
     partial = partial_dir(out)
     path = partial / "manifest.json"
-    clean = _clean(manifest)
+    clean = json_safe(manifest)
     if partial.exists():
         if resume:
             old = read_json(path) if path.exists() else {}
-            diff_text = _manifest_difference(old, clean, what)
+            diff_text = manifest_difference(old, clean, what)
             if diff_text:
                 raise ScenarioError(
                     "--resume",
@@ -105,7 +105,7 @@ def drop_partial(partial: Path) -> None:
 def fingerprint(scenario: Scenario) -> dict[str, Any]:
     """What a resumed sweep must agree on: the scenario as resolved (overrides applied, so
     the same overrides in another order agree), and the bytes of every data file it reads."""
-    resolved = _clean(_toml_ready(scenario.raw))
+    resolved = json_safe(toml_ready(scenario.raw))
     canonical = json.dumps(resolved, sort_keys=True, default=str)
     files = {}
     for f in data_files_of(scenario):
@@ -133,7 +133,7 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
     return f"{path}: it had {old!r}, now {new!r}"
 
 
-def _manifest_difference(old: dict[str, Any], new: dict[str, Any], what: str) -> str | None:
+def manifest_difference(old: dict[str, Any], new: dict[str, Any], what: str) -> str | None:
     """The first way an interrupted piece of work (``old`` manifest) differs from the one
     asked for now, in words; None when they agree."""
     diff = [k for k in new if old.get(k) != new[k] and k != "scenario_sha256"]
@@ -164,13 +164,13 @@ def check_manifest(out: Path, manifest: dict[str, Any], resume: bool, what: str 
     """Record what a sweep (or optimisation: ``what``) is (``manifest.json``); on
     ``--resume``, insist it is the same one."""
     path = Path(out) / "manifest.json"
-    clean = _clean(manifest)
+    clean = json_safe(manifest)
     if resume:
         if not path.exists():
             raise ScenarioError(
                 "--resume", str(out), f"holds no interrupted {what} (no manifest.json)"
             )
-        diff = _manifest_difference(read_json(path), clean, what)
+        diff = manifest_difference(read_json(path), clean, what)
         if diff:
             raise ScenarioError(
                 "--resume",

@@ -24,7 +24,7 @@ from sim.sweep.objectives import (
     objective_value,
     parse_objective,
 )
-from sim.sweep.summary import _groups, point_label, summarize_sweep
+from sim.sweep.summary import point_groups, point_label, summarize_sweep
 
 BLOCK = 10  # replications per block: the unit of work, of progress and of resume
 
@@ -39,6 +39,7 @@ class SweepResult:
 
 
 def block_id(variant: int, start: int, stop: int) -> str:
+    """A block of replications' name in a study's ``chunks/`` folder."""
     return f"v{variant:04d}-r{start:06d}-{stop:06d}"
 
 
@@ -199,7 +200,7 @@ def _until_decided(
     replications are 0..m-1 for its own m, so pairs share their first replications. The
     blocks depend only on the results so far, so ``--resume`` finds the same ones."""
     while True:
-        by_values = {tuple(v.values()): g for v, g in _groups(frame, keys)}
+        by_values = {tuple(v.values()): g for v, g in point_groups(frame, keys)}
         groups = [by_values[tuple(p[k] for k in keys)] for p in points]
         decision = decide(groups, objective, constraints, metric)
         counts = decision.replications
@@ -298,7 +299,7 @@ def _worst_relative_half_width(
     frame: pd.DataFrame, keys: Sequence[str], objective: str, metric: str = OBJECTIVE_METRIC
 ) -> float:
     worst = 0.0
-    for _, g in _groups(frame, keys):
+    for _, g in point_groups(frame, keys):
         x = g[metric].to_numpy()
         lo, hi = objective_ci(x, objective)
         value = abs(objective_value(x, objective))

@@ -26,7 +26,10 @@ from sim.workload import demand_path, draw_params
 """The usual objectives; any ``pN`` or ``cvarN`` (0 < N < 100) is accepted."""
 
 
-def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+def point_groups(
+    frame: pd.DataFrame, keys: Sequence[str]
+) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """The frame's rows grouped by sweep point: (the point's key values, its rows)."""
     if not keys:
         return [({}, frame)]
     out = []
@@ -68,7 +71,7 @@ def summarize_sweep(
     value_by_point = []
     inner_by_point = []
     feasible = []
-    for values, g in _groups(frame, keys):
+    for values, g in point_groups(frame, keys):
         g = g.sort_values("replication")
         x = g[metric].to_numpy()
         value_by_point.append(x)
@@ -192,7 +195,7 @@ def _vss(
 ) -> dict[str, Any]:
     """The size the mean-value problem chooses, evaluated under uncertainty, against the
     recommendation: what planning for the average would cost (paired over replications)."""
-    ev_groups = _groups(ev_frame, keys)
+    ev_groups = point_groups(ev_frame, keys)
     ev_values = []
     ev_ok = []
     for _, g in ev_groups:
