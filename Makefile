@@ -35,10 +35,11 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-readme: $(STAMP)  # re-run the README's worked example and paste its output; refresh the schemas
+readme: $(STAMP)  # re-run the README's worked example and paste its output; refresh the schemas and the metric table
 	$(BIN)/python docs/readme_example.py
 	$(BIN)/capsim schema > docs/capsim.schema.json
 	$(BIN)/capsim schema --stress > docs/capsim-stress.schema.json
+	$(BIN)/python docs/metric_table.py
 
 compare-readme: $(STAMP)  # the README's comparison of the shipped alternatives (~10 min)
 	$(BIN)/python docs/compare_example.py

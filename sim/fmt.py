@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sim import catalogue
+from sim.catalogue import Metric
+
 
 def usd(x: float, digits: int = 3) -> str:
     """``$1.23B``, ``$340M``, ``$12.5k``, ``$950``; less than half a cent is ``$0`` (a
@@ -45,24 +48,36 @@ def _sig(v: float, digits: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_MONEY = ("spend_usd", "idle_spend_usd", "npv_usd", "credit_usd")
-_RATES = ("utilization", "coverage", "esr", "commit_attainment")
+def _entry(metric: str) -> Metric | None:
+    """The catalogue entry of a metric, or of a frame column named as a metric family
+    (``spend_usd``, ``idle_unit_hours``: the timeseries' columns)."""
+    found = catalogue.find(metric)
+    if found is not None:
+        return found[0]
+    head = metric.split(".", maxsplit=1)[0]
+    for entry in catalogue.CATALOGUE:
+        if entry.pattern.split(".")[0] == head:
+            return entry
+    return None
 
 
 def is_rate(metric: str) -> bool:
     """Metrics that are shares (shown in %, their changes in percentage points)."""
-    return metric.startswith(_RATES)
+    entry = _entry(metric)
+    return entry is not None and entry.unit == catalogue.SHARE
 
 
 def metric_value(v: float, metric: str) -> str:
     """A metric's value in its unit: dollars, a percentage, or a quantity."""
     if v is None or not isinstance(v, int | float) or math.isnan(v):
         return "–"
-    if metric.startswith(_MONEY):
+    entry = _entry(metric)
+    unit = entry.unit if entry is not None else ""
+    if unit == catalogue.USD:
         return usd(v)
-    if metric.startswith("cost_per_work_unit_usd"):
+    if unit.startswith("USD per"):
         return f"${v:.3g}"
-    if is_rate(metric):
+    if unit == catalogue.SHARE:
         return pct(v)
     return quantity(v)
 
@@ -84,54 +99,28 @@ def metric_interval(low: float, high: float, metric: str, change: bool = False) 
 
 
 def metric_unit(metric: str, units: dict[str, str] | None = None) -> str:
-    """The unit a metric is in: USD, share (0–1), hours, jobs, or a pool's unit-hours
-    (``units`` maps pool, target and workload names to their pool's unit)."""
-    units = units or {}
-    if metric.startswith(_MONEY):
-        return "USD"
-    if metric.startswith("cost_per_work_unit_usd"):
-        return "USD per work unit"
-    if is_rate(metric):
-        return "share 0-1"
-    if metric.startswith("wait_hours"):
-        return "hours"
-    if metric.startswith("jobs_"):
-        return "jobs"
-    if "_unit_hours" in metric:
-        name = metric.split(".", 1)[1] if "." in metric else ""
-        name = name.removeprefix("target.").removeprefix("pool.")
-        return f"{units.get(name, 'unit')}-hours"
-    if metric.startswith("control."):
-        return "unit-hours"
-    return ""
+    """The unit a metric is in (:mod:`sim.catalogue`): USD, share 0-1, hours, jobs, or a
+    pool's unit-hours (``units`` maps pool, target and workload names to their pool's
+    unit)."""
+    if catalogue.find(metric) is not None:
+        return catalogue.unit_of(metric, units)
+    entry = _entry(metric)
+    if entry is None:
+        return ""
+    return "unit-hours" if entry.unit == catalogue.UNIT_HOURS else entry.unit
 
 
 def metric_label(metric: str, with_unit: bool = True, units: dict[str, str] | None = None) -> str:
     """A metric's name in words, for tables, axes and reports: ``total spend (USD)``,
-    ``p95 wait, pretraining (hours)``, ``utilization, trainium``. The one source of labels."""
-    parts = metric.split(".")
-    rest = ".".join(parts[1:])
-    if metric.startswith("spend_usd"):
-        text = "total spend" if rest in ("", "total") else f"{rest} spend"
-    elif metric == "npv_usd.total":
-        text = "net present value of spend"
-    elif metric == "esr":
-        text = "effective savings rate"
-    elif metric == "commit_attainment":
-        text = "commitment attainment"
-    elif metric.startswith("esr."):
-        text = f"savings rate, {rest}"
-    elif metric.startswith("idle_spend_usd."):
-        text = f"idle reserved spend, {rest}"
-    elif metric.startswith("wait_hours."):
-        text = f"{parts[-1]} wait, {'.'.join(parts[1:-1])}"
-    elif "_unit_hours" in parts[0]:
-        what = parts[0].replace("_unit_hours", "").replace("_", " ")
-        text = f"{what} {metric_unit(metric, units)}, {rest}"  # idle chip-hours, trainium
-        return text
-    else:
-        head = parts[0].replace("_usd", "").replace("_", " ")
-        text = f"{head}, {rest}" if rest else head
+    ``p95 wait, pretraining (hours)``, ``idle chip-hours, trainium``: the catalogue's
+    label (:mod:`sim.catalogue`), with its unit unless that is a share or already said."""
+    entry = _entry(metric)
+    if catalogue.find(metric) is not None:
+        text = catalogue.label_of(metric, units)
+    else:  # a frame column named as a family: its words
+        text = metric.split(".", maxsplit=1)[0].replace("_usd", "").replace("_", " ")
+    if entry is not None and entry.unit == catalogue.UNIT_HOURS:
+        return text  # the unit is in the words: idle chip-hours
     unit = metric_unit(metric, units) if with_unit else ""
     if not unit or is_rate(metric):
         return text  # shares read as %

@@ -308,3 +308,6 @@ def test_every_shipped_alternative_merges_over_the_baseline_and_runs(path):
     assert case.commitments or case.strategies
     result = sim.run(case, n=1, workers=1)
     assert result.replications["spend_usd.total"].gt(0).all()
+    from sim.catalogue import find
+
+    assert not [m for m in result.replications if m != "replication" and not find(m)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,27 @@ def close(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return abs(a[0] - b[0]) <= 1.01 * max(a[1], b[1])
 
 
+def moved_rows(
+    readme: dict[str, list[tuple[float, float]]], now: dict[str, list[tuple[float, float]]]
+) -> list[str]:
+    """Rows in both whose numbers moved beyond the printed precision, named."""
+    return [
+        f"{label}: README {readme[label]} vs now {now[label]}"
+        for label in sorted(set(readme) & set(now))
+        if not all(map(close, readme[label], now[label]))
+    ]
+
+
+def test_a_moved_number_is_named_and_a_new_row_is_not_a_moved_number():
+    before = "│ total spend │ $4.32B │ $4.1B – $4.54B │ $4.07B – $4.64B │\n"
+    readme = table_rows(before)
+    renamed = table_rows(before.replace("total spend", "total spend (USD)"))
+    assert moved_rows(readme, renamed) == []  # a label changed: no number moved
+    moved = table_rows(before.replace("$4.32B", "$4.35B"))
+    found = moved_rows(readme, moved)
+    assert len(found) == 1 and found[0].startswith("total spend: README [(4320000000.0")
+
+
 def test_the_readme_worked_example_is_current():
     text = (ROOT / "README.md").read_text()
     readme = table_rows(text[text.index(BEGIN) : text.index(END)])
@@ -69,13 +91,17 @@ def test_the_readme_worked_example_is_current():
     console = Console(width=132, file=io.StringIO())
     console.print(summary_table(result))
     now = table_rows(console.file.getvalue())
-    assert set(now) == set(readme)
-    stale = [
-        f"{label}: README {readme[label]} vs now {now[label]}"
-        for label in readme
-        if not all(map(close, readme[label], now[label]))
-    ]
-    assert not stale, "run `make readme` if the change was intended:\n" + "\n".join(stale)
+    moved = moved_rows(readme, now)
+    assert not moved, "run `make readme` if the change was intended:\n" + "\n".join(moved)
+    # rows added, renamed or dropped move no number the README prints: they are said, and
+    # the example is regenerated when convenient, not on every new metric
+    if set(now) != set(readme):
+        warnings.warn(
+            f"README worked example: rows new {sorted(set(now) - set(readme))}, gone "
+            f"{sorted(set(readme) - set(now))} (numbers unchanged; `make readme` when convenient)",
+            stacklevel=1,
+        )
+    assert len(set(readme) & set(now)) > 0.8 * len(readme)  # still the same table
     # the reservation is the schedule: the same in every run
     assert result.replications["spend_usd.reserved"].std() == 0
 

@@ -79,7 +79,8 @@ def test_metric_labels_and_units_have_one_source():
 # The house in layers: a module may import only from layers below its own (docs/design.md).
 # Imports under ``if TYPE_CHECKING:`` are annotations, not dependencies, and are not counted.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "calendar", "distributions", "fmt"),
+    ("errors", "calendar", "distributions", "catalogue"),
+    ("fmt",),
     ("scenario", "intensity", "variance"),
     ("contract", "tranches", "workload", "grid", "history"),
     ("engine",),
@@ -96,7 +97,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 # Registries that lower layers read, and the layer they sit in: the queue-policy registry is
 # read by the scenario model, so it (and what it imports) stays below the scenario layer.
-REGISTRIES: dict[str, int] = {"sim.engine.policies": 0}
+REGISTRIES: dict[str, int] = {"sim.engine.policies": 1}
 # inside the packages, the same rule between their modules
 PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
     "engine": [

@@ -11,6 +11,7 @@ import pytest
 
 import sim
 from sim import distributions as d
+from sim.catalogue import find
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario
 
@@ -226,6 +227,9 @@ def test_every_shipped_scenario_loads_and_runs_a_short_horizon(path):
     result = sim.run(sc, n=2, workers=1)
     assert result.replications["spend_usd.total"].gt(0).all()
     assert set(result.timeseries["pool"]) == set(sc.pools)
+    # every metric it emits has a label, a unit and a meaning (sim/catalogue.py)
+    uncatalogued = [m for m in result.replications if m != "replication" and not find(m)]
+    assert not uncatalogued
 
 
 def test_a_workloads_keys_follow_its_kind(tmp_path):
