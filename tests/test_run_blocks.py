@@ -3,6 +3,7 @@ the same frames as the library's in-memory run."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -207,3 +208,54 @@ def test_memory_is_released_after_big_work_only(monkeypatch):
     with executor.releasing():
         time.sleep(0.06)
     assert released == [1]
+
+
+def _studies(tmp_path):
+    """Each resumable study on the M/M/c example, small, with its word in the messages."""
+    mmc = str(ROOT / "configs/examples/mmc.toml")
+    short = ["--set", "scenario.years=0.05", "-n", "20", "--workers", "1"]
+    stress_args = _small_stress(tmp_path)
+    return {
+        "run": (["run", mmc, *short], "run"),
+        "sweep": (["sweep", mmc, *short, "--vary", "pools.gpu.reserved=9,10"], "sweep"),
+        "stress": (stress_args, "stress study"),
+        "optimize": (
+            ["optimize", mmc, *short[:2], "-n", "4", "--workers", "1", "--pool", "gpu"],
+            "optimisation",
+        ),
+    }
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "stress", "optimize"])
+def test_a_study_that_cannot_write_its_blocks_says_the_same_everywhere(
+    tmp_path, capsys, monkeypatch, command
+):
+    """One path for every resumable study: a full disk after the first block is an error
+    naming --out (exit 2, no traceback), the finished block is kept, the message says how
+    to go on, and --resume completes the study."""
+    import errno
+
+    argv, what = _studies(tmp_path)[command]
+    out = tmp_path / "out"
+    saves = []
+    real_frames, real_folder = store.FramesStore.save, store.FolderStore.save
+
+    def full_after_one(real):
+        def save(self, block_id, frames):
+            saves.append(block_id)
+            if len(saves) > 1:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real(self, block_id, frames)
+
+        return save
+
+    monkeypatch.setattr(store.FramesStore, "save", full_after_one(real_frames))
+    monkeypatch.setattr(store.FolderStore, "save", full_after_one(real_folder))
+    assert main([*argv, "--out", str(out)]) == 2
+    text = capsys.readouterr().err
+    assert f"cannot write {out}: No space left on device" in text
+    assert "1 finished blocks are kept in" in text
+    assert f"fix it and run the same command with --resume to complete the {what}" in text
+    monkeypatch.setattr(store.FramesStore, "save", real_frames)
+    monkeypatch.setattr(store.FolderStore, "save", real_folder)
+    assert main([*argv, "--out", str(out), "--resume"]) == 0

@@ -97,9 +97,14 @@ seed_arg = whole_number(0)
 
 
 @contextmanager
-def keep_on_interrupt(folder: Path, what: str, partial: bool = False) -> Iterator[None]:
-    """On Ctrl-C or SIGTERM, say how many finished blocks ``folder/chunks`` keeps and how to
-    go on (a sweep's or optimisation's --out; a run's or stress study's hidden partial).
+def resumable(folder: Path, what: str, out_dir: Path, partial: bool = False) -> Iterator[None]:
+    """The one way a resumable study (run, sweep, stress, optimize, compare) ends early.
+
+    On Ctrl-C or SIGTERM, or when its blocks cannot be written (a full disk, a file-size
+    limit), it says how many finished blocks ``folder/chunks`` keeps (a sweep's or
+    optimisation's --out; a run's, stress study's or comparison's hidden partial) and that
+    the same command with --resume completes the ``what``; a write failure is an error
+    naming --out (exit 2), an interrupt exits as one.
 
     A hidden ``partial`` folder that holds no finished block when the work fails or stops
     (a refused value found by a worker, an interrupt in the first seconds) is removed: a
@@ -113,19 +118,23 @@ def keep_on_interrupt(folder: Path, what: str, partial: bool = False) -> Iterato
         kept = FramesStore(folder).count()
         if partial and kept == 0:
             drop_partial(folder)
-            if isinstance(exc, KeyboardInterrupt | Terminated):
-                err.print(f"capsim: stopped before any block of the {what} finished; nothing kept")
+        stopped = isinstance(exc, KeyboardInterrupt | Terminated)
+        if not stopped and not isinstance(exc, OSError):
             raise
-        if not isinstance(exc, KeyboardInterrupt | Terminated):
+        if kept:
+            fix = "fix it and " if not stopped else ""
+            then = (
+                f"{kept} finished blocks are kept in {folder}: "
+                f"{fix}run the same command with --resume to complete the {what}"
+            )
+        else:
+            then = f"no block of the {what} had finished; nothing kept"
+        if stopped:
+            err.print(escape(f"capsim: stopped; {then}"), highlight=False)
             raise
-        err.print(
-            escape(
-                f"capsim: stopped; {kept} finished blocks are kept in {folder}: "
-                f"run the same command with --resume to complete the {what}"
-            ),
-            highlight=False,
-        )
-        raise
+        assert isinstance(exc, OSError)
+        reason = exc.strerror or str(exc)
+        raise ScenarioError(str(out_dir), "", f"cannot write {out_dir}: {reason}; {then}") from None
 
 
 class Bar:

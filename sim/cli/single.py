@@ -12,10 +12,10 @@ from sim.calendar import years
 from sim.cli.common import (
     Bar,
     err,
-    keep_on_interrupt,
     load_for_command,
     out,
     param_text,
+    resumable,
     study_dir,
     warn,
     write_report,
@@ -46,29 +46,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     bar = Bar(f"run {scenario.name}", args.workers or default_workers())
     bar.grow(n)
-    blocks = store.FramesStore(partial)
-    try:
-        with bar.progress, keep_on_interrupt(partial, "run", partial=True):
-            parts = batch.execute_each(
-                batch.run_blocks(scenario, seed, n, args.record_jobs),
-                blocks,
-                args.workers or default_workers(),
-                args.backend,
-                args.scheduler,
-                bar.advance,
-                task=batch.run_frames,
-            )
-    except OSError as exc:  # a full disk, a file-size limit: keep what finished, say so
-        kept = blocks.count()
-        if not kept:
-            store.drop_partial(partial)
-        hint = (
-            f"; {kept} finished blocks are kept in {partial}: fix it and rerun with --resume"
-            if kept
-            else ""
+    with bar.progress, resumable(partial, "run", out_dir, partial=True):
+        parts = batch.execute_each(
+            batch.run_blocks(scenario, seed, n, args.record_jobs),
+            store.FramesStore(partial),
+            args.workers or default_workers(),
+            args.backend,
+            args.scheduler,
+            bar.advance,
+            task=batch.run_frames,
         )
-        reason = exc.strerror or str(exc)
-        raise ScenarioError(str(out_dir), "", f"cannot write {out_dir}: {reason}{hint}") from None
     result = batch.combine(scenario, seed, parts)
     version = sim.__version__
     files = store.replace_dir(out_dir, lambda tmp: store.write_run(tmp, result, version))

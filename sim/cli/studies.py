@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sim.cli.common import (
     Bar,
-    keep_on_interrupt,
     load_for_command,
     out,
+    resumable,
     study_dir,
     warn_certainty,
     write_report,
@@ -75,27 +75,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     bar = Bar(f"sweep {scenario.name}", args.workers or default_workers())
 
-    with bar.progress, keep_on_interrupt(out_dir, "sweep"):
-        result = sweep.run_sweep(
-            scenario,
-            axes,
-            n,
-            seed,
-            args.objective,
-            constraints,
-            workers=args.workers or default_workers(),
-            backend=args.backend,
-            scheduler=args.scheduler,
-            store=store.FolderStore(out_dir),
-            target_ci_pct=args.target_ci,
-            max_replications=cap,
-            progress=bar.advance,
-            on_total=bar.grow,
-            metric=args.metric,
-            vss=args.vss,
-            until_decided=args.until_decided,
-        )
-    store.write_sweep(out_dir, result.points, result.summary, scenario)
+    with resumable(out_dir, "sweep", out_dir):  # the final files too: a full disk there
+        with bar.progress:
+            result = sweep.run_sweep(
+                scenario,
+                axes,
+                n,
+                seed,
+                args.objective,
+                constraints,
+                workers=args.workers or default_workers(),
+                backend=args.backend,
+                scheduler=args.scheduler,
+                store=store.FolderStore(out_dir),
+                target_ci_pct=args.target_ci,
+                max_replications=cap,
+                progress=bar.advance,
+                on_total=bar.grow,
+                metric=args.metric,
+                vss=args.vss,
+                until_decided=args.until_decided,
+            )
+        store.write_sweep(out_dir, result.points, result.summary, scenario)
     out.print(sweep_table(result, args.show))
     out.print(f"wrote {out_dir}/ (points.parquet, summary.json, scenario.toml)")
     if args.report:
@@ -164,11 +165,13 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     bar.estimated = True  # the search decides its own length: no early estimate
     opt.progress = bar.advance
     opt.on_total = bar.grow
-    with bar.progress, keep_on_interrupt(out_dir, "optimisation"):
-        result = opt.run(
-            holdout, log=lambda m: bar.progress.console.print(f"capsim: {m}", highlight=False)
-        )
-    store.write_optimize(out_dir, result.evaluations, result.summary, result.best)
+    with resumable(out_dir, "optimisation", out_dir):  # the final files too
+        with bar.progress:
+            result = opt.run(
+                holdout,
+                log=lambda m: bar.progress.console.print(f"capsim: {m}", highlight=False),
+            )
+        store.write_optimize(out_dir, result.evaluations, result.summary, result.best)
     out.print(optimize_table(result.summary))
     out.print(
         f"wrote {out_dir}/ (summary.json, evaluations.parquet, scenario.toml: the optimised "
@@ -215,7 +218,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     )
     bar = Bar(f"stress {scenario.name}", args.workers or default_workers())
     bar.grow(n * (1 + len(args.stress)) * (1 + (len(grid.grid_points(axes)) if axes else 0)))
-    with bar.progress, keep_on_interrupt(partial, "stress study", partial=True):
+    with bar.progress, resumable(partial, "stress study", out_dir, partial=True):
         result = stress.run_stress(
             scenario,
             args.stress,
@@ -278,7 +281,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     bar = Bar(f"compare {scenario.name}", args.workers or default_workers())
     bar.grow(n * len(grid))
-    with bar.progress, keep_on_interrupt(partial, "comparison", partial=True):
+    with bar.progress, resumable(partial, "comparison", out_dir, partial=True):
         result = compare.run_compare(
             scenario,
             args.alternatives,
