@@ -107,17 +107,25 @@ def adjusted(
     n, q = x.shape
     if q == 0 or n < max(q + 3, MIN_REPLICATIONS_PER_CONTROL * q) or np.std(y) == 0:
         return None
-    a = np.column_stack([np.ones(n), x])
+    # fit on standardised columns: the controls are unit-hours (~1e8) and the metric dollars
+    # (~1e9) beside an intercept column of ones, and AᵀA of the raw columns is so badly
+    # conditioned that the pseudo-inverse dropped the intercept's direction, so a metric's
+    # level leaked into the coefficients (adding a constant to it widened the interval
+    # 65-fold). The fitted values, residuals and leverages do not depend on the scaling.
+    x_loc, x_scale = x.mean(axis=0), x.std(axis=0)
+    y_loc = float(y.mean())
+    a = np.column_stack([np.ones(n), (x - x_loc) / x_scale])
     inverse = np.linalg.pinv(a.T @ a)
-    coef = inverse @ (a.T @ y)
-    resid = y - a @ coef
+    coef = inverse @ (a.T @ (y - y_loc))
+    resid = (y - y_loc) - a @ coef
     # leave-one-out coefficients without n refits: coef₍₋ᵢ₎ = coef − (AᵀA)⁻¹ aᵢ eᵢ / (1 − hᵢ)
     g = a @ inverse
     leverage = np.sum(g * a, axis=1)
-    loo_beta = coef[1:] - g[:, 1:] * (resid / np.maximum(1.0 - leverage, 1e-12))[:, None]
+    loo = coef[1:] - g[:, 1:] * (resid / np.maximum(1.0 - leverage, 1e-12))[:, None]
+    loo_beta = loo / x_scale  # per unit of the raw control
     z = y - np.sum(loo_beta * x, axis=1)
     dof = n - q - 1
-    beta = coef[1:]
+    beta = coef[1:] / x_scale
     se = math.sqrt(max(float(z.var(ddof=1)) / n + float(beta @ c @ beta), 0.0))
     half = t975(dof) * se
     mean = float(z.mean())

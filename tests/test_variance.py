@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import sim
 from sim.montecarlo import run_replication
@@ -155,3 +156,25 @@ def test_fewer_than_twenty_replications_per_control_give_no_adjusted_estimate():
     assert adjusted(y, x) is None  # 2 controls need 40
     y, x, _ = _kinked_replications(rng, 40)
     assert adjusted(y, x) is not None
+
+
+def test_the_adjusted_estimate_moves_with_the_metrics_level_and_not_its_width():
+    """Adding a constant to a metric (a fixed reservation to overflow spend: the total)
+    adds it to the adjusted mean and leaves the interval as it was. The controls are
+    unit-hours (~1e8) and spend dollars (~1e9): fitted on raw columns, the pseudo-inverse
+    lost the intercept and the baseline's adjusted interval for total spend was 3.5 times
+    the plain one, while overflow spend's (the same numbers less a constant) was 0.6."""
+    rng = np.random.default_rng(7)
+    n = 80
+    # offered and expected work's luck per pool [unit-hours]: the baseline's are 1e7-1e8
+    x = rng.normal(0.0, 1e8, (n, 2))
+    overflow = 3.7e8 + 0.4 * x[:, 0] + rng.normal(0.0, 1e7, n)
+    plain = adjusted(overflow, x)
+    total = adjusted(overflow + 3.95e9, x)
+    assert plain is not None and total is not None
+    assert total["mean"] - 3.95e9 == pytest.approx(plain["mean"], rel=1e-9)
+    width = plain["ci95_high"] - plain["ci95_low"]
+    assert total["ci95_high"] - total["ci95_low"] == pytest.approx(width, rel=1e-6)
+    # and the controls help: the plain interval of the same replications is wider
+    se = overflow.std(ddof=1) / math.sqrt(n)
+    assert width < 0.5 * 2 * 1.99 * se
