@@ -187,3 +187,31 @@ def test_incremental_books_equal_the_full_recompute_when_jobs_leave_for_targets(
     np.testing.assert_array_equal(fast.start_hours, slow.start_hours)
     np.testing.assert_array_equal(fast.ran_on, slow.ran_on)
     np.testing.assert_array_equal(fast.held_units, slow.held_units)
+
+
+def test_the_running_books_keep_end_then_job_order_through_ties(tmp_path):
+    """Backfill's running jobs are read in (end, job) order: kept as two parallel lists,
+    they must hold exactly that order through starts and ends with many equal end times."""
+    from sim.engine.core import Engine
+
+    rows, instances = random_trace(3, 4, n=50)
+    sc = trace_scenario(
+        tmp_path, rows, gpu_pool(instances * 4, m=4), years=1.0, policy={"queue": "backfill"}
+    )
+    engine = Engine(build_input(sc, 0, 0)[0])
+    books = engine.dispatch.queues[0]
+    rng = np.random.default_rng(5)
+    model: list[tuple[float, int]] = []
+    free = list(range(50))
+    for _ in range(400):
+        if free and (not model or rng.random() < 0.55):
+            j = free.pop(int(rng.integers(len(free))))
+            end = float(rng.choice([1.0, 2.0, 2.5]))  # few values: ties everywhere
+            engine.jobs.end[j] = end
+            books.started(j, end)
+            model.append((end, j))
+        else:
+            end, j = model.pop(int(rng.integers(len(model))))
+            assert books.completed(j) is False  # no reservation: nothing foreseen
+            free.append(j)
+        assert list(zip(books.ends, books.enders, strict=True)) == sorted(model)

@@ -5,7 +5,7 @@ rules under which the incremental books equal a full recomputation."""
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING, ClassVar
 
 from sim.engine.queues import QueuePolicy
@@ -161,11 +161,12 @@ class EasyBackfill(QueuePolicy):
         super().__init__(dispatch, p)
         self.depth = dispatch.backfill_depth
         self.reference = dispatch.backfill_reference
-        # the backfill's own books: the jobs running on the pool's reserved units, job ->
-        # end time, and the same as (end, job) kept sorted, so the shadow reads them in end
-        # order without sorting at every pass (the order is sorted()'s: results identical)
-        self.running: dict[int, float] = {}
-        self.by_end: list[tuple[float, int]] = []
+        # the backfill's own books: the jobs running on the pool's reserved units in the
+        # order of (end, job), as two parallel lists (floats compare at C speed; tuples
+        # did not), so the shadow reads them in end order without sorting at every pass
+        # (the order is sorted()'s over (end, job) pairs: results identical)
+        self.ends: list[float] = []
+        self.enders: list[int] = []
         self.q: list[int] = []  # waiting jobs in arrival order (left behind once started)
         self.head = 0  # index in q of the first job that may still wait
         self.fresh: list[int] = []  # arrivals since the last pass
@@ -187,13 +188,23 @@ class EasyBackfill(QueuePolicy):
         else:
             self.rescan = True
 
+    def position(self, end: float, j: int) -> int:
+        """Where (end, j) stands, or would stand, in the (end, job) order of the books."""
+        ends = self.ends
+        lo = bisect_left(ends, end)
+        if lo == len(ends) or ends[lo] != end:
+            return lo
+        return bisect_left(self.enders, j, lo, bisect_right(ends, end, lo))  # a tie: by job
+
     def started(self, j: int, end: float) -> None:
-        self.running[j] = end
-        insort(self.by_end, (end, j))
+        i = self.position(end, j)
+        self.ends.insert(i, end)
+        self.enders.insert(i, j)
 
     def completed(self, j: int) -> bool:
-        e = self.running.pop(j)
-        del self.by_end[bisect_left(self.by_end, (e, j))]
+        i = self.position(self.jobs.end[j], j)  # its end, as started() was told
+        del self.ends[i]
+        del self.enders[i]
         ctx = self.ctx
         foreseen = ctx is not None and self.dispatch.env.now < ctx.time and not self.pool.deficit
         if foreseen:
@@ -305,10 +316,12 @@ class EasyBackfill(QueuePolicy):
         alloc = self.jobs.alloc
         ctx = Shadow(self.jobs.units[head], pool)
         found = math.inf
-        for end, j in self.by_end:
+        ends, enders = self.ends, self.enders
+        for k in range(len(ends)):
+            end = ends[k]
             if end > found:
                 break
-            ctx.release(alloc[j])  # every job ending by the shadow time is released
+            ctx.release(alloc[enders[k]])  # every job ending by the shadow time is released
             if found == math.inf and ctx.fits():
                 found = end
         ctx.time = found
