@@ -222,6 +222,29 @@ def bench_control_variates(n: int = 80) -> dict[str, float]:
     return {"replications": n, **ratios}
 
 
+def bench_eta(n: int = 40) -> dict[str, float]:
+    """The ETA a user sees after the first block against the truth: ``capsim run`` of the
+    baseline with ``n`` replications on 2 workers, its stderr read as it comes; the truth is
+    the time from that line to the process's end (final files included)."""
+    import re
+
+    capsim = Path(sys.executable).with_name("capsim")
+    cmd = [str(capsim), "run", str(ROOT / "configs/baseline.toml"), "-n", str(n)]
+    cmd += ["--workers", "2", "--out", str(ROOT / "runs" / "bench-eta"), "--force"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    said, at = math.nan, math.nan
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        m = re.search(r"about (?:(\d+) h )?(?:(\d+) min )?(\d+) s to go", line)
+        if m and math.isnan(said):
+            at = time.perf_counter()
+            h, mins, secs = (int(g) if g else 0 for g in m.groups())
+            said = 3600 * h + 60 * mins + secs
+    proc.wait(timeout=3600)
+    truth = time.perf_counter() - at
+    return {"said_s": said, "truth_s": truth, "error": (said - truth) / truth}
+
+
 def bench_startup() -> dict[str, float]:
     """Seconds from process start to the first replication (imports and loading), and a
     whole ``capsim run configs/baseline.toml -n 1`` as a process (median of 3)."""
@@ -434,6 +457,12 @@ def main() -> None:
     results["control_variates"] = r = bench_control_variates()
     widths = ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if k != "replications")
     print(f"   {r['replications']} replications: {widths}")
+    print("6. progress: the ETA after the first block against the truth ...", flush=True)
+    results["eta"] = r = bench_eta()
+    print(
+        f"   40 baseline replications on 2 workers: said {r['said_s']:.0f} s to go, took "
+        f"{r['truth_s']:.0f} s: {r['error']:+.0%} (target within 30 %)"
+    )
     out = ROOT / "runs" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
