@@ -259,3 +259,23 @@ def test_a_study_that_cannot_write_its_blocks_says_the_same_everywhere(
     monkeypatch.setattr(store.FramesStore, "save", real_frames)
     monkeypatch.setattr(store.FolderStore, "save", real_folder)
     assert main([*argv, "--out", str(out), "--resume"]) == 0
+
+
+def test_a_sweep_stopped_before_any_block_still_says_resume(tmp_path, capsys, monkeypatch):
+    """A sweep's --out (its manifest) stays when it stops before any block finished, and a
+    new sweep into it is refused without --resume: so the message must say --resume, not
+    'nothing kept' as a run's hidden partial folder may."""
+    argv, _ = _studies(tmp_path)["sweep"]
+    out = tmp_path / "out"
+    real = batch.run_block
+
+    def stop_at_once(block):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run_block", stop_at_once)
+    assert main([*argv, "--out", str(out)]) == 130
+    text = capsys.readouterr().err
+    assert "0 finished blocks are kept in" in text and "--resume to complete the sweep" in text
+    monkeypatch.setattr(batch, "run_block", real)
+    assert main([*argv, "--out", str(out)]) == 2  # refused: it says --resume
+    assert main([*argv, "--out", str(out), "--resume"]) == 0

@@ -121,7 +121,7 @@ def resumable(folder: Path, what: str, out_dir: Path, partial: bool = False) -> 
         stopped = isinstance(exc, KeyboardInterrupt | Terminated)
         if not stopped and not isinstance(exc, OSError):
             raise
-        if kept:
+        if kept or not partial:  # a sweep's --out stays, blocks or not: it needs --resume
             fix = "fix it and " if not stopped else ""
             then = (
                 f"{kept} finished blocks are kept in {folder}: "
