@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -245,6 +246,50 @@ def bench_eta(n: int = 40) -> dict[str, float]:
     return {"said_s": said, "truth_s": truth, "error": (said - truth) / truth}
 
 
+ENGINE_TIMING = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from sim import engine
+from sim.montecarlo import build_input
+from sim.scenario import load_scenario
+sc = load_scenario(sys.argv[1] + "/configs/baseline.toml")
+inputs = [build_input(sc, sc.seed, i)[0] for i in range(1, 4)]
+engine.simulate(inputs[0])
+times = []
+for inp in inputs + inputs:
+    t = time.perf_counter()
+    engine.simulate(inp)
+    times.append(time.perf_counter() - t)
+print(sorted(times)[len(times) // 2], engine.native.Status.reason)
+"""
+
+
+def bench_engine_against(reference: Path, rounds: int = 3) -> dict[str, float | str]:
+    """The engine of this tree against a reference tree's (a checkout of an earlier commit,
+    with its compiled modules if it had them), on the same baseline inputs, in alternating
+    fresh processes: the paired A/B a refactor of the engine is held to."""
+    this, ref = [], []
+    engines = {}
+    for _ in range(rounds):
+        for tree, out in ((reference, ref), (ROOT, this)):
+            done = subprocess.run(
+                [sys.executable, "-c", ENGINE_TIMING, str(tree)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=600,
+            )
+            seconds, reason = done.stdout.split(maxsplit=1)
+            out.append(float(seconds))
+            engines[str(tree)] = reason.strip()
+    return {
+        "this_s": float(np.median(this)),
+        "reference_s": float(np.median(ref)),
+        "ratio": float(np.median([a / b for a, b in zip(this, ref, strict=True)])),
+        "engines": "; ".join(f"{k}: {v}" for k, v in engines.items()),
+    }
+
+
 def bench_startup() -> dict[str, float]:
     """Seconds from process start to the first replication (imports and loading), and a
     whole ``capsim run configs/baseline.toml -n 1`` as a process (median of 3)."""
@@ -463,6 +508,16 @@ def main() -> None:
         f"   40 baseline replications on 2 workers: said {r['said_s']:.0f} s to go, took "
         f"{r['truth_s']:.0f} s: {r['error']:+.0%} (target within 30 %)"
     )
+    reference = os.environ.get("CAPSIM_BENCH_REFERENCE")
+    print("7. the engine against a reference tree (CAPSIM_BENCH_REFERENCE) ...", flush=True)
+    if reference:
+        results["engine_ab"] = r = bench_engine_against(Path(reference))
+        print(
+            f"   this tree {r['this_s']:.2f} s, reference {r['reference_s']:.2f} s a baseline "
+            f"replication's engine: {r['ratio']:.3f}x ({r['engines']})"
+        )
+    else:
+        print("   skipped: set CAPSIM_BENCH_REFERENCE to a checkout of the commit to compare")
     out = ROOT / "runs" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
