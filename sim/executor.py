@@ -140,8 +140,11 @@ def _shut_down_killed(pool: ProcessPoolExecutor) -> None:
     executor's manager thread sees the dead workers and ends, but a feeder thread stuck on a
     full pipe to a killed worker can keep it (CPython gh-107219, fixed on Windows only), so
     it is given :data:`SHUTDOWN_SECONDS`, and not joined again at interpreter exit."""
-    pool.shutdown(wait=False, cancel_futures=True)
+    # the manager thread is taken before shutdown(), which forgets it: read after, it was
+    # always None, so it was never joined nor taken off the registry, and a stop could end
+    # in that traceback at exit (seen once in CI after a SIGTERM)
     thread = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
     if thread is None:
         return
     thread.join(SHUTDOWN_SECONDS)

@@ -169,3 +169,17 @@ def test_signals_at_random_moments_stop_promptly_and_leave_nothing(tmp_path, sig
         assert status == code
         assert took < 5.0
         assert left == []
+
+
+def test_a_stopped_pool_leaves_nothing_for_interpreter_exit_to_wake():
+    """A pool whose consumer stopped is shut down without waiting for ever, and its manager
+    thread is joined and taken off the registry that interpreter exit wakes: left there, a
+    wakeup racing the thread's own close of its pipe printed a 'Bad file descriptor'
+    traceback after a clean stop (a SIGTERM test failed so in CI)."""
+    import concurrent.futures.process as cfp
+
+    before = set(cfp._threads_wakeups)
+    gen = executor.unordered(time.sleep, [0.0, 30.0, 30.0, 30.0], 2)
+    assert next(gen) == (0, None)
+    gen.close()  # the consumer stops: workers killed, the pool shut down
+    assert set(cfp._threads_wakeups) - before == set()
