@@ -297,3 +297,23 @@ def _private_imports() -> set[str]:
 def test_no_module_takes_another_modules_private_names():
     found = sorted(_private_imports())
     assert not found, f"make these public (no underscore, documented) instead: {found}"
+
+
+def test_reading_the_scenario_loads_the_registry_not_the_engine():
+    """The scenario model reads the queue-policy registry; the engine proper (which builds
+    on the scenario's types through sim.workload) loads only when first used: an eager
+    import there would be an import cycle, and would slow every start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim.scenario\n"
+        "print(sorted(m for m in ('sim.engine.policies', 'sim.engine.core', 'sim.workload')"
+        " if m in sys.modules))\n"
+        "from sim.engine import simulate, EngineInput\n"
+        "print('sim.engine.core' in sys.modules, callable(simulate), EngineInput.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == ["['sim.engine.policies']", "True True EngineInput"]
