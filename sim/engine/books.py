@@ -6,6 +6,8 @@ reserved level."""
 
 from __future__ import annotations
 
+import math
+
 from sim.engine.clock import Env
 from sim.engine.model import PoolSpec
 
@@ -162,6 +164,38 @@ class PoolBooks:
             self.set_inst_free(i, self.inst_free[i] - u)
             held += u
         return held
+
+    def release_claim(self) -> None:
+        """Give back the units the last hour's demand claimed."""
+        if self.m == 1:
+            if self.claim_units:
+                self.release(None, self.claim_units)
+                self.claim_units = 0.0
+        elif self.claims:
+            self.release(self.claims, 0)
+            self.claims = []
+
+    def claim(self, want: float) -> float:
+        """This hour's demand takes up to ``want`` free units (on an instance pool, whole
+        units from the instances with the fewest free first, lowest number first); return
+        the units it got."""
+        if self.m == 1:
+            got = min(want, max(self.free, 0.0))
+            self.free -= got
+            self.claim_units = got
+            return got
+        need = math.ceil(want - 1e-9)
+        got = 0.0
+        for level in range(1, self.m + 1):
+            while need > 0 and self.lev[level]:
+                s = self.lev[level]
+                i = (s & -s).bit_length() - 1
+                c = min(level, need)
+                self.set_inst_free(i, level - c)
+                self.claims.append((i, c))
+                need -= c
+                got += c
+        return min(got, want)
 
     def largest_fit(self) -> int:
         """The largest job that fits now: a job of u units fits iff u <= this."""

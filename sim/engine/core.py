@@ -96,7 +96,8 @@ class Engine:
         p, speed = ev.arg
         self.dispatch.speed[p] = speed
 
-    def serve_hourly(self, p: int) -> DemandServed:
+    def serve_demand_only(self, p: int) -> DemandServed:
+        """Serve pool p's demand (no jobs) from its schedule as it stands, hour by hour."""
         d = self.inp.demand[p]
         assert d is not None
         targets = [(k, self.inp.targets[k]) for k in self.desk.pool_targets[p]]
@@ -157,7 +158,7 @@ class Engine:
         if self.inp.demand[p] is not None and not self.has_jobs[p]:
             # a demand-only pool is served hour by hour from its schedule: serve it again
             # (the hours before now are unchanged: the purchase starts later)
-            self.served[p] = self.serve_hourly(p)
+            self.served[p] = self.serve_demand_only(p)
 
     def schedule_changes(self) -> None:
         """The input's dated changes as events, each carrying the change it makes."""
@@ -187,7 +188,7 @@ class Engine:
                     d, z.copy(), {k: z.copy() for k in self.desk.pool_targets[p]}, z.copy()
                 )
             else:
-                self.served[p] = self.serve_hourly(p)
+                self.served[p] = self.serve_demand_only(p)
         self.schedule_changes()
         if self.demand.tick_pools and len(self.hours):
             Call(self.env, 0.0, Priority.TICK, self.demand.on_tick, 0)

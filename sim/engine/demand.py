@@ -6,8 +6,6 @@ hour being independent of the others."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from sim.distributions import FloatArray
@@ -51,42 +49,14 @@ class DemandClaims:
             pool = self.pools[p]
             served = self.served[p]
             assert served is not None
-            # give back last hour's claims
-            if pool.m == 1:
-                if pool.claim_units:
-                    pool.release(None, pool.claim_units)
-                    pool.claim_units = 0.0
-            elif pool.claims:
-                pool.release(pool.claims, 0)
-                pool.claims = []
-            for k in desk.pool_targets[p]:
-                desk.tclaim[k] = 0.0
+            pool.release_claim()  # last hour's
             want = served.demand[h]
-            if pool.m == 1:
-                got = min(want, max(pool.free, 0.0))
-                pool.free -= got
-                pool.claim_units = got
-            else:
-                need = math.ceil(want - 1e-9)
-                got = 0.0
-                for level in range(1, pool.m + 1):
-                    while need > 0 and pool.lev[level]:
-                        s = pool.lev[level]
-                        i = (s & -s).bit_length() - 1
-                        c = min(level, need)
-                        pool.set_inst_free(i, level - c)
-                        pool.claims.append((i, c))
-                        need -= c
-                        got += c
-                got = min(got, want)
+            got = pool.claim(want)
             served.reserved[h] = got
             rest = want - got
-            for k in desk.pool_targets[p]:
-                c = min(rest, desk.room(k))
-                if c > 0:
-                    desk.tclaim[k] = c
-                    served.targets[k][h] = c
-                    rest -= c
+            for k, c in desk.claim(p, rest):
+                served.targets[k][h] = c
+                rest -= c
             served.unserved[h] = rest
             self.dispatch.request_place(p)
             desk.retry_overflow(p)

@@ -132,6 +132,22 @@ class OverflowDesk:
         """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
         return self.tcap[k] - self.tused[k] - self.tclaim[k]
 
+    def claim(self, p: int, want: float) -> list[tuple[int, float]]:
+        """This hour's demand of pool p takes room on its targets, in order, after giving
+        back the last hour's claims; return (target, units) of what it took."""
+        tclaim = self.tclaim
+        targets = self.pool_targets[p]
+        for k in targets:
+            tclaim[k] = 0.0
+        taken = []
+        for k in targets:
+            c = min(want, self.room(k))
+            if c > 0:
+                tclaim[k] = c
+                taken.append((k, c))
+                want -= c
+        return taken
+
     def retry_overflow(self, p: int) -> None:
         """Send waiting jobs to targets that now have room, earliest-expired first.
 
