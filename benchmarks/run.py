@@ -236,7 +236,8 @@ def bench_eta(n: int = 40) -> dict[str, float]:
     said, at = math.nan, math.nan
     assert proc.stderr is not None
     for line in proc.stderr:
-        m = re.search(r"about (?:(\d+) h )?(?:(\d+) min )?(\d+) s to go", line)
+        # as cli.common's _duration words it: "45 s", "3 min 20 s", "2 h 5 min"
+        m = re.search(r"about (?:(\d+) h ?)?(?:(\d+) min ?)?(?:(\d+) s )?to go", line)
         if m and math.isnan(said):
             at = time.perf_counter()
             h, mins, secs = (int(g) if g else 0 for g in m.groups())

@@ -284,14 +284,9 @@ def test_what_another_module_imports_is_documented():
 
 
 def _private_imports() -> set[str]:
-    found = set()
-    for path in sorted(SIM.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim"):
-                for alias in node.names:
-                    if alias.name.startswith("_") and not alias.name.startswith("__"):
-                        found.add(f"{node.module}.{alias.name}")
-    return found
+    return {
+        f"{m}.{n}" for m, n in _imported_names() if n.startswith("_") and not n.startswith("__")
+    }
 
 
 def test_no_module_takes_another_modules_private_names():
