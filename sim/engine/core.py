@@ -77,7 +77,7 @@ class Engine:
         p = jobs.pool[j]
         self.dispatch.enqueue(p, j)
         self.desk.watch(j)
-        self.dispatch.place_now_or_later(p)
+        self.dispatch.request_place(p, dirty=False)  # at once unless more is due now
 
     def on_capacity(self, ev: Call) -> None:
         """A contract-year change: pool ``p`` reserves ``units`` (payload ``(p, units)``)."""

@@ -68,14 +68,6 @@ class Dispatcher:
         else:
             self.queues[p].place()
 
-    def place_now_or_later(self, p: int) -> None:
-        """After an arrival: place at once when nothing else is due now (the common case)."""
-        env = self.env
-        if not self.place_due and env.peek() > env.now:
-            self.queues[p].place()
-        else:
-            self.request_place(p, dirty=False)
-
     def on_place(self, ev: Call) -> None:
         self.place_event = False
         self.run_placement()
