@@ -382,6 +382,26 @@ def test_jobs_that_can_never_start_are_warned_about(tmp_path):
     assert "can never start" in r.stderr
 
 
+@pytest.mark.parametrize(("max_wait", "warned"), [('"inf"', True), ("48", False)])
+def test_jobs_too_large_for_the_pool_that_never_overflow_are_warned_about(
+    tmp_path, max_wait, warned
+):
+    # an unlimited on-demand target would take them, but a job that waits without limit is
+    # never sent there: it blocks the fifo queue for the whole horizon
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        '[scenario]\nname = "t"\nyears = 0.01\n[pools.gpu]\nreserved = 10\n'
+        'price_per_unit_hour = 1\n[[overflow]]\nname = "od"\npool = "gpu"\n'
+        'price_per_unit_hour = 2\n[workloads.j]\nkind = "jobs"\npool = "gpu"\n'
+        f"arrivals_per_day = 5\nunits = 11\nduration_hours = 1\nmax_wait_hours = {max_wait}\n"
+    )
+    r = capsim("validate", scenario)
+    assert r.returncode == 0, r.stderr
+    assert ("can never start" in r.stderr) is warned, r.stderr
+    if warned:
+        assert "jobs of 11 units or more" in r.stderr and "max_wait_hours is inf" in r.stderr
+
+
 def test_a_foreign_folder_is_not_a_report(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     r = capsim("report", tmp_path)

@@ -4,6 +4,7 @@ workload deserves."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -146,10 +147,14 @@ def fit_warnings(
     targets: tuple[OverflowTarget, ...],
     workloads: Mapping[str, Workload],
 ) -> list[str]:
-    """Jobs too large for the pool and every overflow target: they can never start."""
+    """Jobs too large for the pool and every overflow target they may go to: they can never
+    start. A job that waits without limit (``max_wait_hours = "inf"``) never goes to a target,
+    so only the pool counts for it."""
     out = []
     for name, w in workloads.items():
         if isinstance(w, JobsWorkload):
+            mw = w.max_wait_hours
+            waits_forever = mw.is_fixed and math.isinf(mw.dist.mean())
             d = w.units
             if isinstance(d, Choice):
                 sizes = np.asarray(d.values)[np.asarray(d.weights) > 0]
@@ -159,12 +164,13 @@ def fit_warnings(
                 continue  # an unbounded distribution: no certain answer
         elif isinstance(w, TraceWorkload):
             sizes = w.units
+            waits_forever = bool(np.all(np.isinf(w.max_wait_hours)))
         else:
             continue
         pool = pools[w.pool]
         m = pool.instance_units
         room = max(pool.reserved) if pool.reserved else 0
-        caps = [t.capacity.dist for t in targets if t.pool == w.pool]
+        caps = [] if waits_forever else [t.capacity.dist for t in targets if t.pool == w.pool]
         if any(not c.is_fixed for c in caps):
             continue  # a drawn capacity: leave it to the run
         widest = max([room, *[c.mean() for c in caps]])
@@ -177,10 +183,17 @@ def fit_warnings(
                 if isinstance(w, TraceWorkload)
                 else f"jobs of {numstr(float(units[never].min()))} units or more need"
             )
+            where = (
+                f"more than the pool ever reserves ({numstr(room)}), and they wait for it "
+                "without limit (max_wait_hours is inf), so no overflow target takes them"
+                if waits_forever
+                else f"more than the pool ever reserves ({numstr(room)}) or any overflow "
+                "target holds"
+            )
             out.append(
-                f"workloads.{name}: {what} more than the pool ever reserves "
-                f"({numstr(room)}) or any overflow target holds: they can never start and will "
-                "count as still queued at the horizon"
+                f"workloads.{name}: {what} {where}: they can never start and will count as "
+                "still queued at the horizon (under a fifo or priority queue, every job behind "
+                "them waits too)"
             )
     return out
 
