@@ -110,9 +110,9 @@ class Dispatcher:
         foreseen = self.tracking[p] and self.queues[p].completed(j)
         pool = self.pools[p]
         if pool.m == 1 and not pool.deficit:
-            pool.free += jobs.held[j]
+            pool.free += float(jobs.held[j])
         else:
-            pool.release(jobs.alloc[j], jobs.held[j])
+            pool.release(jobs.alloc[j], float(jobs.held[j]))
         jobs.alloc[j] = None
         if self.nwaiting[p]:
             self.request_place(p, dirty=not foreseen)

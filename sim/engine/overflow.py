@@ -71,7 +71,7 @@ class OverflowDesk:
         p = jobs.pool[j]
         tcap, tused, tclaim = self.tcap, self.tused, self.tclaim
         for k in self.pool_targets[p]:
-            if tcap[k] - tused[k] - tclaim[k] >= u:  # room(k), inline: this is hot
+            if tcap[k] - tused[k] - tclaim[k] >= float(u):  # room(k), inline: this is hot
                 t = self.targets[k]
                 now = self.env.now
                 tused[k] += u

@@ -90,7 +90,7 @@ class Fifo(QueuePolicy):
                 continue
             u = jobs.units[j]
             if pool.m == 1:
-                if u > pool.free:
+                if float(u) > pool.free:
                     return
                 alloc: object = u
             else:
