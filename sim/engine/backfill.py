@@ -36,8 +36,9 @@ class Shadow:
             self.ge = 0
         else:
             self.need = float(-(-units // m)) if units > m else 1.0
-            self.whole = pool.lev[m].bit_count()
-            self.ge = sum(pool.lev[level].bit_count() for level in range(min(units, m), m + 1))
+            count = pool.sets.count
+            self.whole = int(count[m])
+            self.ge = sum(int(count[level]) for level in range(min(units, m), m + 1))
 
     def free_at(self, i: int) -> float:
         pool = self.pool
@@ -347,7 +348,7 @@ class EasyBackfill(QueuePolicy):
             # whole instances: whether they fit, and whether the head still would, are counts,
             # so decide before choosing instances
             k = -(-u // m)
-            if pool.lev[m].bit_count() < k or (not ends_first and not ctx.can_take_whole(k)):
+            if pool.sets.count[m] < k or (not ends_first and not ctx.can_take_whole(k)):
                 return False
         alloc = pool.fit(u)
         if alloc is None:

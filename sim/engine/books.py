@@ -1,15 +1,144 @@
 """A pool's capacity books: its reserved level as it changes, and which units are free,
-as one fungible count or per instance (a Python-int bitset per free level, ties to the
-lowest-numbered instance). Fit, take and release work on these books; the queue policies
-and demand claims call them, the dispatcher (:mod:`sim.engine.dispatch`) moves the
-reserved level."""
+as one fungible count or per instance (:class:`InstanceSets`: the instances at each free
+level, ties to the lowest-numbered instance). Fit, take and release work on these books; the
+queue policies and demand claims call them, the dispatcher (:mod:`sim.engine.dispatch`) moves
+the reserved level."""
 
 from __future__ import annotations
 
 import math
+from typing import Final
+
+from librt.vecs import extend, vec
+from mypy_extensions import i64
 
 from sim.engine.clock import Env
 from sim.engine.model import PoolSpec
+
+WORD: Final = 62
+"""Instances per word of :class:`InstanceSets`: below 2**62 a word and its lowest bit stay
+small integers, compiled (mypyc's tagged ints) and interpreted alike."""
+
+
+class InstanceSets:
+    """For each free level k (0 … m), the set of instances with exactly k units free, as
+    bitsets in 62-bit words (instance i is bit ``i % WORD`` of word ``i // WORD``), with the
+    size of each set and, per level, a word below which the set is empty.
+
+    Until issue 22 each set was one Python integer (bit i for instance i): a pool of 2,000
+    instances made every placement and completion allocate 2,000-bit integers (``1 << i``,
+    ``s & -s`` and the result of ``^=``). Words in a typed array are changed in place; a set
+    is asked for its lowest member (the tie rule), its highest (retirement), its k lowest
+    (gangs of whole instances) and its size, with the same answers as the integers gave.
+    """
+
+    def __init__(self, m: int) -> None:
+        self.stride: i64 = m + 1  # word w of level k is words[w * stride + k]
+        self.nw: i64 = 0
+        self.words: vec[i64] = vec[i64]()
+        self.count: vec[i64] = vec[i64]([0] * (m + 1))
+        """Instances at each level."""
+        self.low: vec[i64] = vec[i64]([0] * (m + 1))
+        """No word below ``low[k]`` holds an instance at level k."""
+
+    def grow(self, n: int) -> None:
+        """Room for instances 0 … n − 1."""
+        need: i64 = (n + WORD - 1) // WORD
+        if need > self.nw:
+            self.words = extend(self.words, [0] * ((need - self.nw) * self.stride))
+            self.nw = need
+
+    def change(self, i: int, old: int, new: int) -> None:
+        """Instance i goes from level ``old`` to level ``new`` (-1: in no set)."""
+        w: i64 = i // WORD
+        bit: i64 = 1 << (i % WORD)
+        base: i64 = w * self.stride
+        words, count = self.words, self.count
+        if old >= 0:
+            words[base + old] = words[base + old] ^ bit
+            count[old] -= 1
+        if new >= 0:
+            words[base + new] = words[base + new] | bit
+            count[new] += 1
+            self.low[new] = min(self.low[new], w)
+
+    def move(self, alloc: list[tuple[int, int]], old: int, new: int) -> None:
+        """The instances of ``alloc`` (all at level ``old``) go to level ``new``, a word at
+        a time (a gang's instances are ascending, as :meth:`lowest_k` gives them)."""
+        if not alloc:
+            return
+        words, stride = self.words, self.stride
+        w: i64 = alloc[0][0] // WORD
+        lowest: i64 = w
+        mask: i64 = 0
+        for i, _ in alloc:
+            if i // WORD != w:
+                words[w * stride + old] = words[w * stride + old] ^ mask
+                words[w * stride + new] = words[w * stride + new] | mask
+                w = i // WORD
+                mask = 0
+                lowest = min(lowest, w)
+            mask |= 1 << (i % WORD)
+        words[w * stride + old] = words[w * stride + old] ^ mask
+        words[w * stride + new] = words[w * stride + new] | mask
+        self.low[new] = min(self.low[new], lowest)
+        self.count[old] -= len(alloc)
+        self.count[new] += len(alloc)
+
+    def lowest(self, level: int) -> int:
+        """The lowest-numbered instance at ``level``, or -1."""
+        if self.count[level] == 0:
+            return -1
+        words, stride = self.words, self.stride
+        w: i64 = self.low[level]
+        x: i64 = words[w * stride + level]
+        while x == 0:
+            w += 1
+            x = words[w * stride + level]
+        self.low[level] = w
+        return int(w * WORD) + int(x & -x).bit_length() - 1
+
+    def highest(self, level: int) -> int:
+        """The highest-numbered instance at ``level``, or -1."""
+        if self.count[level] == 0:
+            return -1
+        words, stride = self.words, self.stride
+        w: i64 = self.nw - 1
+        x: i64 = words[w * stride + level]
+        while x == 0:
+            w -= 1
+            x = words[w * stride + level]
+        return int(w * WORD) + int(x).bit_length() - 1
+
+    def lowest_k(self, level: int, k: int) -> list[int]:
+        """The k lowest-numbered instances at ``level`` (it holds at least k), ascending."""
+        words, stride = self.words, self.stride
+        out: list[int] = []
+        w: i64 = self.low[level]
+        while len(out) < k:
+            x: i64 = words[w * stride + level]
+            while x != 0 and len(out) < k:
+                low: i64 = x & -x
+                out.append(int(w * WORD) + int(low).bit_length() - 1)
+                x ^= low
+            w += 1
+        return out
+
+    def lowest_at_least(self, level: int) -> int:
+        """The lowest-numbered instance at ``level`` or above, or -1."""
+        words, stride, top = self.words, self.stride, self.stride - 1
+        start: i64 = self.nw
+        for k in range(level, top + 1):
+            if self.count[k] and self.low[k] < start:
+                start = self.low[k]
+        for w in range(start, self.nw):
+            base: i64 = w * stride
+            x: i64 = 0
+            for k in range(level, top + 1):
+                x |= words[base + k]
+            if x:
+                return int(w * WORD) + int(x & -x).bit_length() - 1
+        return -1
 
 
 class PoolBooks:
@@ -22,11 +151,10 @@ class PoolBooks:
         self.level = 0  # units reserved and paid now, including draining ones
         self.deficit = 0  # units to release as they come free
         self.free = 0.0  # free units (m > 1: the sum over instances)
-        # m > 1: free units per instance (-1 retired) and instances by free level
+        # m > 1: free units per instance (-1 retired) and instances by free level (ties go
+        # to the lowest-numbered instance at a level, as in Slurm)
         self.inst_free: list[int] = []
-        # bit i of lev[k] is set when instance i has exactly k units free: the lowest set bit
-        # is the lowest-numbered instance at that level (ties go to it, as in Slurm)
-        self.lev: list[int] = [0] * (self.m + 1)
+        self.sets = InstanceSets(self.m)
         self.change_t: list[float] = []
         self.change_d: list[float] = []
         self.claims: list[tuple[int, int]] = []  # demand claims on instances
@@ -34,13 +162,11 @@ class PoolBooks:
 
     def set_inst_free(self, i: int, new: int) -> None:
         old = self.inst_free[i]
-        bit = 1 << i
-        if old >= 0:
-            self.lev[old] ^= bit
-            self.free -= old
+        self.sets.change(i, old, new)
         self.inst_free[i] = new
+        if old >= 0:
+            self.free -= old
         if new >= 0:
-            self.lev[new] |= bit
             self.free += new
 
     def record(self, delta: float) -> None:
@@ -61,6 +187,7 @@ class PoolBooks:
                 if self.m == 1:
                     self.free += diff
                 else:
+                    self.sets.grow(len(self.inst_free) + diff // self.m)
                     for _ in range(diff // self.m):
                         self.inst_free.append(-1)
                         self.set_inst_free(len(self.inst_free) - 1, self.m)
@@ -72,8 +199,8 @@ class PoolBooks:
             else:
                 # retire the highest-numbered wholly free instances
                 n_whole = 0
-                while n_whole < need // self.m and self.lev[self.m]:
-                    self.set_inst_free(self.lev[self.m].bit_length() - 1, -1)
+                while n_whole < need // self.m and self.sets.count[self.m]:
+                    self.set_inst_free(self.sets.highest(self.m), -1)
                     n_whole += 1
                 take = n_whole * self.m
             if take:
@@ -94,14 +221,11 @@ class PoolBooks:
         assert isinstance(alloc, list)
         m = self.m
         if len(alloc) > 1 and not self.deficit and all(u == m for _, u in alloc):
-            # whole instances (a job larger than one): move them back as a set at C speed
-            mask = 0
+            # whole instances (a job larger than one): straight from level 0 to m
             inst_free = self.inst_free
             for i, _ in alloc:
-                mask |= 1 << i
                 inst_free[i] = m
-            self.lev[0] ^= mask
-            self.lev[m] |= mask
+            self.sets.move(alloc, 0, m)
             self.free += m * len(alloc)
             return
         for i, u in alloc:
@@ -118,29 +242,21 @@ class PoolBooks:
         if self.m == 1:
             return u if u <= self.free else None
         m = self.m
-        lev = self.lev
+        sets = self.sets
         if u <= m:
             if self.first_fit:  # the lowest-numbered instance with room
-                s = 0
-                for level in range(u, m + 1):
-                    s |= lev[level]
-                return [((s & -s).bit_length() - 1, u)] if s else None
+                i = sets.lowest_at_least(u)
+                return [(i, u)] if i >= 0 else None
+            count = sets.count
             for level in range(u, m + 1):  # the fewest free units that fit, lowest number
-                s = lev[level]
-                if s:
-                    return [((s & -s).bit_length() - 1, u)]
+                if count[level]:
+                    return [(sets.lowest(level), u)]
             return None
         # whole instances: the k lowest-numbered wholly free ones
         k = -(-u // m)
-        s = lev[m]
-        if s.bit_count() < k:
+        if sets.count[m] < k:
             return None
-        chosen = []
-        for _ in range(k):
-            low = s & -s
-            chosen.append((low.bit_length() - 1, m))
-            s ^= low
-        return chosen
+        return [(i, m) for i in sets.lowest_k(m, k)]
 
     def take(self, alloc: object) -> int:
         if self.m == 1:
@@ -149,14 +265,11 @@ class PoolBooks:
             return alloc
         assert isinstance(alloc, list)
         if len(alloc) > 1 and all(u == self.m for _, u in alloc):
-            # whole instances, all wholly free now: move them as a set at C speed
-            mask = 0
+            # whole instances, all wholly free now: straight from level m to 0
             inst_free = self.inst_free
             for i, _ in alloc:
-                mask |= 1 << i
                 inst_free[i] = 0
-            self.lev[self.m] ^= mask
-            self.lev[0] |= mask
+            self.sets.move(alloc, self.m, 0)
             self.free -= self.m * len(alloc)
             return self.m * len(alloc)
         held = 0
@@ -187,9 +300,8 @@ class PoolBooks:
         need = math.ceil(want - 1e-9)
         got = 0.0
         for level in range(1, self.m + 1):
-            while need > 0 and self.lev[level]:
-                s = self.lev[level]
-                i = (s & -s).bit_length() - 1
+            while need > 0 and self.sets.count[level]:
+                i = self.sets.lowest(level)
                 c = min(level, need)
                 self.set_inst_free(i, level - c)
                 self.claims.append((i, c))
@@ -201,10 +313,11 @@ class PoolBooks:
         """The largest job that fits now: a job of u units fits iff u <= this."""
         if self.m == 1:
             return int(self.free)
-        whole = self.lev[self.m].bit_count()
+        count = self.sets.count
+        whole = count[self.m]
         if whole:
-            return whole * self.m
+            return int(whole) * self.m
         for level in range(self.m - 1, 0, -1):
-            if self.lev[level]:
+            if count[level]:
                 return level
         return 0
