@@ -101,8 +101,8 @@ REGISTRIES: dict[str, int] = {"sim.engine.policies": 1}
 # inside the packages, the same rule between their modules
 PACKAGE_LAYERS: dict[str, list[tuple[str, ...]]] = {
     "engine": [
-        ("states", "clock", "native", "model"),
-        ("queues", "jobs", "strategies", "books"),
+        ("states", "eventheap", "native", "model"),
+        ("clock", "queues", "jobs", "strategies", "books"),
         ("backfill",),
         ("policies",),
         ("dispatch",),

@@ -1,6 +1,8 @@
 """The discrete-event engine: jobs against reserved pools and overflow targets.
 
-A SimPy :class:`simpy.Environment` holds the clock and the event heap. The engine is
+A SimPy :class:`simpy.Environment` holds the clock and the event heap (the compiled engine
+runs on its twin, :mod:`sim.engine.eventheap`: the same events in the same order at the same
+times, held to SimPy by tests). The engine is
 written in SimPy's callback style (an event per arrival, completion, wait expiry and
 capacity change, with its own queues) rather than a process per job: the same event
 semantics at several times the speed. Events at one instant run in this order, by
@@ -23,7 +25,7 @@ and paid, until then). Running jobs are never preempted.
 
 The modules are compiled by mypyc at install where a C compiler is present, and used only
 while they match these sources (:mod:`sim.engine.native`); ``CAPSIM_PURE_PYTHON=1`` runs
-them interpreted, with identical results."""
+them interpreted, on SimPy's own clock, with identical results."""
 
 from typing import TYPE_CHECKING, Any
 

@@ -12,7 +12,7 @@ from typing import Final
 from librt.vecs import extend, vec
 from mypy_extensions import i64
 
-from sim.engine.clock import Env
+from sim.engine.eventheap import Env
 from sim.engine.model import PoolSpec
 
 WORD: Final = 62

@@ -1,12 +1,20 @@
-"""SimPy's clock and event heap, with the engine's event priorities (public API only)."""
+"""The engine's clock: SimPy's environment (the reference, which the interpreted engine
+runs on), or its compiled twin (:mod:`sim.engine.eventheap`) in the compiled engine.
+
+The engine schedules through :meth:`Env.call` and reads ``now`` and ``peek()``: the
+interface both clocks offer, with the same events in the same order at the same times.
+Only SimPy's public API is used here."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import simpy
 from simpy.events import NORMAL, Event, Timeout
+
+from sim.engine import eventheap
+from sim.engine.native import Status
 
 
 class Call(Timeout):
@@ -30,6 +38,12 @@ class Env(simpy.Environment):
     public ``schedule`` takes the priority, which a timeout otherwise leaves at NORMAL.
     """
 
+    def call(self, delay: float, prio: int, fn: Callable[[Call], None], arg: Any) -> None:
+        """Call ``fn(event)`` ``delay`` hours from now (:meth:`eventheap.Env.call`)."""
+        if not delay >= 0.0:  # negative (SimPy refuses it too) or NaN (SimPy would not)
+            raise ValueError(f"an event scheduled {delay} hours from now")
+        Call(self, delay, prio, fn, arg)
+
     def schedule(self, event: Event, priority: Any = NORMAL, delay: Any = 0) -> None:
         # a timeout asks for NORMAL; every NORMAL event here is a Call (SimPy's own events,
         # such as run()'s ``until``, are URGENT)
@@ -38,3 +52,11 @@ class Env(simpy.Environment):
 
 _timeout_init = Timeout.__init__
 _schedule = simpy.Environment.schedule
+
+
+def new_env() -> eventheap.Env:
+    """A clock for one replication: the compiled twin when the engine is compiled (its
+    typed code takes no other), else SimPy's environment (the same interface)."""
+    if Status.compiled:
+        return eventheap.Env()
+    return cast(eventheap.Env, Env())

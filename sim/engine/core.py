@@ -22,9 +22,10 @@ import numpy as np
 
 from sim.calendar import hours_in_horizon
 from sim.engine.books import PoolBooks
-from sim.engine.clock import Call, Env
+from sim.engine.clock import new_env
 from sim.engine.demand import DemandClaims, serve_hourly
 from sim.engine.dispatch import Dispatcher
+from sim.engine.eventheap import Call
 from sim.engine.jobs import Jobs
 from sim.engine.model import DemandServed, EngineInput, EngineRecord, Purchase
 from sim.engine.overflow import OverflowDesk
@@ -38,7 +39,7 @@ class Engine:
 
     def __init__(self, inp: EngineInput) -> None:
         self.inp = inp
-        self.env = env = Env()
+        self.env = env = new_env()
         self.H = inp.horizon_hours
         self.jobs = jobs = Jobs(inp.jobs)
         self.pools: list[PoolBooks] = [PoolBooks(spec, env) for spec in inp.pools]
@@ -73,7 +74,7 @@ class Engine:
         jobs = self.jobs
         nxt = j + 1
         if nxt < jobs.n:  # arrivals form a chain: each schedules the next
-            Call(self.env, jobs.submit[nxt] - self.env.now, Priority.ARRIVE, self.on_arrive, nxt)
+            self.env.call(jobs.submit[nxt] - self.env.now, Priority.ARRIVE, self.on_arrive, nxt)
         p = jobs.pool[j]
         self.dispatch.enqueue(p, j)
         self.desk.watch(j)
@@ -154,7 +155,7 @@ class Engine:
         )
         for when in (buy.start_hours, buy.end_hours):
             if when < self.H:
-                Call(self.env, when - self.env.now, Priority.TICK, self.on_pool_capacity, p)
+                self.env.call(when - self.env.now, Priority.TICK, self.on_pool_capacity, p)
         if self.inp.demand[p] is not None and not self.has_jobs[p]:
             # a demand-only pool is served hour by hour from its schedule: serve it again
             # (the hours before now are unchanged: the purchase starts later)
@@ -168,15 +169,15 @@ class Engine:
                 if t <= 0:
                     self.dispatch.set_reserved(p, units)
                 elif t < H:
-                    Call(env, t, Priority.TICK, self.on_capacity, (p, units))
+                    env.call(t, Priority.TICK, self.on_capacity, (p, units))
         for p, spec in enumerate(self.inp.pools):
             for t, speed in spec.speed_changes[1:]:
                 if t < H:
-                    Call(env, t, Priority.TICK, self.on_speed, (p, speed))
+                    env.call(t, Priority.TICK, self.on_speed, (p, speed))
         for k, target in enumerate(self.inp.targets):
             for when, cap in target.capacity_changes:
                 if when < H:
-                    Call(env, when, Priority.TICK, self.desk.on_target_capacity, (k, cap))
+                    env.call(when, Priority.TICK, self.desk.on_target_capacity, (k, cap))
 
     def run(self) -> EngineRecord:
         for p, d in enumerate(self.inp.demand):
@@ -191,9 +192,9 @@ class Engine:
                 self.served[p] = self.serve_demand_only(p)
         self.schedule_changes()
         if self.demand.tick_pools and len(self.hours):
-            Call(self.env, 0.0, Priority.TICK, self.demand.on_tick, 0)
+            self.env.call(0.0, Priority.TICK, self.demand.on_tick, 0)
         if self.jobs.n:
-            Call(self.env, self.jobs.submit[0], Priority.ARRIVE, self.on_arrive, 0)
+            self.env.call(self.jobs.submit[0], Priority.ARRIVE, self.on_arrive, 0)
         if self.inp.strategies:
             self.run_strategies()
         self.env.run(until=self.H)

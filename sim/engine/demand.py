@@ -10,8 +10,8 @@ import numpy as np
 
 from sim.distributions import FloatArray
 from sim.engine.books import PoolBooks
-from sim.engine.clock import Call, Env
 from sim.engine.dispatch import Dispatcher
+from sim.engine.eventheap import Call, Env
 from sim.engine.model import DemandServed, TargetSpec, level_at_hours
 from sim.engine.overflow import OverflowDesk
 from sim.engine.states import Priority
@@ -43,7 +43,7 @@ class DemandClaims:
     def on_tick(self, ev: Call) -> None:
         h: int = ev.arg
         if h + 1 < self.nhours:
-            Call(self.env, 1.0, Priority.TICK, self.on_tick, h + 1)
+            self.env.call(1.0, Priority.TICK, self.on_tick, h + 1)
         desk = self.desk
         for p in self.tick_pools:
             pool = self.pools[p]

@@ -10,7 +10,7 @@ It owns one :class:`~sim.engine.queues.QueuePolicy` per pool (from the registry,
 from __future__ import annotations
 
 from sim.engine.books import PoolBooks
-from sim.engine.clock import Call, Env
+from sim.engine.eventheap import Call, Env
 from sim.engine.jobs import Jobs
 from sim.engine.model import EngineInput
 from sim.engine.policies import QUEUE_POLICIES
@@ -60,7 +60,7 @@ class Dispatcher:
             self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
-                Call(env, 0.0, Priority.PLACE, self.on_place, -1)
+                env.call(0.0, Priority.PLACE, self.on_place, -1)
             return
         if self.place_due:
             self.place_due.add(p)
@@ -99,7 +99,7 @@ class Dispatcher:
         jobs.ran_on[j] = 0
         if self.tracking[p]:
             self.queues[p].started(j, now + d)
-        Call(env, d, Priority.COMPLETE, self.on_complete, j)
+        env.call(d, Priority.COMPLETE, self.on_complete, j)
 
     def on_complete(self, ev: Call) -> None:
         """A job on reserved units ends: its units come back (or retire while the level is

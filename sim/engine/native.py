@@ -39,6 +39,7 @@ from pathlib import Path
 from types import ModuleType
 
 MODULES = (
+    "eventheap",
     "states",
     "model",
     "jobs",

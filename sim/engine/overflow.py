@@ -10,8 +10,8 @@ import math
 from bisect import insort
 from collections import deque
 
-from sim.engine.clock import Call, Env
 from sim.engine.dispatch import Dispatcher
+from sim.engine.eventheap import Call, Env
 from sim.engine.jobs import Jobs
 from sim.engine.model import TargetSpec
 from sim.engine.states import RUNNING, WAITING, Priority
@@ -54,7 +54,7 @@ class OverflowDesk:
         mw = self.jobs.maxwait[j]
         if mw < math.inf:
             if mw == 0.0:
-                Call(self.env, 0.0, Priority.EXPIRE_NOW, self.on_expire, j)
+                self.env.call(0.0, Priority.EXPIRE_NOW, self.on_expire, j)
             else:
                 # waits run out in a heap; one event stands for its earliest entry, so jobs
                 # that start before their wait runs out (most of them) cost no event at all
@@ -62,7 +62,7 @@ class OverflowDesk:
                 heapq.heappush(self.expiries, (due, j))
                 if due < self.armed:
                     self.armed = due
-                    Call(self.env, mw, Priority.EXPIRE, self.on_expiries, -1)
+                    self.env.call(mw, Priority.EXPIRE, self.on_expiries, -1)
 
     def try_targets(self, j: int) -> bool:
         """Send waiting job j to the first of its pool's targets with room; say whether."""
@@ -81,7 +81,7 @@ class OverflowDesk:
                 jobs.start[j] = start = now + t.startup_hours
                 jobs.end[j] = end = start + jobs.dur[j] / t.speed
                 jobs.ran_on[j] = k + 1
-                Call(self.env, end - now, Priority.COMPLETE, self.on_complete, j)
+                self.env.call(end - now, Priority.COMPLETE, self.on_complete, j)
                 self.dispatch.left(p, j)
                 return True
         return False
@@ -126,7 +126,7 @@ class OverflowDesk:
             heapq.heappop(h)  # started before its wait ran out
         if h and h[0][0] < self.armed:
             self.armed = h[0][0]
-            Call(self.env, self.armed - now, Priority.EXPIRE, self.on_expiries, -1)
+            self.env.call(self.armed - now, Priority.EXPIRE, self.on_expiries, -1)
 
     def room(self, k: int) -> float:
         """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
