@@ -25,7 +25,7 @@ from sim.engine.books import PoolBooks
 from sim.engine.clock import new_env
 from sim.engine.demand import DemandClaims, serve_hourly
 from sim.engine.dispatch import Dispatcher
-from sim.engine.eventheap import Call
+from sim.engine.eventheap import Call, Env
 from sim.engine.jobs import Jobs
 from sim.engine.model import DemandServed, EngineInput, EngineRecord, Purchase
 from sim.engine.overflow import OverflowDesk
@@ -39,7 +39,8 @@ class Engine:
 
     def __init__(self, inp: EngineInput) -> None:
         self.inp = inp
-        self.env = env = new_env()
+        self.env: Env = new_env()
+        env = self.env
         self.H = inp.horizon_hours
         self.jobs = jobs = Jobs(inp.jobs)
         self.pools: list[PoolBooks] = [PoolBooks(spec, env) for spec in inp.pools]
