@@ -16,6 +16,7 @@ handles them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import astuple
 
 import numpy as np
@@ -40,6 +41,9 @@ class Engine:
     def __init__(self, inp: EngineInput) -> None:
         self.inp = inp
         self.env: Env = new_env()
+        # the handlers as bound methods made once: an event scheduled with self.on_x
+        # would allocate a new bound method every time
+        self.on_arrive_cb: Callable[[Call], None] = self.on_arrive
         env = self.env
         self.H = inp.horizon_hours
         self.jobs = jobs = Jobs(inp.jobs)
@@ -75,7 +79,7 @@ class Engine:
         jobs = self.jobs
         nxt = j + 1
         if nxt < jobs.n:  # arrivals form a chain: each schedules the next
-            self.env.call(jobs.submit[nxt] - self.env.now, Priority.ARRIVE, self.on_arrive, nxt)
+            self.env.call(jobs.submit[nxt] - self.env.now, Priority.ARRIVE, self.on_arrive_cb, nxt)
         p = jobs.pool[j]
         self.dispatch.enqueue(p, j)
         self.desk.watch(j)
@@ -195,7 +199,7 @@ class Engine:
         if self.demand.tick_pools and len(self.hours):
             self.env.call(0.0, Priority.TICK, self.demand.on_tick, 0)
         if self.jobs.n:
-            self.env.call(self.jobs.submit[0], Priority.ARRIVE, self.on_arrive, 0)
+            self.env.call(self.jobs.submit[0], Priority.ARRIVE, self.on_arrive_cb, 0)
         if self.inp.strategies:
             self.run_strategies()
         self.env.run(until=self.H)

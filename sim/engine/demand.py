@@ -6,6 +6,8 @@ hour being independent of the others."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sim.distributions import FloatArray
@@ -31,6 +33,9 @@ class DemandClaims:
         nhours: int,
     ) -> None:
         self.env = env
+        # the handlers as bound methods made once: an event scheduled with self.on_x
+        # would allocate a new bound method every time
+        self.on_tick_cb: Callable[[Call], None] = self.on_tick
         self.pools = pools
         self.dispatch = dispatch
         self.desk = desk
@@ -43,7 +48,7 @@ class DemandClaims:
     def on_tick(self, ev: Call) -> None:
         h: int = ev.arg
         if h + 1 < self.nhours:
-            self.env.call(1.0, Priority.TICK, self.on_tick, h + 1)
+            self.env.call(1.0, Priority.TICK, self.on_tick_cb, h + 1)
         desk = self.desk
         for p in self.tick_pools:
             pool = self.pools[p]

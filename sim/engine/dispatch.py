@@ -9,6 +9,8 @@ It owns one :class:`~sim.engine.queues.QueuePolicy` per pool (from the registry,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sim.engine.books import PoolBooks
 from sim.engine.eventheap import Call, Env
 from sim.engine.jobs import Jobs
@@ -23,6 +25,10 @@ class Dispatcher:
 
     def __init__(self, env: Env, jobs: Jobs, pools: list[PoolBooks], inp: EngineInput) -> None:
         self.env = env
+        # the handlers as bound methods made once: an event scheduled with self.on_x
+        # would allocate a new bound method every time
+        self.on_complete_cb: Callable[[Call], None] = self.on_complete
+        self.on_place_cb: Callable[[Call], None] = self.on_place
         self.jobs = jobs
         self.pools = pools
         self.backfill_depth = inp.backfill_depth
@@ -60,7 +66,7 @@ class Dispatcher:
             self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
-                env.call(0.0, Priority.PLACE, self.on_place, -1)
+                env.call(0.0, Priority.PLACE, self.on_place_cb, -1)
             return
         if self.place_due:
             self.place_due.add(p)
@@ -99,7 +105,7 @@ class Dispatcher:
         jobs.ran_on[j] = 0
         if self.tracking[p]:
             self.queues[p].started(j, now + d)
-        env.call(d, Priority.COMPLETE, self.on_complete, j)
+        env.call(d, Priority.COMPLETE, self.on_complete_cb, j)
 
     def on_complete(self, ev: Call) -> None:
         """A job on reserved units ends: its units come back (or retire while the level is

@@ -9,6 +9,7 @@ import heapq
 import math
 from bisect import insort
 from collections import deque
+from collections.abc import Callable
 
 from sim.engine.dispatch import Dispatcher
 from sim.engine.eventheap import Call, Env
@@ -29,6 +30,11 @@ class OverflowDesk:
         npools: int,
     ) -> None:
         self.env = env
+        # the handlers as bound methods made once: an event scheduled with self.on_x
+        # would allocate a new bound method every time
+        self.on_complete_cb: Callable[[Call], None] = self.on_complete
+        self.on_expire_cb: Callable[[Call], None] = self.on_expire
+        self.on_expiries_cb: Callable[[Call], None] = self.on_expiries
         self.jobs = jobs
         self.dispatch = dispatch
         self.targets = targets
@@ -54,7 +60,7 @@ class OverflowDesk:
         mw = self.jobs.maxwait[j]
         if mw < math.inf:
             if mw == 0.0:
-                self.env.call(0.0, Priority.EXPIRE_NOW, self.on_expire, j)
+                self.env.call(0.0, Priority.EXPIRE_NOW, self.on_expire_cb, j)
             else:
                 # waits run out in a heap; one event stands for its earliest entry, so jobs
                 # that start before their wait runs out (most of them) cost no event at all
@@ -62,7 +68,7 @@ class OverflowDesk:
                 heapq.heappush(self.expiries, (due, j))
                 if due < self.armed:
                     self.armed = due
-                    self.env.call(mw, Priority.EXPIRE, self.on_expiries, -1)
+                    self.env.call(mw, Priority.EXPIRE, self.on_expiries_cb, -1)
 
     def try_targets(self, j: int) -> bool:
         """Send waiting job j to the first of its pool's targets with room; say whether."""
@@ -81,7 +87,7 @@ class OverflowDesk:
                 jobs.start[j] = start = now + t.startup_hours
                 jobs.end[j] = end = start + jobs.dur[j] / t.speed
                 jobs.ran_on[j] = k + 1
-                self.env.call(end - now, Priority.COMPLETE, self.on_complete, j)
+                self.env.call(end - now, Priority.COMPLETE, self.on_complete_cb, j)
                 self.dispatch.left(p, j)
                 return True
         return False
@@ -126,7 +132,7 @@ class OverflowDesk:
             heapq.heappop(h)  # started before its wait ran out
         if h and h[0][0] < self.armed:
             self.armed = h[0][0]
-            self.env.call(self.armed - now, Priority.EXPIRE, self.on_expiries, -1)
+            self.env.call(self.armed - now, Priority.EXPIRE, self.on_expiries_cb, -1)
 
     def room(self, k: int) -> float:
         """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
