@@ -62,13 +62,25 @@ def trace(env: Any, plan: list[tuple[float, int, int]], stops: list[float]) -> l
     log: list[tuple] = []
 
     def fire(ev: Any) -> None:
-        i = ev.arg
+        fired(ev.arg)
+
+    def fire_n(ev: Any) -> None:
+        fired(ev.n)
+
+    def schedule(c: int) -> None:
+        # odd nodes carry their number as an object payload, even ones as an integer one
+        if c % 2:
+            env.call(plan[c][0], plan[c][1], fire, c)
+        else:
+            env.call_n(plan[c][0], plan[c][1], fire_n, c)
+
+    def fired(i: int) -> None:
         log.append(("event", i, env.now, env.peek()))
         for c in children.get(i, []):
-            env.call(plan[c][0], plan[c][1], fire, c)
+            schedule(c)
 
     for c in children.get(-1, []):
-        env.call(plan[c][0], plan[c][1], fire, c)
+        schedule(c)
     for t in sorted(stops):
         if t > env.now:
             env.run(until=t)
@@ -94,6 +106,10 @@ def test_both_clocks_refuse_what_simpy_refuses(make):
         env.call(-1.0, 1, lambda ev: None, 0)
     with pytest.raises(ValueError, match="nan hours from now"):
         env.call(math.nan, 1, lambda ev: None, 0)
+    with pytest.raises(ValueError, match=r"-2\.0 hours from now"):
+        env.call_n(-2.0, 1, lambda ev: None, 0)
+    with pytest.raises(ValueError, match="nan hours from now"):
+        env.call_n(math.nan, 1, lambda ev: None, 0)
     env.run(until=5.0)
     assert env.now == 5.0
     with pytest.raises(ValueError, match=r"until \(5\.0\) must be greater than the current"):

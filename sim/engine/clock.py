@@ -20,7 +20,10 @@ from sim.engine.native import Status
 class Call(Timeout):
     """A timeout that calls ``fn(event)`` when processed, at the engine's priority ``prio``
     among the events of its instant (:class:`sim.engine.states.Priority`); ``arg`` is the
-    event's payload: a job number, an hour, or the change the event makes."""
+    event's payload: a job number, an hour, or the change the event makes (``n`` holds an
+    integer payload, set by :meth:`Env.call_n`)."""
+
+    n: int = 0
 
     def __init__(
         self, env: simpy.Environment, delay: float, prio: int, fn: Callable[[Call], None], arg: Any
@@ -43,6 +46,12 @@ class Env(simpy.Environment):
         if not delay >= 0.0:  # negative (SimPy refuses it too) or NaN (SimPy would not)
             raise ValueError(f"an event scheduled {delay} hours from now")
         Call(self, delay, prio, fn, arg)
+
+    def call_n(self, delay: float, prio: int, fn: Callable[[Call], None], n: int) -> None:
+        """:meth:`call` with an integer payload, read as ``event.n``."""
+        if not delay >= 0.0:
+            raise ValueError(f"an event scheduled {delay} hours from now")
+        Call(self, delay, prio, fn, None).n = n
 
     def schedule(self, event: Event, priority: Any = NORMAL, delay: Any = 0) -> None:
         # a timeout asks for NORMAL; every NORMAL event here is a Call (SimPy's own events,

@@ -75,11 +75,12 @@ class Engine:
         )
 
     def on_arrive(self, ev: Call) -> None:
-        j: int = ev.arg
+        j = ev.n
         jobs = self.jobs
         nxt = j + 1
         if nxt < jobs.n:  # arrivals form a chain: each schedules the next
-            self.env.call(jobs.submit[nxt] - self.env.now, Priority.ARRIVE, self.on_arrive_cb, nxt)
+            env = self.env
+            env.call_n(jobs.submit[nxt] - env.now, Priority.ARRIVE, self.on_arrive_cb, nxt)
         p = jobs.pool[j]
         self.dispatch.enqueue(p, j)
         self.desk.watch(j)
@@ -94,7 +95,7 @@ class Engine:
 
     def on_pool_capacity(self, ev: Call) -> None:
         """A purchase starts or ends: pool ``p`` (payload) takes its schedule's level now."""
-        p: int = ev.arg
+        p = ev.n
         self.dispatch.set_reserved(p, level_at(self.schedules[p], self.env.now))
 
     def on_speed(self, ev: Call) -> None:
@@ -160,7 +161,7 @@ class Engine:
         )
         for when in (buy.start_hours, buy.end_hours):
             if when < self.H:
-                self.env.call(when - self.env.now, Priority.TICK, self.on_pool_capacity, p)
+                self.env.call_n(when - self.env.now, Priority.TICK, self.on_pool_capacity, p)
         if self.inp.demand[p] is not None and not self.has_jobs[p]:
             # a demand-only pool is served hour by hour from its schedule: serve it again
             # (the hours before now are unchanged: the purchase starts later)
@@ -197,9 +198,9 @@ class Engine:
                 self.served[p] = self.serve_demand_only(p)
         self.schedule_changes()
         if self.demand.tick_pools and len(self.hours):
-            self.env.call(0.0, Priority.TICK, self.demand.on_tick, 0)
+            self.env.call_n(0.0, Priority.TICK, self.demand.on_tick, 0)
         if self.jobs.n:
-            self.env.call(self.jobs.submit[0], Priority.ARRIVE, self.on_arrive_cb, 0)
+            self.env.call_n(self.jobs.submit[0], Priority.ARRIVE, self.on_arrive_cb, 0)
         if self.inp.strategies:
             self.run_strategies()
         self.env.run(until=self.H)

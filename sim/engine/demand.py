@@ -46,9 +46,9 @@ class DemandClaims:
         self.nhours = nhours
 
     def on_tick(self, ev: Call) -> None:
-        h: int = ev.arg
+        h = ev.n
         if h + 1 < self.nhours:
-            self.env.call(1.0, Priority.TICK, self.on_tick_cb, h + 1)
+            self.env.call_n(1.0, Priority.TICK, self.on_tick_cb, h + 1)
         desk = self.desk
         for p in self.tick_pools:
             pool = self.pools[p]

@@ -66,7 +66,7 @@ class Dispatcher:
             self.place_due.add(p)
             if not self.place_event:
                 self.place_event = True
-                env.call(0.0, Priority.PLACE, self.on_place_cb, -1)
+                env.call_n(0.0, Priority.PLACE, self.on_place_cb, -1)
             return
         if self.place_due:
             self.place_due.add(p)
@@ -105,12 +105,12 @@ class Dispatcher:
         jobs.ran_on[j] = 0
         if self.tracking[p]:
             self.queues[p].started(j, now + d)
-        env.call(d, Priority.COMPLETE, self.on_complete_cb, j)
+        env.call_n(d, Priority.COMPLETE, self.on_complete_cb, j)
 
     def on_complete(self, ev: Call) -> None:
         """A job on reserved units ends: its units come back (or retire while the level is
         falling), and the pool's queue may start more."""
-        j: int = ev.arg
+        j = ev.n
         jobs = self.jobs
         p = jobs.pool[j]
         foreseen = self.tracking[p] and self.queues[p].completed(j)

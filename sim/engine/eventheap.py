@@ -41,11 +41,13 @@ STOPPED: Final = -1
 
 
 class Call:
-    """An event: ``fn(event)`` is called when it is due; ``arg`` is its payload."""
+    """An event: ``fn(event)`` is called when it is due; ``arg`` is its payload, or ``n``
+    when the payload is an integer (a job number, an hour: held unboxed when compiled)."""
 
-    def __init__(self, fn: Callable[[Call], None] | None, arg: Any) -> None:
+    def __init__(self, fn: Callable[[Call], None] | None, arg: Any, n: int = 0) -> None:
         self.fn = fn
         self.arg = arg
+        self.n = n
         self.t: float = 0.0
         self.key: i64 = 0
 
@@ -64,6 +66,12 @@ class Env:
         if not delay >= 0.0:
             raise ValueError(f"an event scheduled {delay} hours from now")
         self.push(Call(fn, arg), self.now + delay, prio)
+
+    def call_n(self, delay: float, prio: int, fn: Callable[[Call], None], n: int) -> None:
+        """:meth:`call` with an integer payload, read as ``event.n``."""
+        if not delay >= 0.0:
+            raise ValueError(f"an event scheduled {delay} hours from now")
+        self.push(Call(fn, None, n), self.now + delay, prio)
 
     def push(self, ev: Call, t: float, prio: int) -> None:
         ev.t = t

@@ -60,7 +60,7 @@ class OverflowDesk:
         mw = self.jobs.maxwait[j]
         if mw < math.inf:
             if mw == 0.0:
-                self.env.call(0.0, Priority.EXPIRE_NOW, self.on_expire_cb, j)
+                self.env.call_n(0.0, Priority.EXPIRE_NOW, self.on_expire_cb, j)
             else:
                 # waits run out in a heap; one event stands for its earliest entry, so jobs
                 # that start before their wait runs out (most of them) cost no event at all
@@ -68,7 +68,7 @@ class OverflowDesk:
                 heapq.heappush(self.expiries, (due, j))
                 if due < self.armed:
                     self.armed = due
-                    self.env.call(mw, Priority.EXPIRE, self.on_expiries_cb, -1)
+                    self.env.call_n(mw, Priority.EXPIRE, self.on_expiries_cb, -1)
 
     def try_targets(self, j: int) -> bool:
         """Send waiting job j to the first of its pool's targets with room; say whether."""
@@ -87,20 +87,20 @@ class OverflowDesk:
                 jobs.start[j] = start = now + t.startup_hours
                 jobs.end[j] = end = start + jobs.dur[j] / t.speed
                 jobs.ran_on[j] = k + 1
-                self.env.call(end - now, Priority.COMPLETE, self.on_complete_cb, j)
+                self.env.call_n(end - now, Priority.COMPLETE, self.on_complete_cb, j)
                 self.dispatch.left(p, j)
                 return True
         return False
 
     def on_complete(self, ev: Call) -> None:
         """A job on a target ends: its units there come back; waiting jobs may go."""
-        j: int = ev.arg
+        j = ev.n
         jobs = self.jobs
         self.tused[jobs.ran_on[j] - 1] -= jobs.held[j]
         self.retry_overflow(jobs.pool[j])
 
     def on_expire(self, ev: Call) -> None:
-        self.expire(ev.arg)
+        self.expire(ev.n)
 
     def expire(self, j: int) -> None:
         jobs = self.jobs
@@ -132,7 +132,7 @@ class OverflowDesk:
             heapq.heappop(h)  # started before its wait ran out
         if h and h[0][0] < self.armed:
             self.armed = h[0][0]
-            self.env.call(self.armed - now, Priority.EXPIRE, self.on_expiries_cb, -1)
+            self.env.call_n(self.armed - now, Priority.EXPIRE, self.on_expiries_cb, -1)
 
     def room(self, k: int) -> float:
         """Units target k can take now (inf: unlimited; <= 0 while unavailable)."""
