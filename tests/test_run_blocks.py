@@ -4,6 +4,7 @@ the same frames as the library's in-memory run."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -208,6 +209,33 @@ def test_memory_is_released_after_big_work_only(monkeypatch):
     with executor.releasing():
         time.sleep(0.06)
     assert released == [1]
+
+
+def test_memory_is_released_after_work_that_grew_the_heap_however_quick(monkeypatch):
+    """A baseline replication takes under a second now, yet leaves ~65 MB of heap: work that
+    grew resident memory by BIG_WORK_MB is released whatever its time (a worker crept to
+    ~300 MB when only time counted)."""
+    from sim import executor
+
+    released = []
+    monkeypatch.setattr(executor, "release_memory", lambda: released.append(1))
+    monkeypatch.setattr(executor, "BIG_WORK_SECONDS", 3600.0)
+    readings = iter([100.0, 100.0 + executor.BIG_WORK_MB - 1, 100.0, 100.0 + executor.BIG_WORK_MB])
+    monkeypatch.setattr(executor, "resident_mb", lambda: next(readings))
+    with executor.releasing():
+        pass
+    assert released == []  # grew, but less than the threshold
+    with executor.releasing():
+        pass
+    assert released == [1]
+
+
+def test_resident_memory_is_read_on_this_machine():
+    from sim import executor
+
+    mb = executor.resident_mb()
+    if sys.platform.startswith("linux"):
+        assert mb is not None and 10 < mb < 100_000
 
 
 def _studies(tmp_path):
