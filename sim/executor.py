@@ -119,8 +119,8 @@ def releasing() -> Iterator[None]:
     start = time.perf_counter()
     before = resident_mb()
     yield
-    after = resident_mb() if before is not None else None
-    grew = after is not None and before is not None and after - before >= BIG_WORK_MB
+    after = resident_mb()
+    grew = before is not None and after is not None and after - before >= BIG_WORK_MB
     if grew or time.perf_counter() - start >= BIG_WORK_SECONDS:
         release_memory()
 

@@ -14,6 +14,7 @@ import simpy
 from simpy.events import NORMAL, Event, Timeout
 
 from sim.engine import eventheap
+from sim.engine.eventheap import check_delay
 from sim.engine.native import Status
 
 
@@ -43,14 +44,12 @@ class Env(simpy.Environment):
 
     def call(self, delay: float, prio: int, fn: Callable[[Call], None], arg: Any) -> None:
         """Call ``fn(event)`` ``delay`` hours from now (:meth:`eventheap.Env.call`)."""
-        if not delay >= 0.0:  # negative (SimPy refuses it too) or NaN (SimPy would not)
-            raise ValueError(f"an event scheduled {delay} hours from now")
+        check_delay(delay)
         Call(self, delay, prio, fn, arg)
 
     def call_n(self, delay: float, prio: int, fn: Callable[[Call], None], n: int) -> None:
         """:meth:`call` with an integer payload, read as ``event.n``."""
-        if not delay >= 0.0:
-            raise ValueError(f"an event scheduled {delay} hours from now")
+        check_delay(delay)
         Call(self, delay, prio, fn, None).n = n
 
     def schedule(self, event: Event, priority: Any = NORMAL, delay: Any = 0) -> None:

@@ -14,7 +14,7 @@ it. The compiled engine runs on this twin, which keeps SimPy's semantics exactly
   (4.1) does, it puts that event back at priority −1, with nothing to call, so ``peek()``
   sees it until the next run processes it;
 * a negative delay is refused (SimPy's ``Timeout``), and so is a NaN delay, which SimPy's
-  heap would order arbitrarily (both clocks refuse it through :meth:`Env.call`).
+  heap would order arbitrarily (both clocks refuse it through :func:`check_delay`).
 
 So the two give the same events in the same order at the same times, and the engine's
 results are bit-identical on either: tests/test_eventheap.py drives both with random
@@ -40,6 +40,13 @@ STOPPED: Final = -1
 """SimPy's priority of that event put back once it stopped a run."""
 
 
+def check_delay(delay: float) -> None:
+    """Refuse a negative delay (SimPy's ``Timeout`` does) or a NaN one (SimPy's heap would
+    order it arbitrarily): what both clocks refuse, in one place."""
+    if not delay >= 0.0:
+        raise ValueError(f"an event scheduled {delay} hours from now")
+
+
 class Call:
     """An event: ``fn(event)`` is called when it is due; ``arg`` is its payload, or ``n``
     when the payload is an integer (a job number, an hour: held unboxed when compiled)."""
@@ -63,14 +70,12 @@ class Env:
     def call(self, delay: float, prio: int, fn: Callable[[Call], None], arg: Any) -> None:
         """Call ``fn(event)`` ``delay`` hours from now, at priority ``prio`` among the events
         of that instant (lower first, then in scheduling order)."""
-        if not delay >= 0.0:
-            raise ValueError(f"an event scheduled {delay} hours from now")
+        check_delay(delay)
         self.push(Call(fn, arg), self.now + delay, prio)
 
     def call_n(self, delay: float, prio: int, fn: Callable[[Call], None], n: int) -> None:
         """:meth:`call` with an integer payload, read as ``event.n``."""
-        if not delay >= 0.0:
-            raise ValueError(f"an event scheduled {delay} hours from now")
+        check_delay(delay)
         self.push(Call(fn, None, n), self.now + delay, prio)
 
     def push(self, ev: Call, t: float, prio: int) -> None:
